@@ -1,0 +1,220 @@
+/**
+ * Loads a cluster configuration from YAML (or an already-parsed object) and
+ * reports every problem at once, each as `path rule`.
+ */
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { ValidationError } from '../errors.ts';
+import { configSchema, type PrescaleConfig } from './schema.ts';
+import { parseCpuMillicores, parseMemoryMiB } from './quantity.ts';
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let text = '';
+  for (const part of path) {
+    if (typeof part === 'number') text += `[${part}]`;
+    else text += text === '' ? String(part) : `.${String(part)}`;
+  }
+  return text === '' ? '(root)' : text;
+}
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${JSON.stringify(value)}`;
+}
+
+function formatIssue(issue: z.core.$ZodIssue): string[] {
+  const where = formatPath(issue.path);
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return issue.keys.map((key) => `${formatPath([...issue.path, key])} is not a known key`);
+    case 'invalid_type':
+      if (issue.input === undefined) return [`${where} is required`];
+      return [`${where} must be ${issue.expected === 'array' ? 'a list' : `a ${issue.expected}`} (got ${describeValue(issue.input)})`];
+    case 'invalid_union':
+      if ('note' in issue && issue.note === 'No matching discriminator') return [`${where} has an unknown type (got ${describeValue(issue.input)})`];
+      return [`${where} ${issue.message}`];
+    case 'invalid_value':
+      return [`${where} must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')} (got ${describeValue(issue.input)})`];
+    default:
+      return [`${where} ${issue.message}`];
+  }
+}
+
+// --- rules that span fields, checked on the raw input so they are reported beside shape errors ---
+
+type Raw = Record<string, unknown>;
+const isObject = (value: unknown): value is Raw => typeof value === 'object' && value !== null && !Array.isArray(value);
+const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
+const num = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) ? value : undefined);
+const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+const cpu = (value: unknown): number | undefined => (typeof value === 'string' || typeof value === 'number' ? parseCpuMillicores(value) : undefined);
+const mem = (value: unknown): number | undefined => (typeof value === 'string' || typeof value === 'number' ? parseMemoryMiB(value) : undefined);
+
+function duplicates(items: unknown[], key: string, path: string, problems: string[]): void {
+  const seen = new Map<string, number>();
+  items.forEach((item, index) => {
+    const value = isObject(item) ? str(item[key]) : undefined;
+    if (value === undefined) return;
+    const first = seen.get(value);
+    if (first !== undefined) problems.push(`${path}[${index}].${key} "${value}" is already used by ${path}[${first}]`);
+    else seen.set(value, index);
+  });
+}
+
+function tolerates(tolerations: unknown[], taintValue: Raw): boolean {
+  return tolerations.some(
+    (t) => isObject(t) && t.key === taintValue.key && (t.value === undefined || t.value === taintValue.value) && (t.effect === undefined || t.effect === taintValue.effect),
+  );
+}
+
+export function crossFieldProblems(raw: unknown): string[] {
+  const problems: string[] = [];
+  if (!isObject(raw)) return problems;
+  const nodeGroups = list(raw.nodeGroups);
+  const services = list(raw.services);
+  const groupsByName = new Map<string, Raw>();
+  duplicates(nodeGroups, 'name', 'nodeGroups', problems);
+  duplicates(services, 'name', 'services', problems);
+
+  nodeGroups.forEach((group, i) => {
+    if (!isObject(group)) return;
+    const groupName = str(group.name);
+    if (groupName !== undefined && !groupsByName.has(groupName)) groupsByName.set(groupName, group);
+    const min = num(group.minNodes);
+    const max = num(group.maxNodes);
+    if (min !== undefined && max !== undefined && max < min) problems.push(`nodeGroups[${i}].maxNodes must be ≥ minNodes (${min})`);
+    if (group.type === 'asg' && group.autoScalingGroupName === undefined) problems.push(`nodeGroups[${i}].autoScalingGroupName is required when type is "asg"`);
+  });
+
+  services.forEach((svc, i) => {
+    if (!isObject(svc)) return;
+    const at = `services[${i}]`;
+    const hpa = isObject(svc.hpa) ? svc.hpa : undefined;
+    const minReplicas = num(hpa?.minReplicas);
+    const maxReplicas = num(hpa?.maxReplicas);
+    if (minReplicas !== undefined && maxReplicas !== undefined && maxReplicas < minReplicas) {
+      problems.push(`${at}.hpa.maxReplicas must be ≥ minReplicas (${minReplicas})`);
+    }
+    const hpaResources = new Set(list(hpa?.metrics).flatMap((m) => (isObject(m) && (m.type === 'cpu' || m.type === 'memory') ? [m.type] : [])));
+    list(hpa?.metrics).forEach((metric, j) => {
+      if (isObject(metric) && metric.type === 'external' && (metric.targetValue === undefined) === (metric.targetAverageValue === undefined)) {
+        problems.push(`${at}.hpa.metrics[${j}] must set exactly one of targetValue and targetAverageValue`);
+      }
+    });
+
+    const requests = isObject(svc.requests) ? svc.requests : undefined;
+    const requestCpu = cpu(requests?.cpu);
+    const requestMemory = mem(requests?.memory);
+    const tolerations = list(svc.tolerations);
+    let fitsSomewhere = false;
+    let checkedAGroup = false;
+    list(svc.nodeGroups).forEach((groupName, j) => {
+      if (typeof groupName !== 'string') return;
+      const group = groupsByName.get(groupName);
+      if (group === undefined) {
+        problems.push(`${at}.nodeGroups[${j}] names node group "${groupName}", which is not in nodeGroups`);
+        return;
+      }
+      for (const taintValue of list(group.taints)) {
+        if (isObject(taintValue) && taintValue.effect !== 'PreferNoSchedule' && !tolerates(tolerations, taintValue)) {
+          problems.push(`${at}.nodeGroups[${j}] names "${groupName}", whose taint ${String(taintValue.key)}=${String(taintValue.value ?? '')}:${String(taintValue.effect)} the service does not tolerate`);
+        }
+      }
+      const allocatable = isObject(group.allocatable) ? group.allocatable : undefined;
+      const nodeCpu = cpu(allocatable?.cpu);
+      const nodeMemory = mem(allocatable?.memory);
+      if (requestCpu === undefined || requestMemory === undefined || nodeCpu === undefined || nodeMemory === undefined) return;
+      checkedAGroup = true;
+      if (requestCpu <= nodeCpu && requestMemory <= nodeMemory) fitsSomewhere = true;
+    });
+    if (checkedAGroup && !fitsSomewhere) problems.push(`${at}.requests must fit on one node of at least one of its node groups`);
+
+    const vpa = isObject(svc.vpa) ? svc.vpa : undefined;
+    if (vpa !== undefined) {
+      const minAllowed = isObject(vpa.minAllowed) ? vpa.minAllowed : undefined;
+      const maxAllowed = isObject(vpa.maxAllowed) ? vpa.maxAllowed : undefined;
+      const minCpu = cpu(minAllowed?.cpu);
+      const maxCpu = cpu(maxAllowed?.cpu);
+      const minMemory = mem(minAllowed?.memory);
+      const maxMemory = mem(maxAllowed?.memory);
+      if (minCpu !== undefined && maxCpu !== undefined && maxCpu < minCpu) problems.push(`${at}.vpa.maxAllowed.cpu must be ≥ minAllowed.cpu (${String(minAllowed?.cpu)})`);
+      if (minMemory !== undefined && maxMemory !== undefined && maxMemory < minMemory) problems.push(`${at}.vpa.maxAllowed.memory must be ≥ minAllowed.memory (${String(minAllowed?.memory)})`);
+      const updateMode = vpa.updateMode ?? 'Off';
+      const controlled = vpa.controlledResources === undefined ? ['cpu', 'memory'] : list(vpa.controlledResources);
+      const overlap = controlled.filter((r): r is string => typeof r === 'string' && hpaResources.has(r)).sort();
+      if (updateMode !== 'Off' && overlap.length > 0) {
+        problems.push(`${at}.vpa controls ${overlap.join(' and ')}, which its HPA scales on: use updateMode "Off" (recommendations only) or drop ${overlap.join(' and ')} from vpa.controlledResources`);
+      }
+    }
+
+    const pdb = isObject(svc.pdb) ? svc.pdb : undefined;
+    if (pdb !== undefined) {
+      if ((pdb.minAvailable === undefined) === (pdb.maxUnavailable === undefined)) problems.push(`${at}.pdb must set exactly one of minAvailable and maxUnavailable`);
+      const minAvailable = num(pdb.minAvailable);
+      if (minAvailable !== undefined && minReplicas !== undefined && minAvailable >= minReplicas) {
+        problems.push(`${at}.pdb.minAvailable must be < hpa.minReplicas (${minReplicas}), or no node can ever be drained`);
+      }
+    }
+  });
+
+  duplicates(list(raw.albRules), 'name', 'albRules', problems);
+  list(raw.albRules).forEach((rule, i) => {
+    if (!isObject(rule)) return;
+    duplicates(list(rule.targetGroups), 'arn', `albRules[${i}].targetGroups`, problems);
+    list(rule.targetGroups).forEach((tg, j) => {
+      if (!isObject(tg)) return;
+      const groupName = str(tg.nodeGroup);
+      if (groupName !== undefined && !groupsByName.has(groupName)) problems.push(`albRules[${i}].targetGroups[${j}].nodeGroup names "${groupName}", which is not in nodeGroups`);
+      const min = num(tg.minWeight);
+      const max = num(tg.maxWeight);
+      if (min !== undefined && max !== undefined && max < min) problems.push(`albRules[${i}].targetGroups[${j}].maxWeight must be ≥ minWeight (${min})`);
+    });
+  });
+
+  const calendar = isObject(raw.calendar) ? raw.calendar : undefined;
+  const timeZone = str(calendar?.timeZone);
+  if (timeZone !== undefined) {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone });
+    } catch {
+      problems.push(`calendar.timeZone "${timeZone}" is not an IANA time zone`);
+    }
+  }
+  list(calendar?.events).forEach((event, i) => {
+    if (!isObject(event)) return;
+    const start = Date.parse(str(event.start) ?? '');
+    const end = Date.parse(str(event.end) ?? '');
+    if (Number.isFinite(start) && Number.isFinite(end) && end <= start) problems.push(`calendar.events[${i}].end must be after start`);
+  });
+  return problems;
+}
+
+/** Validates an already-parsed object. `source` names it in the error. */
+export function parseConfig(raw: unknown, source = 'config'): PrescaleConfig {
+  const result = configSchema.safeParse(raw, { reportInput: true });
+  const problems = [...(result.success ? [] : result.error.issues.flatMap(formatIssue)), ...crossFieldProblems(raw)];
+  if (problems.length > 0 || !result.success) throw new ValidationError(source, [...new Set(problems)].sort());
+  return result.data;
+}
+
+export function parseConfigYaml(text: string, source = 'config'): PrescaleConfig {
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    throw new ValidationError(source, document.errors.map((e) => `YAML ${e.message.split('\n')[0] ?? e.message}`));
+  }
+  return parseConfig(document.toJS(), source);
+}
+
+export function loadConfigFile(path: string): PrescaleConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ValidationError(path, [`cannot be read: ${(error as Error).message}`]);
+  }
+  return parseConfigYaml(text, path);
+}
