@@ -1,0 +1,77 @@
+/**
+ * An embedded DynamoDB (dynalite, in memory) for integration tests: no
+ * network beyond 127.0.0.1, fake credentials, the same table schema the
+ * deployed stack uses (tableDefinition).
+ */
+import type { AddressInfo } from 'node:net';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import dynalite from 'dynalite';
+import { tableDefinition } from '../../lib/state/dynamodb.ts';
+
+export interface DynaliteHandle {
+  readonly client: DynamoDBClient;
+  /** The table created at start. */
+  readonly tableName: string;
+  readonly endpoint: string;
+  /** Another empty table on the same server (a fresh one per test keeps tests independent). */
+  createTable(tableName?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** dynalite flips a table to ACTIVE on a timer; each DescribeTable round trip lets it run. */
+const MAX_DESCRIBE_ATTEMPTS = 500;
+
+let tableCounter = 0;
+
+function nextTableName(): string {
+  tableCounter += 1;
+  // DynamoDB table names are 3–255 characters of [a-zA-Z0-9_.-].
+  return `prescale-test-${process.pid}-${tableCounter}`;
+}
+
+async function createActiveTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  await client.send(new CreateTableCommand(tableDefinition(tableName)));
+  for (let attempt = 0; attempt < MAX_DESCRIBE_ATTEMPTS; attempt += 1) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (Table?.TableStatus === 'ACTIVE') return;
+  }
+  throw new Error(`dynalite table ${tableName} did not become ACTIVE`);
+}
+
+export async function startDynalite(): Promise<DynaliteHandle> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'fake', secretAccessKey: 'fake' },
+    // A local server: a failure is a bug to see at once, not something to retry.
+    maxAttempts: 1,
+  });
+  const createTable = async (tableName: string = nextTableName()): Promise<string> => {
+    await createActiveTable(client, tableName);
+    return tableName;
+  };
+  try {
+    const tableName = await createTable();
+    return {
+      client,
+      tableName,
+      endpoint,
+      createTable,
+      close: async () => {
+        client.destroy();
+        await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+      },
+    };
+  } catch (error) {
+    client.destroy();
+    server.close();
+    throw error;
+  }
+}
