@@ -114,7 +114,12 @@ const metricQuery = z.strictObject({
   name: z.string().min(1),
   dimensions: z.record(z.string(), z.string()).default({}),
   stat: z.string().min(1).default('Sum'),
-  periodSeconds: z.number().int().refine((p) => p === 60 || p === 300 || p === 3600, 'must be 60, 300 or 3600').default(60),
+  /** Standard-resolution CloudWatch periods are multiples of 60 s; the planner forecasts at this period. */
+  periodSeconds: z
+    .number()
+    .int('must be an integer')
+    .refine((p) => p >= 60 && p % 60 === 0 && p <= 86_400, 'must be a multiple of 60 between 60 and 86400')
+    .default(60),
 });
 
 const service = z.strictObject({
@@ -160,6 +165,17 @@ const albRule = z.strictObject({
   ruleArn: arn.optional(),
   targetGroups: z.array(targetGroup).min(1).max(5, 'a forward action holds at most 5 target groups'),
   maxStepPoints: z.number().int().min(1).max(999).default(20),
+  /** Weights stay put unless some group's target is at least this many points away, so they do not flap. */
+  hysteresisPoints: z.number().int().min(0).max(999).default(5),
+  /** A group that misses its SLO gets its weight cut in proportion to the miss. Omit a field to not judge on it. */
+  slo: z
+    .strictObject({
+      /** CloudWatch `TargetResponseTime` p95 of the target group. */
+      p95Seconds: z.number().positive('must be > 0').optional(),
+      /** `HTTPCode_Target_5XX_Count` as a percent of `RequestCount`. */
+      max5xxPercent: percent.optional(),
+    })
+    .optional(),
 });
 
 const budget = z.strictObject({

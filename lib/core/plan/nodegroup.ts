@@ -1,0 +1,84 @@
+/**
+ * From a recommended node count to the node group's next desired count:
+ * bounds, scale-down stabilisation, step limits and cooldowns. Each rule is a
+ * small function so its table test reads like the rule.
+ */
+import type { PolicyConfig } from '../../config/schema.ts';
+
+const MINUTE_MS = 60_000;
+
+export interface NodeGroupDecisionInput {
+  readonly nowMs: number;
+  readonly currentDesiredNodes: number;
+  readonly recommendedNodes: number;
+  readonly minNodes: number;
+  readonly maxNodes: number;
+  /** Recent recommendations, oldest first, as [epoch ms, nodes]. */
+  readonly recentRecommendations: readonly (readonly [number, number])[];
+  readonly lastScaleOutMs: number | undefined;
+  readonly lastScaleInMs: number | undefined;
+  /** An alarm run or missing data: capacity may only grow. */
+  readonly scaleInAllowed: boolean;
+  readonly policy: Pick<PolicyConfig, 'scaleDownStabilizationMinutes' | 'maxScaleOutNodes' | 'maxScaleInNodes' | 'scaleOutCooldownMinutes' | 'scaleInCooldownMinutes'>;
+}
+
+export interface NodeGroupDecision {
+  readonly desiredNodes: number;
+  /** The recommendations to remember, pruned to the stabilisation window. */
+  readonly recommendations: readonly (readonly [number, number])[];
+  readonly reason: string;
+}
+
+export function clamp(value: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, value));
+}
+
+/** Recommendations still inside the window ending now (the newest included). */
+export function pruneRecommendations(
+  recommendations: readonly (readonly [number, number])[],
+  nowMs: number,
+  windowMinutes: number,
+): (readonly [number, number])[] {
+  const oldestMs = nowMs - windowMinutes * MINUTE_MS;
+  return recommendations.filter(([atMs]) => atMs > oldestMs && atMs <= nowMs);
+}
+
+/** Kubernetes-style stabilisation: scale down only to the highest recommendation of the window. */
+export function stabilizedNodes(recommendations: readonly (readonly [number, number])[]): number {
+  return recommendations.reduce((highest, [, nodes]) => Math.max(highest, nodes), 0);
+}
+
+function isCoolingDown(nowMs: number, lastMs: number | undefined, cooldownMinutes: number): boolean {
+  return lastMs !== undefined && nowMs - lastMs < cooldownMinutes * MINUTE_MS;
+}
+
+export function decideNodeGroup(input: NodeGroupDecisionInput): NodeGroupDecision {
+  const { nowMs, currentDesiredNodes: current, policy } = input;
+  const recommended = clamp(input.recommendedNodes, input.minNodes, input.maxNodes);
+  const recommendations = pruneRecommendations([...input.recentRecommendations, [nowMs, recommended]], nowMs, Math.max(policy.scaleDownStabilizationMinutes, 1));
+  const outOfBounds = clamp(current, input.minNodes, input.maxNodes);
+  if (outOfBounds !== current) {
+    return { desiredNodes: outOfBounds, recommendations, reason: `desired ${current} is outside [${input.minNodes}, ${input.maxNodes}]: set to ${outOfBounds}` };
+  }
+  if (recommended > current) {
+    if (isCoolingDown(nowMs, input.lastScaleOutMs, policy.scaleOutCooldownMinutes)) {
+      return { desiredNodes: current, recommendations, reason: `needs ${recommended} but scale-out cooldown (${policy.scaleOutCooldownMinutes} min) holds ${current}` };
+    }
+    const target = Math.min(recommended, current + policy.maxScaleOutNodes);
+    const limited = target < recommended ? ` (step limit ${policy.maxScaleOutNodes})` : '';
+    return { desiredNodes: target, recommendations, reason: `scale out ${current} → ${target}${limited}: needs ${recommended}` };
+  }
+  if (recommended === current) return { desiredNodes: current, recommendations, reason: `holds ${current}` };
+  if (!input.scaleInAllowed) return { desiredNodes: current, recommendations, reason: `holds ${current}: scale-in not allowed on this run` };
+  const stabilized = Math.max(recommended, stabilizedNodes(recommendations));
+  if (stabilized >= current) {
+    return { desiredNodes: current, recommendations, reason: `holds ${current}: needed ${stabilized} within the last ${policy.scaleDownStabilizationMinutes} min` };
+  }
+  const lastChangeMs = Math.max(input.lastScaleOutMs ?? Number.NEGATIVE_INFINITY, input.lastScaleInMs ?? Number.NEGATIVE_INFINITY);
+  if (isCoolingDown(nowMs, Number.isFinite(lastChangeMs) ? lastChangeMs : undefined, policy.scaleInCooldownMinutes)) {
+    return { desiredNodes: current, recommendations, reason: `holds ${current}: scale-in cooldown (${policy.scaleInCooldownMinutes} min)` };
+  }
+  const target = Math.max(stabilized, current - policy.maxScaleInNodes);
+  const limited = target > stabilized ? ` (step limit ${policy.maxScaleInNodes})` : '';
+  return { desiredNodes: target, recommendations, reason: `scale in ${current} → ${target}${limited}: needs ${stabilized}` };
+}

@@ -1,0 +1,255 @@
+/**
+ * The one loop every entry point runs:
+ * lease → observe → forecast → plan → guard → act → record.
+ * Handlers and the backtest differ only in the ports they pass and the trigger.
+ */
+import type { PrescaleConfig, ServiceConfig } from '../config/schema.ts';
+import type { Command, GuardedCommand } from '../core/commands.ts';
+import { commandTarget, isNoOp } from '../core/commands.ts';
+import type { Forecast, Forecaster } from '../core/forecast/types.ts';
+import { STANDARD_LEVELS } from '../core/forecast/types.ts';
+import { guard } from '../core/guard.ts';
+import type { ServiceObservation, Trigger } from '../core/plan/plan.ts';
+import { decisionHorizonMinutes, plan } from '../core/plan/plan.ts';
+import { isPrescaleError, PrescaleError } from '../errors.ts';
+import type {
+  AuditEntry,
+  CapacityActuator,
+  Clock,
+  CooldownState,
+  Lease,
+  ManifestApplier,
+  MetricsSource,
+  NodeGroupState,
+  StateStore,
+} from '../ports.ts';
+
+const MINUTE_MS = 60_000;
+/** Demand points every run reads for the reactive floor. */
+const RECENT_DEMAND_MINUTES = 30;
+/** …and at least this many metric periods, for coarse metrics. */
+const RECENT_DEMAND_PERIODS = 6;
+/** A run holds the cluster lease at most this long; a crashed run frees it by expiry. */
+export const LEASE_TTL_MS = 2 * MINUTE_MS;
+
+export interface PipelinePorts {
+  readonly clock: Clock;
+  readonly metrics: MetricsSource;
+  readonly capacity: CapacityActuator;
+  readonly manifests: ManifestApplier | undefined;
+  readonly state: StateStore;
+  readonly forecaster: Forecaster;
+}
+
+export interface RunOptions {
+  readonly trigger: Trigger;
+  /** Who or what started the run (audit actor), e.g. `scheduled`, `alarm:high-utilisation`. */
+  readonly actor: string;
+  /** A unique id for the lease owner (the Lambda request id). */
+  readonly runId: string;
+  /** Plan and guard only: no command is carried out. */
+  readonly dryRun?: boolean;
+}
+
+export interface CommandOutcome {
+  readonly guarded: GuardedCommand;
+  readonly result: AuditEntry['result'];
+  readonly message: string | undefined;
+}
+
+export interface RunResult {
+  readonly cluster: string;
+  readonly atMs: number;
+  readonly trigger: Trigger;
+  readonly status: 'done' | 'lease-held';
+  readonly outcomes: readonly CommandOutcome[];
+  readonly forecasts: ReadonlyMap<string, Forecast>;
+  readonly forecastModel: string | undefined;
+}
+
+/** The forecast must reach this far past now: the refit cadence plus the longest decision horizon. */
+export function forecastHorizonMinutes(config: PrescaleConfig, service: ServiceConfig): number {
+  const longest = Math.max(...service.nodeGroups.map((name) => config.nodeGroups.find((g) => g.name === name)?.bootMinutes ?? 0));
+  return config.policy.refitMinutes + longest + service.podStartMinutes + config.policy.scheduleMinutes + 1;
+}
+
+export function forecastLevels(serviceLevel: number): number[] {
+  return [...new Set([...STANDARD_LEVELS, serviceLevel])].sort((a, b) => a - b);
+}
+
+async function observeServices(config: PrescaleConfig, ports: PipelinePorts, nowMs: number): Promise<ServiceObservation[]> {
+  const hpasByKey = new Map<string, Awaited<ReturnType<ManifestApplier['describeHpas']>>[number]>();
+  if (ports.manifests !== undefined) {
+    const namespaces = [...new Set(config.services.map((s) => s.namespace))].sort();
+    for (const namespace of namespaces) {
+      const names = config.services.filter((s) => s.namespace === namespace).map((s) => s.name);
+      for (const hpa of await ports.manifests.describeHpas(namespace, names)) hpasByKey.set(`${hpa.namespace}/${hpa.name}`, hpa);
+    }
+  }
+  return Promise.all(
+    config.services.map(async (service) => {
+      const windowMs = Math.max(RECENT_DEMAND_MINUTES * MINUTE_MS, RECENT_DEMAND_PERIODS * service.demand.metric.periodSeconds * 1000);
+      // endMs is exclusive: + 1 ms includes the minute in progress.
+      const recentDemand = await ports.metrics.getDemand(service.demand.metric, nowMs - windowMs, nowMs + 1);
+      return { service: service.name, recentDemand, hpa: hpasByKey.get(`${service.namespace}/${service.name}`) };
+    }),
+  );
+}
+
+/**
+ * A cached forecast is reused until the refit cadence is due or it no longer
+ * reaches the decision horizon; a Lambda refits once an hour, not every minute.
+ */
+async function forecastServices(config: PrescaleConfig, ports: PipelinePorts, nowMs: number): Promise<Map<string, Forecast>> {
+  const forecasts = new Map<string, Forecast>();
+  for (const service of config.services) {
+    const cacheKey = `demand/${service.name}`;
+    const horizonMinutes = forecastHorizonMinutes(config, service);
+    const cached = await ports.state.getForecastCache(config.cluster.name, cacheKey);
+    const stepMs = service.demand.metric.periodSeconds * 1000;
+    const fresh =
+      cached !== undefined &&
+      nowMs - cached.fittedAtMs < config.policy.refitMinutes * MINUTE_MS &&
+      cached.forecast.startMs + cached.forecast.point.length * stepMs >= nowMs + (horizonMinutes - config.policy.refitMinutes) * MINUTE_MS;
+    if (fresh) {
+      forecasts.set(service.name, cached.forecast);
+      continue;
+    }
+    const history = await ports.metrics.getDemand(service.demand.metric, nowMs - config.policy.historyDays * 1440 * MINUTE_MS, nowMs + 1);
+    const horizonSteps = Math.ceil((horizonMinutes * MINUTE_MS) / stepMs) + 1;
+    const forecast = ports.forecaster.forecast({
+      history,
+      horizonSteps,
+      levels: forecastLevels(config.policy.serviceLevel),
+      calendar: config.calendar,
+    });
+    await ports.state.putForecastCache(config.cluster.name, cacheKey, { fittedAtMs: nowMs, forecast });
+    forecasts.set(service.name, forecast);
+  }
+  return forecasts;
+}
+
+/**
+ * Carries out one allowed command after re-reading the state it was planned
+ * on: if someone else moved the node group meanwhile, the plan is stale and
+ * the command is skipped (the next run plans from the new state).
+ */
+async function actOne(command: Command, config: PrescaleConfig, ports: PipelinePorts): Promise<{ result: AuditEntry['result']; message: string | undefined }> {
+  switch (command.kind) {
+    case 'scale-node-group': {
+      const [fresh] = await ports.capacity.describeNodeGroups(config.cluster.name, [command.nodeGroup]);
+      if (fresh === undefined) return { result: 'failed', message: `node group ${command.nodeGroup} not found` };
+      if (fresh.desiredNodes === command.toNodes) return { result: 'skipped', message: 'already at the desired count' };
+      if (fresh.desiredNodes !== command.fromNodes) return { result: 'skipped', message: `stale plan: desired moved from ${command.fromNodes} to ${fresh.desiredNodes} since observed` };
+      await ports.capacity.setDesiredNodes(config.cluster.name, command.nodeGroup, command.toNodes);
+      return { result: 'applied', message: undefined };
+    }
+    case 'set-hpa-floor': {
+      if (ports.manifests === undefined) return { result: 'skipped', message: 'no manifest applier configured' };
+      await ports.manifests.setHpaMinReplicas(command.namespace, command.service, command.toMinReplicas);
+      return { result: 'applied', message: undefined };
+    }
+    case 'apply-manifest': {
+      if (ports.manifests === undefined) return { result: 'skipped', message: 'no manifest applier configured' };
+      const [outcome] = await ports.manifests.apply([command.manifest as never], { fieldManager: 'prescale', force: false });
+      return { result: outcome?.outcome === 'failed' ? 'failed' : 'applied', message: outcome?.message };
+    }
+    case 'set-alb-weights':
+      return { result: 'skipped', message: 'ALB weights are set by the reweight function' };
+  }
+}
+
+function beforeAfter(command: Command): { before: unknown; after: unknown } {
+  switch (command.kind) {
+    case 'scale-node-group':
+      return { before: { desiredNodes: command.fromNodes }, after: { desiredNodes: command.toNodes } };
+    case 'set-hpa-floor':
+      return { before: { minReplicas: command.fromMinReplicas }, after: { minReplicas: command.toMinReplicas } };
+    case 'set-alb-weights':
+      return { before: command.fromWeights, after: command.toWeights };
+    case 'apply-manifest':
+      return { before: undefined, after: command.manifest };
+  }
+}
+
+async function act(guarded: readonly GuardedCommand[], config: PrescaleConfig, ports: PipelinePorts, options: RunOptions, lease: Lease, nowMs: number): Promise<CommandOutcome[]> {
+  const outcomes: CommandOutcome[] = [];
+  for (const entry of guarded) {
+    const command = entry.effective;
+    let result: AuditEntry['result'] = 'skipped';
+    let message: string | undefined = entry.reason;
+    if (command !== undefined && (entry.verdict === 'allow' || entry.verdict === 'clamp') && !isNoOp(command) && !options.dryRun) {
+      try {
+        ({ result, message } = await actOne(command, config, ports));
+        if (result === 'applied' && command.kind === 'scale-node-group') {
+          const previous = await ports.state.getCooldown(config.cluster.name, command.nodeGroup);
+          const next: CooldownState =
+            command.toNodes > command.fromNodes ? { ...previous, lastScaleOutMs: nowMs } : { ...previous, lastScaleInMs: nowMs };
+          await ports.state.putCooldown(lease, command.nodeGroup, next);
+        }
+      } catch (error) {
+        if (!isPrescaleError(error)) throw error;
+        // A busy node group is requeued to the next run, not a failed run.
+        result = error.code === 'busy' || error.code === 'throttling' ? 'requeued' : 'failed';
+        message = `${error.code}: ${error.message}`;
+      }
+    } else if (options.dryRun) {
+      message = `dry run: ${entry.reason}`;
+    }
+    const subject = command ?? entry.command;
+    await ports.state.appendAudit({
+      cluster: config.cluster.name,
+      atMs: nowMs,
+      actor: options.actor,
+      target: commandTarget(subject),
+      reason: `${subject.reason} [guard: ${entry.verdict}: ${entry.reason}]`,
+      ...beforeAfter(subject),
+      result,
+      message,
+    });
+    outcomes.push({ guarded: entry, result, message });
+  }
+  return outcomes;
+}
+
+export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, options: RunOptions): Promise<RunResult> {
+  const nowMs = ports.clock.nowMs();
+  const cluster = config.cluster.name;
+  let lease: Lease;
+  try {
+    lease = await ports.state.acquireLease(cluster, options.runId, nowMs, LEASE_TTL_MS);
+  } catch (error) {
+    if (error instanceof PrescaleError && error.code === 'lease-held') {
+      return { cluster, atMs: nowMs, trigger: options.trigger, status: 'lease-held', outcomes: [], forecasts: new Map(), forecastModel: undefined };
+    }
+    throw error;
+  }
+  try {
+    const nodeGroups: NodeGroupState[] = await ports.capacity.describeNodeGroups(cluster, config.nodeGroups.map((g) => g.name));
+    const services = await observeServices(config, ports, nowMs);
+    const forecasts = options.trigger === 'alarm' ? new Map<string, Forecast>() : await forecastServices(config, ports, nowMs);
+    const memory = (await ports.state.getPlannerMemory(cluster)) ?? { recommendations: {}, raisedFloors: {} };
+    const cooldowns = new Map<string, CooldownState>();
+    for (const group of config.nodeGroups) cooldowns.set(group.name, await ports.state.getCooldown(cluster, group.name));
+    const planned = plan({ config, nowMs, trigger: options.trigger, nodeGroups, services, forecasts, memory, cooldowns });
+    const guarded = guard(planned.commands, { config });
+    const outcomes = await act(guarded, config, ports, options, lease, nowMs);
+    if (!options.dryRun) await ports.state.putPlannerMemory(lease, planned.memory);
+    const forecastModel = [...new Set([...forecasts.values()].map((f) => f.model))].sort().join('+') || undefined;
+    if (outcomes.length > 0) {
+      await ports.state.appendDecision({
+        cluster,
+        atMs: nowMs,
+        trigger: options.actor,
+        fencingToken: lease.fencingToken,
+        forecastModel,
+        commands: outcomes.map((o) => ({ command: o.guarded.command, verdict: o.guarded.verdict, reason: o.guarded.reason })),
+      });
+    }
+    return { cluster, atMs: nowMs, trigger: options.trigger, status: 'done', outcomes, forecasts, forecastModel };
+  } finally {
+    await ports.state.releaseLease(lease);
+  }
+}
+
+export { decisionHorizonMinutes };

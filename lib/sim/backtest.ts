@@ -1,0 +1,171 @@
+/**
+ * `prescale backtest`: BACKTEST.md v1. The reference policies are computed
+ * from their formulas; `predictive` is the product's own pipeline (the code
+ * the scheduled and alarm handlers run) driven minute by minute on the
+ * simulated cloud. Every policy is scored by the same physics.
+ */
+import type { PrescaleConfig } from '../config/schema.ts';
+import { parseConfig } from '../config/load.ts';
+import type { Forecaster } from '../core/forecast/types.ts';
+import { quantileAt } from '../core/forecast/types.ts';
+import { runPipeline, type PipelinePorts } from '../pipeline/run.ts';
+import type { StateStore } from '../ports.ts';
+import { createSimCloud, SimAlarm } from './cloud.ts';
+import { referencePolicy, type ReferencePolicy } from './reference-policies.ts';
+import { initialFleetNodes, scoreDecisions, scoringStartMinute, type Scenario, type Scores } from './score.ts';
+import type { MinuteGrid } from './trace.ts';
+
+const MINUTE_MS = 60_000;
+
+export const POLICY_NAMES = ['predictive', 'reactive', 'aws-predictive', 'static', 'oracle'] as const;
+export type PolicyName = (typeof POLICY_NAMES)[number];
+
+export const SCENARIO_NODE_GROUP = 'fleet';
+export const SCENARIO_SERVICE = 'app';
+const SCENARIO_METRIC = { namespace: 'Backtest', name: 'Demand', dimensions: {}, stat: 'Average', periodSeconds: 60 } as const;
+
+/** Knobs of the predictive policy a backtest may vary (the Pareto curve sweeps serviceLevel). */
+export interface PredictiveKnobs {
+  readonly serviceLevel?: number;
+}
+
+/**
+ * The scenario as a prescale configuration: one node group whose node serves
+ * C demand (one pod per node, the pod serving C), boot B minutes, bounds wide
+ * enough never to bind, and the policy defaults a user gets.
+ */
+export function scenarioConfig(scenario: Scenario, knobs: PredictiveKnobs = {}): PrescaleConfig {
+  return parseConfig(
+    {
+      version: 1,
+      cluster: { name: 'backtest', region: 'us-east-1' },
+      nodeGroups: [
+        {
+          name: SCENARIO_NODE_GROUP,
+          instanceTypes: ['m5.large'],
+          minNodes: 1,
+          maxNodes: 1_000_000,
+          allocatable: { cpu: '1000m', memory: '1Gi', pods: 1 },
+          bootMinutes: scenario.bootMinutes,
+          usdPerHour: scenario.usdPerNodeHour,
+        },
+      ],
+      services: [
+        {
+          name: SCENARIO_SERVICE,
+          namespace: 'backtest',
+          deployment: SCENARIO_SERVICE,
+          requests: { cpu: '1000m', memory: '1Gi' },
+          podStartMinutes: 0,
+          nodeGroups: [SCENARIO_NODE_GROUP],
+          hpa: { minReplicas: 1, maxReplicas: 1_000_000, metrics: [{ type: 'cpu', targetUtilizationPercent: 70 }] },
+          demand: { metric: SCENARIO_METRIC, perPod: scenario.capacityPerNode },
+        },
+      ],
+      policy: knobs.serviceLevel === undefined ? {} : { serviceLevel: knobs.serviceLevel },
+    },
+    'backtest scenario',
+  );
+}
+
+export interface ForecastBand {
+  /** Per scored minute: the forecast active at that minute for that minute (NaN when none). */
+  readonly lo: Float64Array;
+  readonly hi: Float64Array;
+  readonly level: Float64Array;
+}
+
+export interface PredictiveRun {
+  readonly desired: Int32Array;
+  readonly band: ForecastBand;
+  readonly alarmRuns: number;
+  readonly scheduledRuns: number;
+  readonly models: readonly string[];
+}
+
+export interface PredictiveOptions {
+  readonly grid: MinuteGrid;
+  readonly scenario: Scenario;
+  readonly forecaster: Forecaster;
+  readonly createStateStore: () => StateStore;
+  readonly knobs?: PredictiveKnobs;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** Utilisation alarm that fires the `alarm` entry point: ≥ 90 % of ready capacity in 2 of 3 minutes. */
+export const BACKTEST_ALARM = { name: 'high-utilisation', threshold: 0.9, evaluationPeriods: 3, datapointsToAlarm: 2 } as const;
+
+export async function runPredictive(options: PredictiveOptions): Promise<PredictiveRun> {
+  const { grid, scenario } = options;
+  const demand = grid.demand;
+  const config = scenarioConfig(scenario, options.knobs);
+  const start = scoringStartMinute(scenario);
+  const cloud = createSimCloud(config, grid.t0Ms, { [SCENARIO_NODE_GROUP]: initialFleetNodes(demand, scenario) });
+  cloud.metrics.add(SCENARIO_METRIC, demand);
+  const ports: PipelinePorts = {
+    clock: cloud.clock,
+    metrics: cloud.metrics,
+    capacity: cloud.capacity,
+    manifests: undefined,
+    state: options.createStateStore(),
+    forecaster: options.forecaster,
+  };
+  const alarm = new SimAlarm(BACKTEST_ALARM);
+  const fleet = cloud.capacity.fleet(SCENARIO_NODE_GROUP);
+  const total = demand.length - start;
+  const desired = new Int32Array(total);
+  const band: ForecastBand = { lo: new Float64Array(total).fill(Number.NaN), hi: new Float64Array(total).fill(Number.NaN), level: new Float64Array(total).fill(Number.NaN) };
+  const models = new Set<string>();
+  let alarmRuns = 0;
+  let scheduledRuns = 0;
+  const level = config.policy.serviceLevel;
+  for (let minute = start; minute < demand.length; minute++) {
+    cloud.goToMinute(minute);
+    const i = minute - start;
+    const readyCapacity = fleet.readyNodes(minute) * scenario.capacityPerNode;
+    const utilisation = readyCapacity > 0 ? demand[minute]! / readyCapacity : Number.POSITIVE_INFINITY;
+    const scheduled = i % config.policy.scheduleMinutes === 0;
+    if (alarm.observe(utilisation) && !scheduled) {
+      alarmRuns++;
+      await runPipeline(config, ports, { trigger: 'alarm', actor: `alarm:${BACKTEST_ALARM.name}`, runId: `alarm-${minute}` });
+    }
+    if (scheduled) {
+      scheduledRuns++;
+      const result = await runPipeline(config, ports, { trigger: 'scheduled', actor: 'scheduled', runId: `scheduled-${minute}` });
+      const forecast = result.forecasts.get(SCENARIO_SERVICE);
+      if (forecast !== undefined) {
+        models.add(forecast.model);
+        const index = Math.floor((cloud.clock.nowMs() - forecast.startMs) / (forecast.stepSeconds * 1000));
+        if (index >= 0 && index < forecast.point.length) {
+          band.lo[i] = quantileAt(forecast, 0.025)[index]!;
+          band.hi[i] = quantileAt(forecast, 0.975)[index]!;
+          band.level[i] = quantileAt(forecast, level)[index]!;
+        }
+      }
+    }
+    desired[i] = fleet.aliveNodes;
+    if (options.onProgress !== undefined && (i % 1440 === 0 || i === total - 1)) options.onProgress(i + 1, total);
+  }
+  return { desired, band, alarmRuns, scheduledRuns, models: [...models].sort() };
+}
+
+export interface PolicyResult {
+  readonly policy: PolicyName;
+  readonly desired: Int32Array;
+  readonly scores: Scores;
+  readonly readyNodes: Int32Array;
+  readonly aliveNodes: Int32Array;
+}
+
+export function scorePolicy(policy: PolicyName, demand: ArrayLike<number>, desired: Int32Array, scenario: Scenario): PolicyResult {
+  const { readyNodes, aliveNodes, ...scores } = scoreDecisions(demand, desired, scenario);
+  return { policy, desired, scores, readyNodes, aliveNodes };
+}
+
+export function runReference(policy: ReferencePolicy, grid: MinuteGrid, scenario: Scenario): PolicyResult {
+  return scorePolicy(policy, grid.demand, referencePolicy(policy, grid.demand, scenario), scenario);
+}
+
+export function minuteToMs(grid: MinuteGrid, minute: number): number {
+  return grid.t0Ms + minute * MINUTE_MS;
+}

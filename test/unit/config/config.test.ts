@@ -1,0 +1,111 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseDocument } from 'yaml';
+import { loadConfigFile, parseConfig, parseConfigYaml } from '../../../lib/config/load.ts';
+import { ValidationError } from '../../../lib/errors.ts';
+import { parseCpuMillicores, parseMemoryMiB } from '../../../lib/config/quantity.ts';
+
+const EXAMPLE = 'config/example.yaml';
+const example = (): Record<string, unknown> => parseDocument(readFileSync(EXAMPLE, 'utf8')).toJS() as Record<string, unknown>;
+
+/** Applies `edit` to a fresh copy of the example and returns every problem reported. */
+function problemsAfter(edit: (c: any) => void): readonly string[] {
+  const raw = example();
+  edit(raw);
+  try {
+    parseConfig(raw);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ValidationError);
+    return (error as ValidationError).details;
+  }
+  return [];
+}
+
+describe('config/example.yaml', () => {
+  it('loads: the workload of DESIGN.md', () => {
+    const config = loadConfigFile(EXAMPLE);
+    expect(config.services.map((s) => `${s.name} ${s.hpa.minReplicas}-${s.hpa.maxReplicas}`)).toEqual(['gateway 3-20', 'llm 2-8', 'context 3-15']);
+    expect(config.nodeGroups.map((g) => `${g.name} ${g.minNodes}-${g.maxNodes} ${g.capacityType}`)).toEqual([
+      'general 3-20 on-demand',
+      'compute 1-10 on-demand',
+      'memory 1-8 on-demand',
+      'spot 0-15 spot',
+    ]);
+    // 500m and 512Mi are held in planner units
+    expect(config.services[0]!.requests).toEqual({ cpuMillicores: 500, memoryMiB: 512 });
+    // VPA bounds gateway 100m/256Mi–2000m/4Gi
+    expect(config.services[0]!.vpa).toMatchObject({ minAllowed: { cpuMillicores: 100, memoryMiB: 256 }, maxAllowed: { cpuMillicores: 2000, memoryMiB: 4096 } });
+    expect(config.policy.serviceLevel).toBe(0.95);
+  });
+});
+
+describe('bad configs fail with every problem, each with its path and rule', () => {
+  it.each<[string, (c: any) => void, string]>([
+    ['maxReplicas below minReplicas', (c) => (c.services[1].hpa.maxReplicas = 1), 'services[1].hpa.maxReplicas must be ≥ minReplicas (2)'],
+    ['maxNodes below minNodes', (c) => (c.nodeGroups[0].maxNodes = 2), 'nodeGroups[0].maxNodes must be ≥ minNodes (3)'],
+    ['an unknown key', (c) => (c.services[0].hpa.maxReplica = 4), 'services[0].hpa.maxReplica is not a known key'],
+    ['a missing field', (c) => delete c.nodeGroups[2].allocatable, 'nodeGroups[2].allocatable is required'],
+    ['a wrong type', (c) => (c.services[2].hpa.minReplicas = 'three'), 'services[2].hpa.minReplicas must be a number (got string "three")'],
+    ['an unknown node group', (c) => (c.services[0].nodeGroups = ['general', 'gpu']), 'services[0].nodeGroups[1] names node group "gpu", which is not in nodeGroups'],
+    ['a taint not tolerated', (c) => (c.services[2].nodeGroups = ['compute']), 'services[2].nodeGroups[0] names "compute", whose taint dedicated=llm:NoSchedule the service does not tolerate'],
+    ['a bad CPU quantity', (c) => (c.services[0].requests.cpu = '5 cores'), 'services[0].requests.cpu must be a CPU quantity such as 500m or 2 (got "5 cores")'],
+    ['a pod larger than any node', (c) => (c.services[1].requests.memory = '64Gi'), 'services[1].requests must fit on one node of at least one of its node groups'],
+    [
+      'a VPA acting on what the HPA scales on',
+      (c) => (c.services[0].vpa.updateMode = 'Auto'),
+      'services[0].vpa controls cpu and memory, which its HPA scales on: use updateMode "Off" (recommendations only) or drop cpu and memory from vpa.controlledResources',
+    ],
+    ['a duplicate service', (c) => (c.services[2].name = 'gateway'), 'services[2].name "gateway" is already used by services[0]'],
+    ['an unknown enum value', (c) => (c.nodeGroups[3].capacityType = 'preemptible'), 'nodeGroups[3].capacityType must be one of "on-demand", "spot" (got string "preemptible")'],
+    ['a service level of 1', (c) => (c.policy.serviceLevel = 1), 'policy.serviceLevel must be < 1'],
+    ['a bad time zone', (c) => (c.calendar.timeZone = 'Mars/Olympus'), 'calendar.timeZone "Mars/Olympus" is not an IANA time zone'],
+    ['an event ending before it starts', (c) => (c.calendar.events[0].end = '2026-12-10T22:00:00Z'), 'calendar.events[0].end must be after start'],
+    ['a PDB that blocks every drain', (c) => (c.services[1].pdb = { minAvailable: 2 }), 'services[1].pdb.minAvailable must be < hpa.minReplicas (2), or no node can ever be drained'],
+    ['an ALB target group on an unknown node group', (c) => (c.albRules[0].targetGroups[1].nodeGroup = 'gpu'), 'albRules[0].targetGroups[1].nodeGroup names "gpu", which is not in nodeGroups'],
+    ['an asg group without its name', (c) => (c.nodeGroups[1].type = 'asg'), 'nodeGroups[1].autoScalingGroupName is required when type is "asg"'],
+    ['a bad region', (c) => (c.cluster.region = 'useast1'), 'cluster.region must be an AWS region such as us-east-1'],
+    ['an external metric with two targets', (c) => (c.services[0].hpa.metrics[3].targetValue = 3), 'services[0].hpa.metrics[3] must set exactly one of targetValue and targetAverageValue'],
+  ])('%s', (_name, edit, expected) => {
+    expect(problemsAfter(edit)).toContain(expected);
+  });
+
+  it('lists every problem at once, sorted', () => {
+    const problems = problemsAfter((c) => {
+      c.services[1].hpa.maxReplicas = 1;
+      c.nodeGroups[0].maxNodes = 2;
+      c.services[0].hpa.maxReplica = 4;
+    });
+    expect(problems).toEqual([
+      'nodeGroups[0].maxNodes must be ≥ minNodes (3)',
+      'services[0].hpa.maxReplica is not a known key',
+      'services[1].hpa.maxReplicas must be ≥ minReplicas (2)',
+    ]);
+  });
+
+  it('names the file and each problem in the message', () => {
+    expect(() => parseConfigYaml('version: 2\n', 'prod.yaml')).toThrow(/prod\.yaml is invalid:\n {2}- /);
+    expect(() => parseConfigYaml('version: 1\ncluster: [unclosed\n', 'prod.yaml')).toThrow(/YAML/);
+    expect(() => loadConfigFile('does/not/exist.yaml')).toThrow(/cannot be read/);
+  });
+});
+
+describe('quantities', () => {
+  it.each([
+    ['500m', 500],
+    ['2', 2000],
+    ['0.5', 500],
+    [1.5, 1500],
+    ['2 cores', undefined],
+  ])('cpu %s → %s millicores', (input, expected) => {
+    expect(parseCpuMillicores(input)).toBe(expected);
+  });
+  it.each([
+    ['512Mi', 512],
+    ['4Gi', 4096],
+    ['1G', 1_000_000_000 / 1048576], // 953.67 MiB
+    ['1024Ki', 1],
+    ['4GB', undefined],
+  ])('memory %s → %s MiB', (input, expected) => {
+    expect(parseMemoryMiB(input)).toBe(expected);
+  });
+});
