@@ -1,0 +1,87 @@
+/**
+ * Wiring helpers, still pure: build the budget guard's input from the config,
+ * the observed fleet and the ledger, and combine the budget verdict with the
+ * bounds verdict of lib/core/guard.ts.
+ */
+import type { PrescaleConfig } from '../../config/schema.ts';
+import type { Command, GuardedCommand, GuardVerdict } from '../commands.ts';
+import { commandTarget } from '../commands.ts';
+import type { BudgetGuardInput, BudgetNodeGroup, BudgetOverride } from './guard.ts';
+import { guardBudget } from './guard.ts';
+import type { Ledger } from './ledger.ts';
+import { hoursLeftInMonth, monthToDateUsd } from './ledger.ts';
+import type { PriceTable } from './prices.ts';
+import { usdPerHourOf } from './prices.ts';
+
+/** Every node group the table (or an override) cannot price, as config problems. Run at config load so a missing price fails early. */
+export function priceProblems(config: Pick<PrescaleConfig, 'cluster' | 'nodeGroups'>, table: PriceTable): string[] {
+  const problems: string[] = [];
+  config.nodeGroups.forEach((group, index) => {
+    try {
+      usdPerHourOf(group, config.cluster.region, table);
+    } catch (error) {
+      problems.push(`nodeGroups[${index}] ${error instanceof Error ? error.message : String(error)}`);
+    }
+  });
+  return problems;
+}
+
+export interface BudgetInputSource {
+  readonly config: Pick<PrescaleConfig, 'cluster' | 'nodeGroups' | 'budget'>;
+  /** Observed desired nodes per group (booting nodes bill too). Groups not observed count their configured minimum. */
+  readonly desiredNodes: Readonly<Record<string, number>>;
+  readonly ledger: Ledger;
+  readonly nowMs: number;
+  readonly priceTable: PriceTable;
+  readonly commands: readonly Command[];
+  readonly override?: BudgetOverride | undefined;
+}
+
+/** The guard's input, or undefined when the config sets no budget (then there is nothing to guard). */
+export function budgetGuardInputFor(source: BudgetInputSource): BudgetGuardInput | undefined {
+  const budget = source.config.budget;
+  if (budget === undefined) return undefined;
+  const nodeGroups: Record<string, BudgetNodeGroup> = {};
+  for (const group of source.config.nodeGroups) {
+    nodeGroups[group.name] = { usdPerHour: usdPerHourOf(group, source.config.cluster.region, source.priceTable), currentNodes: source.desiredNodes[group.name] ?? group.minNodes };
+  }
+  return {
+    commands: source.commands,
+    nodeGroups,
+    monthToDateUsd: monthToDateUsd(source.ledger, source.nowMs),
+    hoursLeftInMonth: hoursLeftInMonth(source.nowMs),
+    budget,
+    override: source.override,
+  };
+}
+
+const SEVERITY: Readonly<Record<GuardVerdict, number>> = { allow: 0, clamp: 1, 'needs-approval': 2, deny: 3 };
+
+/**
+ * Run the budget guard on what the bounds guard let through and merge the two
+ * verdicts: the stricter wins (deny > needs-approval > clamp > allow), the
+ * effective command is the budget's, and the reason carries both.
+ * `budget` without `commands`: the commands are the bounds guard's effective ones.
+ */
+export function applyBudgetGuard(bounded: readonly GuardedCommand[], budget: Omit<BudgetGuardInput, 'commands'>): GuardedCommand[] {
+  const passing = bounded.filter((b) => b.verdict !== 'deny' && b.effective !== undefined);
+  const effectiveCommands = passing.map((b) => b.effective as Command);
+  const byEffective = new Map(guardBudget({ ...budget, commands: effectiveCommands }).guarded.map((g) => [g.command, g]));
+  const merged = bounded.map((b): GuardedCommand => {
+    if (b.verdict === 'deny' || b.effective === undefined) return b;
+    const g = byEffective.get(b.effective);
+    if (g === undefined) return b;
+    const verdict: GuardVerdict = SEVERITY[g.verdict] >= SEVERITY[b.verdict] ? g.verdict : b.verdict;
+    return {
+      command: b.command,
+      verdict,
+      effective: verdict === 'deny' ? undefined : g.effective,
+      reason: b.verdict === 'allow' ? `budget: ${g.reason}` : `bounds: ${b.reason}; budget: ${g.reason}`,
+    };
+  });
+  return merged.sort((x, y) => {
+    const a = commandTarget(x.command);
+    const b = commandTarget(y.command);
+    return a < b ? -1 : a > b ? 1 : 0;
+  });
+}
