@@ -1,0 +1,198 @@
+/**
+ * Point models. Each takes a regular, gap-free series (index 0 is the first
+ * internal step) and returns H point forecasts. The engine runs every
+ * applicable model at several validation origins, so they are cheap and
+ * share the decomposition through a per-origin memo.
+ */
+import { decompose } from './decompose.ts';
+import type { Decomposition } from './decompose.ts';
+import { forecastDampedHolt, forecastSes, forecastTheta } from './smoothing.ts';
+
+export interface SeasonContext {
+  readonly dailySteps: number;
+  readonly weeklySteps: number;
+  /** Weekly phase per index (history + horizon), with holidays remapped to a weekend day; undefined = index mod weekly. */
+  readonly weeklyPhase: Int32Array | undefined;
+  /** Decomposition tuning (recent seasons used, outlier clipping). */
+  readonly recentDays: number;
+  readonly recentWeeks: number;
+  readonly clipSigmas: number;
+}
+
+/** Shares expensive intermediate results (the decomposition) between models fitted on the same series. */
+export type ModelMemo = Map<string, unknown>;
+
+export interface PointModel {
+  readonly name: string;
+  /** Fewest points this model needs. */
+  minSteps(context: SeasonContext): number;
+  predict(y: Float64Array, horizonSteps: number, context: SeasonContext, memo: ModelMemo): Float64Array;
+}
+
+/** Whether a weekly component can be estimated: two full weeks at least. */
+export function hasWeeklyHistory(length: number, context: SeasonContext): boolean {
+  return length >= 2 * context.weeklySteps;
+}
+
+function smoothingWindowSteps(length: number, context: SeasonContext): number {
+  // A few days of level history is enough; older data only slows the grid search.
+  return Math.min(length, Math.max(6 * context.dailySteps, 48));
+}
+
+function decomposition(y: Float64Array, context: SeasonContext, memo: ModelMemo, weekly: boolean): Decomposition {
+  const key = weekly ? 'mstl' : 'stl';
+  const cached = memo.get(key) as Decomposition | undefined;
+  if (cached) return cached;
+  const result = decompose(y, {
+    dailySteps: context.dailySteps,
+    weeklySteps: weekly ? context.weeklySteps : 0,
+    weeklyPhase: context.weeklyPhase,
+    recentDays: context.recentDays,
+    recentWeeks: context.recentWeeks,
+    clipSigmas: context.clipSigmas,
+  });
+  memo.set(key, result);
+  return result;
+}
+
+/** The cleaned series (spikes clipped) when a decomposition is possible, else the raw one. */
+function cleanedSeries(y: Float64Array, context: SeasonContext, memo: ModelMemo): Float64Array {
+  if (y.length < 2 * context.dailySteps) return y;
+  return decomposition(y, context, memo, hasWeeklyHistory(y.length, context)).cleaned;
+}
+
+/** Tomorrow (or next week) repeats the last season, from the spike-clipped series. */
+export function seasonalNaive(season: 'daily' | 'weekly'): PointModel {
+  const periodOf = (context: SeasonContext): number => (season === 'daily' ? context.dailySteps : context.weeklySteps);
+  return {
+    name: `snaive-${season}`,
+    minSteps: (context) => periodOf(context),
+    predict(y, horizonSteps, context, memo) {
+      const period = periodOf(context);
+      const source = cleanedSeries(y, context, memo);
+      const n = y.length;
+      const out = new Float64Array(horizonSteps);
+      for (let h = 0; h < horizonSteps; h++) out[h] = source[n - period + (h % period)]!;
+      return out;
+    },
+  };
+}
+
+/** Mean of the same phase over the last `days` days: seasonal naive with the day-to-day noise averaged out. */
+export function seasonalMean(days: number): PointModel {
+  return {
+    name: `smean-${days}d`,
+    minSteps: (context) => 2 * context.dailySteps,
+    predict(y, horizonSteps, context, memo) {
+      const period = context.dailySteps;
+      const source = cleanedSeries(y, context, memo);
+      const n = y.length;
+      const usable = Math.min(days, Math.floor(n / period));
+      const out = new Float64Array(horizonSteps);
+      for (let h = 0; h < horizonSteps; h++) {
+        let sum = 0;
+        for (let d = 1; d <= usable; d++) sum += source[n - d * period + (h % period)]!;
+        out[h] = sum / usable;
+      }
+      return out;
+    },
+  };
+}
+
+export type LevelModel = 'holt' | 'ses' | 'theta';
+
+function levelForecast(kind: LevelModel, adjusted: Float64Array, horizonSteps: number, context: SeasonContext): Float64Array {
+  const window = smoothingWindowSteps(adjusted.length, context);
+  switch (kind) {
+    case 'holt':
+      return forecastDampedHolt(adjusted, horizonSteps, window, context.dailySteps);
+    case 'ses':
+      return forecastSes(adjusted, horizonSteps, window);
+    case 'theta':
+      return forecastTheta(adjusted, horizonSteps, window);
+  }
+}
+
+/**
+ * Decomposition + a level model on the seasonally adjusted series:
+ * `mstl-*` uses daily and weekly seasons when two weeks exist (else daily
+ * only), `stl-*` always daily only.
+ */
+export function decomposed(seasons: 'mstl' | 'stl', level: LevelModel): PointModel {
+  return {
+    name: `${seasons}-${level}`,
+    minSteps: (context) => 2 * context.dailySteps,
+    predict(y, horizonSteps, context, memo) {
+      const weekly = seasons === 'mstl' && hasWeeklyHistory(y.length, context);
+      const parts = decomposition(y, context, memo, weekly);
+      const path = levelForecast(level, parts.adjusted, horizonSteps, context);
+      const n = y.length;
+      const out = new Float64Array(horizonSteps);
+      for (let h = 0; h < horizonSteps; h++) out[h] = path[h]! + parts.seasonalAt(n + h);
+      return out;
+    },
+  };
+}
+
+/** Non-seasonal damped Holt: for histories too short to see a season. */
+export const dampedHolt: PointModel = {
+  name: 'holt',
+  minSteps: () => 8,
+  predict(y, horizonSteps) {
+    return forecastDampedHolt(y, horizonSteps, y.length, Math.max(1, Math.floor(y.length / 4)));
+  },
+};
+
+/** Last value repeated: the end of the fallback chain. */
+export const lastValue: PointModel = {
+  name: 'naive',
+  minSteps: () => 1,
+  predict(y, horizonSteps) {
+    return new Float64Array(horizonSteps).fill(y[y.length - 1]!);
+  },
+};
+
+/**
+ * Runs `model` on log(y) and exponentiates back, turning additive seasonality
+ * into multiplicative (peaks scale with the level, as load does). Only for
+ * strictly positive series; otherwise the model runs on y unchanged.
+ */
+export function onLogScale(model: PointModel): PointModel {
+  return {
+    name: `${model.name}-log`,
+    minSteps: (context) => model.minSteps(context),
+    predict(y, horizonSteps, context, memo) {
+      let positive = true;
+      for (let i = 0; i < y.length; i++) if (!(y[i]! > 0)) positive = false;
+      if (!positive) return model.predict(y, horizonSteps, context, memo);
+      let logMemo = memo.get('log:memo') as ModelMemo | undefined;
+      let logY = memo.get('log:y') as Float64Array | undefined;
+      if (!logMemo || !logY) {
+        logMemo = new Map();
+        logY = new Float64Array(y.length);
+        for (let i = 0; i < y.length; i++) logY[i] = Math.log(y[i]!);
+        memo.set('log:memo', logMemo);
+        memo.set('log:y', logY);
+      }
+      const out = model.predict(logY, horizonSteps, context, logMemo);
+      for (let h = 0; h < horizonSteps; h++) out[h] = Math.exp(out[h]!);
+      return out;
+    },
+  };
+}
+
+/** The default candidate set for seasonal histories; selection picks per series. */
+export function defaultSeasonalModels(): PointModel[] {
+  return [
+    seasonalNaive('daily'),
+    seasonalNaive('weekly'),
+    seasonalMean(7),
+    decomposed('mstl', 'holt'),
+    decomposed('mstl', 'ses'),
+    decomposed('mstl', 'theta'),
+    decomposed('stl', 'holt'),
+    onLogScale(decomposed('mstl', 'holt')),
+    onLogScale(decomposed('mstl', 'ses')),
+    onLogScale(decomposed('stl', 'holt')),
+  ];
+}

@@ -1,0 +1,91 @@
+/**
+ * Small numeric helpers shared by the models. Pure and allocation-light: the
+ * engine runs them thousands of times per forecast (every model at every
+ * validation origin), so they work on Float64Array where it matters.
+ */
+
+/** Median of the finite values; NaN when there are none. Does not modify the input. */
+export function median(values: ArrayLike<number>): number {
+  const finite: number[] = [];
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (Number.isFinite(v)) finite.push(v);
+  }
+  if (finite.length === 0) return Number.NaN;
+  finite.sort((a, b) => a - b);
+  const mid = finite.length >> 1;
+  return finite.length % 2 === 1 ? finite[mid]! : (finite[mid - 1]! + finite[mid]!) / 2;
+}
+
+/** Mean of the finite values; NaN when there are none. */
+export function mean(values: ArrayLike<number>): number {
+  let sum = 0;
+  let count = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (Number.isFinite(v)) {
+      sum += v;
+      count++;
+    }
+  }
+  return count === 0 ? Number.NaN : sum / count;
+}
+
+/** Empirical quantile of an ascending array, interpolating between order statistics (type 7). */
+export function quantileSorted(sorted: ArrayLike<number>, level: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const position = Math.min(Math.max(level, 0), 1) * (sorted.length - 1);
+  const lower = Math.floor(position);
+  const upper = Math.min(lower + 1, sorted.length - 1);
+  const weight = position - lower;
+  return sorted[lower]! + weight * (sorted[upper]! - sorted[lower]!);
+}
+
+/** `x mod m` in [0, m) for negative x too. */
+export function positiveModulo(x: number, m: number): number {
+  const r = x % m;
+  return r < 0 ? r + m : r;
+}
+
+/**
+ * Inverse of the standard normal CDF (Acklam's rational approximation, |error| < 1.2e-9).
+ * Used only where there are too few out-of-sample residuals for an empirical quantile.
+ */
+export function normalQuantile(p: number): number {
+  if (p <= 0) return Number.NEGATIVE_INFINITY;
+  if (p >= 1) return Number.POSITIVE_INFINITY;
+  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
+  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
+  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+  const low = 0.02425;
+  if (p < low) {
+    const q = Math.sqrt(-2 * Math.log(p));
+    return (((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) / ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1);
+  }
+  if (p > 1 - low) return -normalQuantile(1 - p);
+  const q = p - 0.5;
+  const r = q * q;
+  return ((((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r + a[5]!) * q) / (((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1);
+}
+
+/**
+ * Centred moving average with a window of `windowSteps` points (a full
+ * season removes that season). Near the ends the window is held at the
+ * first/last full position, so the result has no NaN.
+ */
+export function centredMovingAverage(values: Float64Array, windowSteps: number): Float64Array {
+  const n = values.length;
+  const prefix = new Float64Array(n + 1);
+  for (let i = 0; i < n; i++) prefix[i + 1] = prefix[i]! + values[i]!;
+  const out = new Float64Array(n);
+  const before = Math.floor((windowSteps - 1) / 2);
+  const window = Math.min(windowSteps, n);
+  for (let i = 0; i < n; i++) {
+    // Near the ends the window slides inward instead of shrinking: a shrunken
+    // window would no longer span a full season and would leak it into the trend.
+    const from = Math.min(Math.max(0, i - before), n - window);
+    out[i] = (prefix[from + window]! - prefix[from]!) / window;
+  }
+  return out;
+}

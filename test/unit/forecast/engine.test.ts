@@ -1,0 +1,166 @@
+import { describe, expect, it } from 'vitest';
+import type { CalendarConfig } from '../../../lib/config/schema.ts';
+import { createForecaster } from '../../../lib/core/forecast/engine.ts';
+import { quantileAt, STANDARD_LEVELS } from '../../../lib/core/forecast/types.ts';
+import type { Forecast, ForecastRequest } from '../../../lib/core/forecast/types.ts';
+import { HOUR_SECONDS, hourlySinusoid, MONDAY_MS, seededNormal } from './support.ts';
+
+const forecaster = createForecaster();
+
+function hourly(values: readonly number[], horizonSteps = 48, calendar?: CalendarConfig): ForecastRequest {
+  return { history: { startMs: MONDAY_MS, stepSeconds: HOUR_SECONDS, values }, horizonSteps, levels: STANDARD_LEVELS, calendar };
+}
+
+function expectWellFormed(forecast: Forecast, horizonSteps: number): void {
+  expect(forecast.point).toHaveLength(horizonSteps);
+  expect(forecast.quantiles.map((q) => q.level)).toEqual([...STANDARD_LEVELS]);
+  for (const q of forecast.quantiles) for (const v of q.values) expect(Number.isFinite(v)).toBe(true);
+  // quantiles never cross
+  for (let i = 1; i < forecast.quantiles.length; i++) {
+    forecast.quantiles[i]!.values.forEach((v, h) => expect(v).toBeGreaterThanOrEqual(forecast.quantiles[i - 1]!.values[h]!));
+  }
+}
+
+describe('known answers', () => {
+  it('forecasts a pure daily sinusoid plus trend almost exactly', () => {
+    // 100 + 0.05·t + 20·sin(2πt/24) over 21 days; the next 48 h continue it.
+    const all = hourlySinusoid(21 * 24 + 48, 100, 20, 0.05);
+    const history = all.slice(0, 21 * 24);
+    const actual = all.slice(21 * 24);
+    const forecast = forecaster.forecast(hourly(history));
+    expectWellFormed(forecast, 48);
+    forecast.point.forEach((p, h) => expect(Math.abs(p - actual[h]!) / actual[h]!).toBeLessThan(0.01));
+  });
+
+  it('forecasts a constant as that constant, with a zero-width interval', () => {
+    const forecast = forecaster.forecast(hourly(new Array<number>(15 * 24).fill(42)));
+    expectWellFormed(forecast, 48);
+    for (const p of forecast.point) expect(p).toBeCloseTo(42, 6);
+    for (const q of forecast.quantiles) for (const v of q.values) expect(v).toBeCloseTo(42, 3);
+  });
+
+  it('starts the forecast at the step after the last history point', () => {
+    const forecast = forecaster.forecast(hourly(new Array<number>(100).fill(1)));
+    expect(forecast.startMs).toBe(MONDAY_MS + 100 * HOUR_SECONDS * 1000);
+    expect(forecast.stepSeconds).toBe(HOUR_SECONDS);
+  });
+});
+
+describe('fallback chain', () => {
+  const seasonal = hourlySinusoid(21 * 24, 100, 30, 0);
+  const gappy = seasonal.map((v, t) => (t % 5 === 0 || t >= seasonal.length - 6 ? Number.NaN : v));
+  const cases: { name: string; values: number[]; model: RegExp }[] = [
+    { name: 'no data at all', values: [], model: /^no-data$/ },
+    { name: 'only NaN', values: [Number.NaN, Number.NaN], model: /^no-data$/ },
+    { name: 'one point → last value', values: [50], model: /^naive$/ },
+    { name: 'ten points → last value', values: [5, 6, 5, 7, 6, 5, 6, 7, 6, 5], model: /^naive$/ },
+    { name: '40 h (< 2 days) → non-seasonal (holt / naive)', values: seasonal.slice(0, 40), model: /^(holt|naive|combo\((holt|naive)\+(holt|naive)\))$/ },
+    { name: 'four days → seasonal candidates', values: seasonal.slice(0, 24 * 4), model: /snaive|stl|smean/ },
+    { name: '21 days with every 5th point and the last 6 h missing', values: gappy, model: /snaive|stl|smean/ },
+  ];
+  it.each(cases)('$name', ({ values, model }) => {
+    const forecast = forecaster.forecast(hourly(values, 24));
+    expect(forecast.model).toMatch(model);
+    expectWellFormed(forecast, 24);
+  });
+
+  it('the last-value fallback has wide intervals (at least ±25 % of the level)', () => {
+    const forecast = forecaster.forecast(hourly([100], 6));
+    expect(forecast.point).toEqual(new Array(6).fill(100));
+    expect(quantileAt(forecast, 0.975)[0]!).toBeGreaterThanOrEqual(125);
+    expect(quantileAt(forecast, 0.025)[0]!).toBeLessThanOrEqual(75);
+  });
+
+  it('forecasts through a gap at the end as if the day had been there', () => {
+    const forecast = forecaster.forecast(hourly(gappy, 24));
+    const truth = hourlySinusoid(21 * 24 + 24, 100, 30, 0).slice(21 * 24);
+    forecast.point.forEach((p, h) => expect(Math.abs(p - truth[h]!)).toBeLessThan(3));
+  });
+
+  it('never forecasts below zero for non-negative demand', () => {
+    const values = hourlySinusoid(14 * 24, 10, 10, -0.02).map((v) => Math.max(0, v));
+    const forecast = forecaster.forecast(hourly(values));
+    for (const q of forecast.quantiles) for (const v of q.values) expect(v).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('robustness', () => {
+  it('a spike in the history does not poison tomorrow', () => {
+    const clean = hourlySinusoid(21 * 24, 100, 30, 0);
+    const spiky = clean.map((v, t) => (t === clean.length - 10 ? v * 8 : v));
+    const forecast = forecaster.forecast(hourly(spiky, 24));
+    // the spike sat at hour (21·24 − 10) mod 24 = 14; its repeat is step 14 of the forecast
+    const truth = hourlySinusoid(22 * 24, 100, 30, 0).slice(21 * 24);
+    expect(Math.abs(forecast.point[14]! - truth[14]!)).toBeLessThan(15);
+  });
+
+  it('follows a level shift', () => {
+    const values = hourlySinusoid(21 * 24, 100, 20, 0).map((v, t) => (t >= 18 * 24 ? v + 100 : v));
+    const forecast = forecaster.forecast(hourly(values, 24));
+    const truth = hourlySinusoid(22 * 24, 200, 20, 0).slice(21 * 24);
+    const meanError = forecast.point.reduce((s, p, h) => s + Math.abs(p - truth[h]!), 0) / 24;
+    expect(meanError).toBeLessThan(10);
+  });
+
+  it.each([
+    { stepSeconds: 60, days: 14, horizonSteps: 180 },
+    { stepSeconds: 300, days: 14, horizonSteps: 24 },
+    { stepSeconds: 3600, days: 21, horizonSteps: 48 },
+  ])('handles $stepSeconds s sampling ($days days, $horizonSteps steps)', ({ stepSeconds, days, horizonSteps }) => {
+    const perDay = 86_400 / stepSeconds;
+    const values = Array.from({ length: days * perDay }, (_, i) => 100 + 40 * Math.sin((2 * Math.PI * i) / perDay));
+    const forecast = forecaster.forecast({ history: { startMs: MONDAY_MS, stepSeconds, values }, horizonSteps, levels: STANDARD_LEVELS });
+    expectWellFormed(forecast, horizonSteps);
+    forecast.point.forEach((p, h) => expect(Math.abs(p - (100 + 40 * Math.sin((2 * Math.PI * (values.length + h)) / perDay)))).toBeLessThan(3));
+  });
+});
+
+describe('calibration', () => {
+  it('the 95 % interval covers about 95 % of a noisy seasonal series', () => {
+    // 100 + 30·sin + N(0, 5²): ten forecasts a day apart, 24 h each → 240 checks.
+    const normal = seededNormal(7);
+    const values = hourlySinusoid(40 * 24, 100, 30, 0).map((v) => v + 5 * normal());
+    let inside = 0;
+    let total = 0;
+    for (let k = 0; k < 10; k++) {
+      const cut = 28 * 24 + k * 24;
+      const forecast = forecaster.forecast(hourly(values.slice(0, cut), 24));
+      const lower = quantileAt(forecast, 0.025);
+      const upper = quantileAt(forecast, 0.975);
+      for (let h = 0; h < 24; h++) {
+        const y = values[cut + h]!;
+        if (y >= lower[h]! && y <= upper[h]!) inside++;
+        total++;
+      }
+    }
+    expect(inside / total).toBeGreaterThan(0.88);
+    expect(inside / total).toBeLessThan(0.995);
+  });
+});
+
+describe('business calendar', () => {
+  const base = hourlySinusoid(21 * 24, 100, 30, 0);
+  const forecastStartMs = MONDAY_MS + base.length * HOUR_SECONDS * 1000;
+  const hour = (h: number): string => new Date(forecastStartMs + h * HOUR_SECONDS * 1000).toISOString();
+  const calendar = (events: CalendarConfig['events']): CalendarConfig => ({ timeZone: 'UTC', holidays: [], events });
+
+  it('an event multiplies the forecast inside its window and nowhere else', () => {
+    const plain = forecaster.forecast(hourly(base, 24));
+    const withEvent = forecaster.forecast(hourly(base, 24, calendar([{ name: 'launch', start: hour(10), end: hour(14), multiplier: 2 }])));
+    withEvent.point.forEach((p, h) => {
+      // steps 10, 11, 12, 13 are inside [start, end); the rest are unchanged
+      if (h >= 10 && h < 14) expect(p).toBeCloseTo(2 * plain.point[h]!, 6);
+      else expect(p).toBeCloseTo(plain.point[h]!, 6);
+    });
+    expect(quantileAt(withEvent, 0.95)[12]!).toBeCloseTo(2 * quantileAt(plain, 0.95)[12]!, 6);
+  });
+
+  it('a past event is divided out of the history so it does not repeat', () => {
+    const pastStart = new Date(forecastStartMs - 12 * HOUR_SECONDS * 1000).toISOString();
+    const pastEnd = new Date(forecastStartMs - 8 * HOUR_SECONDS * 1000).toISOString();
+    const boosted = base.map((v, t) => (t >= base.length - 12 && t < base.length - 8 ? 3 * v : v));
+    const forecast = forecaster.forecast(hourly(boosted, 24, calendar([{ name: 'campaign', start: pastStart, end: pastEnd, multiplier: 3 }])));
+    const plain = forecaster.forecast(hourly(base, 24));
+    forecast.point.forEach((p, h) => expect(p).toBeCloseTo(plain.point[h]!, 6));
+  });
+});

@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { holidayWeeklyPhase, localMidnightUtcMs, timeZoneOffsetMs } from '../../../lib/core/forecast/calendar.ts';
+import { decompose } from '../../../lib/core/forecast/decompose.ts';
+import { chooseDownsampleFactor, downsampleMean, fillGaps, seasonSteps, upsampleLinear } from '../../../lib/core/forecast/prepare.ts';
+import { hourlySinusoid, MONDAY_MS } from './support.ts';
+
+describe('seasons from the sampling interval', () => {
+  it.each([
+    { stepSeconds: 60, daily: 1440, weekly: 10080 },
+    { stepSeconds: 300, daily: 288, weekly: 2016 },
+    { stepSeconds: 3600, daily: 24, weekly: 168 },
+  ])('$stepSeconds s → daily $daily, weekly $weekly', ({ stepSeconds, daily, weekly }) => {
+    expect(seasonSteps(stepSeconds)).toEqual({ dailySteps: daily, weeklySteps: weekly });
+  });
+});
+
+describe('downsampling', () => {
+  it.each([
+    // 14 days of 1-minute = 20160 points; 10-minute buckets give 2016 ≤ 2100
+    { stepSeconds: 60, length: 20_160, max: 2100, factor: 10 },
+    // 14 days of 5-minute = 4032; 10-minute → 2016
+    { stepSeconds: 300, length: 4032, max: 2100, factor: 2 },
+    // short enough already
+    { stepSeconds: 3600, length: 960, max: 2100, factor: 1 },
+  ])('$length points at $stepSeconds s, max $max → factor $factor', ({ stepSeconds, length, max, factor }) => {
+    expect(chooseDownsampleFactor(stepSeconds, length, 100, max)).toBe(factor);
+  });
+
+  it('buckets align to the end and drop the leading remainder', () => {
+    // [1 | 2 3 | 4 5] with factor 2 → means 2.5, 4.5
+    expect(Array.from(downsampleMean(Float64Array.from([1, 2, 3, 4, 5]), 2))).toEqual([2.5, 4.5]);
+  });
+
+  it('upsampling interpolates between bucket centres, starting from the anchor', () => {
+    // factor 2: bucket 0 centre at 0.5, bucket 1 at 2.5; anchor (last history bucket) at −1.5 with value 0
+    // step 0: 0 + (10 − 0)·(0 + 1.5)/(0.5 + 1.5) = 7.5; step 1: between 10 and 20 at 0.25 → 12.5
+    expect(upsampleLinear([10, 20], 2, 4, 0)).toEqual([7.5, 12.5, 17.5, 20]);
+  });
+});
+
+describe('gap filling', () => {
+  it('short gaps are linear, long gaps copy the previous season', () => {
+    const daily = [0, 10, 20, 10]; // season of 4
+    const values = [...daily, 0, Number.NaN, 20, 10, ...daily, Number.NaN, Number.NaN, Number.NaN, Number.NaN];
+    const filled = Array.from(fillGaps(values, 4));
+    // index 5: one missing point between 0 and 20 → 10
+    expect(filled[5]).toBe(10);
+    // the last four are a whole missing season: copied from one season earlier
+    expect(filled.slice(12)).toEqual(daily);
+  });
+});
+
+describe('robust decomposition', () => {
+  it('a spike does not move the daily profile', () => {
+    const clean = Float64Array.from(hourlySinusoid(14 * 24, 100, 30, 0));
+    const spiky = Float64Array.from(clean);
+    spiky[13 * 24 + 6] = 1000;
+    const options = { dailySteps: 24, weeklySteps: 0, weeklyPhase: undefined, recentDays: 7, recentWeeks: 3, clipSigmas: 6 };
+    const a = decompose(clean, options);
+    const b = decompose(spiky, options);
+    for (let p = 0; p < 24; p++) expect(Math.abs(a.dailyProfile[p]! - b.dailyProfile[p]!)).toBeLessThan(1);
+    // and the cleaned series no longer holds the spike
+    expect(b.cleaned[13 * 24 + 6]!).toBeLessThan(300);
+  });
+});
+
+describe('calendar arithmetic', () => {
+  it('time-zone offsets and local midnight (Intl)', () => {
+    // New York is UTC−4 in July (EDT): local midnight of 4 July is 04:00 UTC
+    expect(timeZoneOffsetMs(Date.UTC(2025, 6, 4, 12), 'America/New_York')).toBe(-4 * 3_600_000);
+    expect(localMidnightUtcMs('2025-07-04', 'America/New_York')).toBe(Date.UTC(2025, 6, 4, 4));
+    expect(localMidnightUtcMs('2025-01-08', 'UTC')).toBe(Date.UTC(2025, 0, 8));
+  });
+
+  it('a weekday holiday takes the weekly phase of the previous weekend day', () => {
+    // hourly from Monday 6 Jan; Wednesday 8 Jan is hours 48..71; the previous Sunday is 3 days
+    // earlier, so hour 48 takes phase (48 − 72) mod 168 = 144, hour 71 takes 167.
+    const phases = holidayWeeklyPhase({ timeZone: 'UTC', holidays: ['2025-01-08'], events: [] }, MONDAY_MS, 3600, 14 * 24, 24, 168)!;
+    expect(phases[47]).toBe(47);
+    expect(phases[48]).toBe(144);
+    expect(phases[71]).toBe(167);
+    expect(phases[72]).toBe(72);
+    // the same phase a week later is untouched
+    expect(phases[48 + 168]).toBe(48);
+  });
+
+  it('no holidays → no remapping', () => {
+    expect(holidayWeeklyPhase({ timeZone: 'UTC', holidays: [], events: [] }, MONDAY_MS, 3600, 100, 24, 168)).toBeUndefined();
+  });
+});
