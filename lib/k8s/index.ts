@@ -1,0 +1,10 @@
+export { APPLY_PATCH_CONTENT_TYPE, KubeManifestApplier, PRUNABLE_KINDS, groupVersionPath, missingApiMessage, objectPath } from './applier.ts';
+export type { ApiResource, PruneResult } from './applier.ts';
+export { ACCESS_ENTRY_HINT, KubeClient, statusMessage } from './client.ts';
+export type { KubeClientOptions, KubeRequest, KubeResponse } from './client.ts';
+export { createClusterConnection, createKubeconfig, kubeconfigToYaml } from './kubeconfig.ts';
+export type { ClusterAccess, ClusterConnection } from './kubeconfig.ts';
+export { describeConflicts, parseConflicts } from './status.ts';
+export type { FieldConflict } from './status.ts';
+export { CLUSTER_ID_HEADER, EKS_TOKEN_PREFIX, EKS_TOKEN_REUSE_MS, PRESIGN_EXPIRES_SECONDS, createEksToken, createEksTokenProvider, stsHostname } from './token.ts';
+export type { AwsCredentials, EksTokenInput } from './token.ts';
