@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { isPrescaleError, ValidationError } from '../errors.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { parsePolicies, runBacktest, scoreTable } from './backtest.ts';
+import { PLAN_HELP, planCommand } from './plan.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DEMO_TRACE = join(ROOT, 'data', 'traces', 'elb_request_count_8c0756.csv');
@@ -20,6 +21,7 @@ Commands:
   backtest   score prescale and the reference policies on a load trace (BACKTEST.md v1)
   demo       backtest the bundled AWS ELB trace with every policy (what \`npm start\` runs)
   validate   check a configuration file and list every problem
+  plan       dry run against the AWS account in the environment: the commands a run would issue, and why
   help       show this help, or \`prescale help <command>\`
 `;
 
@@ -131,6 +133,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       case '-h':
         if (rest[0] === 'backtest') process.stdout.write(BACKTEST_HELP);
         else if (rest[0] === 'validate') process.stdout.write(VALIDATE_HELP);
+        else if (rest[0] === 'plan') process.stdout.write(PLAN_HELP);
         else process.stdout.write(HELP);
         return 0;
       case 'backtest':
@@ -139,6 +142,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await backtestCommand(rest, true);
       case 'validate':
         return validateCommand(rest);
+      case 'plan':
+        return await planCommand(rest);
       default:
         process.stderr.write(`prescale: unknown command "${command}"\n\n${HELP}`);
         return 2;

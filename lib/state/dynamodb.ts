@@ -3,7 +3,7 @@
  * (epoch seconds) for DynamoDB's lazy expiry. Only single-item conditional
  * writes (no transactions: dynalite has none, and none are needed).
  *
- * Item layout (every item also carries the attributes listed):
+ * Item layout (attributes besides pk/sk; `?` = only when defined):
  *
  * | entity          | pk                   | sk                                   | attributes                                        | ttl                 |
  * | --------------- | -------------------- | ------------------------------------ | ------------------------------------------------- | ------------------- |

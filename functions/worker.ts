@@ -1,0 +1,55 @@
+/**
+ * SQS → one pipeline run per message (one cluster). Partial batch failure:
+ * a broken cluster fails only its own message, which SQS redelivers and
+ * finally moves to the DLQ; the others are deleted.
+ */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { ValidationError } from '../lib/errors.ts';
+import { runPipeline } from '../lib/pipeline/run.ts';
+import { getDependencies } from '../lib/handlers/deps.ts';
+import { memoRunner } from '../lib/handlers/idempotency.ts';
+import { createHandler, createLogger, createMetrics } from '../lib/handlers/middleware.ts';
+import { summarizeRun, type RunSummary } from '../lib/handlers/results.ts';
+import { clusterMessageSchema, sqsEventSchema } from '../lib/handlers/schemas.ts';
+import { parseOrThrow } from '../lib/handlers/validation.ts';
+
+const NAME = 'worker';
+const logger = createLogger(NAME);
+const metrics = createMetrics(NAME);
+const runner = memoRunner(NAME);
+const processor = new BatchProcessor(EventType.SQS);
+
+function parseBody(record: SQSRecord) {
+  let body: unknown;
+  try {
+    body = JSON.parse(record.body);
+  } catch (error) {
+    throw new ValidationError(`message ${record.messageId}`, [`body is not JSON: ${(error as Error).message}`]);
+  }
+  return parseOrThrow(clusterMessageSchema, body, `message ${record.messageId}`);
+}
+
+export const handler = createHandler<SQSEvent, SQSBatchResponse>({ name: NAME, schema: sqsEventSchema, what: 'SQS event' }, { logger, metrics }, async (event, context) => {
+  const deps = await getDependencies();
+  const processRecord = async (record: SQSRecord): Promise<RunSummary> => {
+    const message = parseBody(record);
+    const config = deps.config(message.cluster, 'body.cluster');
+    const summary = await runner(deps).run(`${message.cluster}#${message.scheduleArn}#${message.scheduledTime}`, context, async () => {
+      const ports = deps.portsFor(message.cluster, Date.parse(message.scheduledTime));
+      const result = await runPipeline(config, ports, { trigger: 'scheduled', actor: 'scheduled', runId: `${context.awsRequestId}#${record.messageId}` });
+      return summarizeRun(result);
+    });
+    metrics.addMetric('ClusterRuns', MetricUnit.Count, 1);
+    logger.info('cluster run', { ...summary });
+    return summary;
+  };
+  const processed = await processPartialResponse(event, processRecord, processor, { context });
+  // Records run concurrently; failures are reported in the batch's own order so the output is reproducible.
+  const position = new Map(event.Records.map((r, i) => [r.messageId, i]));
+  const response: SQSBatchResponse = { batchItemFailures: [...processed.batchItemFailures].sort((a, b) => (position.get(a.itemIdentifier) ?? 0) - (position.get(b.itemIdentifier) ?? 0)) };
+  metrics.addMetric('ClusterRunsFailed', MetricUnit.Count, response.batchItemFailures.length);
+  for (const failure of response.batchItemFailures) logger.warn('cluster run failed; SQS will redeliver it', { messageId: failure.itemIdentifier });
+  return response;
+});

@@ -1,0 +1,83 @@
+/**
+ * AWS mode: the SDK adapters of lib/aws and lib/state, built once per cold
+ * start. Clients are made per region on first use (a deployment may manage
+ * clusters in several regions).
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { createAwsCapacity } from '../aws/capacity.ts';
+import { createAwsClients, type AwsClients } from '../aws/clients.ts';
+import { CloudWatchMetrics } from '../aws/cloudwatch.ts';
+import { ElbTraffic } from '../aws/elbv2.ts';
+import type { PrescaleConfig } from '../config/schema.ts';
+import { PrescaleError } from '../errors.ts';
+import type { Clock } from '../ports.ts';
+import { findConfig } from './configs.ts';
+import type { ClusterPorts, Dependencies } from './deps.ts';
+import { createHandlerForecaster } from './deps-forecaster.ts';
+import type { HandlerEnv } from './env.ts';
+import type { ClusterQueue } from './fanout.ts';
+import { createSqsQueue } from './sqs-queue.ts';
+import { createStateStore } from './state.ts';
+
+export const systemClock: Clock = { nowMs: () => Date.now() };
+
+/** Fails only when a message is sent: the functions other than `scheduled` have no queue. */
+function missingQueue(): ClusterQueue {
+  return {
+    send: async () => {
+      throw new PrescaleError('config', 'PRESCALE_QUEUE_URL is not set: only the scheduled function sends to the fan-out queue');
+    },
+  };
+}
+
+export async function createAwsBackend(env: HandlerEnv, configs: readonly PrescaleConfig[]): Promise<Dependencies> {
+  const dynamo = new DynamoDBClient({ region: env.AWS_REGION, ...(env.PRESCALE_DYNAMODB_ENDPOINT === undefined ? {} : { endpoint: env.PRESCALE_DYNAMODB_ENDPOINT }) });
+  const state = createStateStore(dynamo, env.PRESCALE_TABLE);
+  const queue = env.PRESCALE_QUEUE_URL === undefined ? missingQueue() : createSqsQueue(new SQSClient({ region: env.AWS_REGION }), env.PRESCALE_QUEUE_URL);
+  const forecaster = createHandlerForecaster();
+  const clientsByRegion = new Map<string, AwsClients>();
+  const portsByCluster = new Map<string, ClusterPorts>();
+  const config = (cluster: string, field?: string) => findConfig(configs, cluster, field);
+  const clientsFor = (region: string): AwsClients => {
+    let clients = clientsByRegion.get(region);
+    if (clients === undefined) {
+      clients = createAwsClients({ region });
+      clientsByRegion.set(region, clients);
+    }
+    return clients;
+  };
+  return {
+    env,
+    configs,
+    state,
+    queue,
+    dynamo,
+    local: undefined,
+    config,
+    portsFor(cluster) {
+      let ports = portsByCluster.get(cluster);
+      if (ports === undefined) {
+        const clusterConfig = config(cluster);
+        const clients = clientsFor(clusterConfig.cluster.region);
+        ports = {
+          clock: systemClock,
+          metrics: new CloudWatchMetrics(clients.cloudWatch, systemClock),
+          capacity: createAwsCapacity(clusterConfig.nodeGroups, clients),
+          traffic: new ElbTraffic(clients.elbv2),
+          // The Kubernetes applier (lib/k8s) is not wired yet: HPA floors and manifests are skipped with a reason.
+          manifests: undefined,
+          state,
+          forecaster,
+          notifier: undefined,
+        };
+        portsByCluster.set(cluster, ports);
+      }
+      return ports;
+    },
+    async close() {
+      dynamo.destroy();
+      for (const clients of clientsByRegion.values()) for (const client of Object.values(clients)) (client as { destroy(): void }).destroy();
+    },
+  };
+}

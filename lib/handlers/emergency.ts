@@ -1,0 +1,141 @@
+/**
+ * The emergency entry point: an operator sets a node group's capacity or a
+ * service's HPA floor. The request is planned into an ordinary command, goes
+ * through the same guard as every other command (bounds always hold; the
+ * budget override only lifts the budget check), holds the cluster lease like
+ * any run, and is audited with the requester and the reason.
+ */
+import type { PrescaleConfig } from '../config/schema.ts';
+import type { Command, GuardedCommand } from '../core/commands.ts';
+import { commandTarget, isNoOp } from '../core/commands.ts';
+import { guard } from '../core/guard.ts';
+import { isPrescaleError, PrescaleError, ValidationError } from '../errors.ts';
+import { LEASE_TTL_MS } from '../pipeline/run.ts';
+import type { AuditEntry, CapacityActuator, Clock, HpaState, ManifestApplier, NodeGroupState, StateStore } from '../ports.ts';
+import type { EmergencyPayload } from './schemas.ts';
+
+/** The value the operator asked for: `set` as is, `change` added to the current value, never below 0. */
+export function computeEmergencyTarget(current: number, target: EmergencyPayload['target']): number {
+  if (target.set !== undefined) return target.set;
+  return Math.max(0, current + (target.change ?? 0));
+}
+
+export function emergencyReason(payload: EmergencyPayload): string {
+  const override = payload.budgetOverride === undefined ? '' : ` (budget override: ${payload.budgetOverride.reason})`;
+  return `emergency by ${payload.requester}: ${payload.reason}${override}`;
+}
+
+/** Names the payload field that points at something the configuration does not have. */
+export function checkEmergencyTarget(payload: EmergencyPayload, config: PrescaleConfig): void {
+  if (payload.nodeGroup !== undefined && !config.nodeGroups.some((g) => g.name === payload.nodeGroup)) {
+    throw new ValidationError('emergency payload', [`nodeGroup "${payload.nodeGroup}" is not a node group of cluster ${config.cluster.name} (known: ${config.nodeGroups.map((g) => g.name).join(', ')})`]);
+  }
+  if (payload.service !== undefined && !config.services.some((s) => s.name === payload.service)) {
+    throw new ValidationError('emergency payload', [`service "${payload.service}" is not a service of cluster ${config.cluster.name} (known: ${config.services.map((s) => s.name).join(', ')})`]);
+  }
+}
+
+export function planEmergency(payload: EmergencyPayload, config: PrescaleConfig, observed: { nodeGroup?: NodeGroupState; hpa?: HpaState }): Command {
+  const reason = emergencyReason(payload);
+  if (payload.nodeGroup !== undefined) {
+    const group = observed.nodeGroup;
+    if (group === undefined) throw new PrescaleError('not-found', `node group ${payload.nodeGroup} not found in cluster ${config.cluster.name}`);
+    return { kind: 'scale-node-group', cluster: config.cluster.name, nodeGroup: payload.nodeGroup, fromNodes: group.desiredNodes, toNodes: computeEmergencyTarget(group.desiredNodes, payload.target), reason };
+  }
+  const service = config.services.find((s) => s.name === payload.service);
+  if (service === undefined) throw new ValidationError('emergency payload', [`service "${String(payload.service)}" is not configured`]);
+  const current = observed.hpa?.minReplicas ?? service.hpa.minReplicas;
+  return { kind: 'set-hpa-floor', cluster: config.cluster.name, namespace: service.namespace, service: service.name, fromMinReplicas: current, toMinReplicas: computeEmergencyTarget(current, payload.target), reason };
+}
+
+export interface EmergencyPorts {
+  readonly clock: Clock;
+  readonly capacity: CapacityActuator;
+  readonly manifests: ManifestApplier | undefined;
+  readonly state: StateStore;
+}
+
+export interface EmergencyResult {
+  readonly cluster: string;
+  readonly target: string;
+  readonly verdict: GuardedCommand['verdict'];
+  readonly result: AuditEntry['result'];
+  readonly from: number;
+  readonly to: number;
+  /** Null rather than undefined: the result is stored as JSON by idempotency. */
+  readonly message: string | null;
+}
+
+function values(command: Command): { from: number; to: number } {
+  if (command.kind === 'scale-node-group') return { from: command.fromNodes, to: command.toNodes };
+  if (command.kind === 'set-hpa-floor') return { from: command.fromMinReplicas, to: command.toMinReplicas };
+  return { from: 0, to: 0 };
+}
+
+export async function executeEmergency(payload: EmergencyPayload, config: PrescaleConfig, ports: EmergencyPorts): Promise<EmergencyResult> {
+  checkEmergencyTarget(payload, config);
+  if (payload.service !== undefined && ports.manifests === undefined) {
+    throw new PrescaleError('unavailable', 'setting a service floor needs the Kubernetes applier, which this deployment does not have');
+  }
+  const cluster = config.cluster.name;
+  const nowMs = ports.clock.nowMs();
+  // The lease makes the emergency wait for (never race) a scheduled run; lease-held is retryable.
+  const lease = await ports.state.acquireLease(cluster, `emergency:${payload.requestId}`, nowMs, LEASE_TTL_MS);
+  try {
+    const service = config.services.find((s) => s.name === payload.service);
+    const observed = {
+      nodeGroup: payload.nodeGroup === undefined ? undefined : (await ports.capacity.describeNodeGroups(cluster, [payload.nodeGroup]))[0],
+      hpa: service === undefined || ports.manifests === undefined ? undefined : (await ports.manifests.describeHpas(service.namespace, [service.name]))[0],
+    };
+    const command = planEmergency(payload, config, observed);
+    const [guarded] = guard([command], { config });
+    if (guarded === undefined) throw new PrescaleError('internal', 'the guard returned no verdict');
+    const effective = guarded.effective;
+    let result: AuditEntry['result'] = 'skipped';
+    let message: string | undefined = guarded.reason;
+    if (effective !== undefined && (guarded.verdict === 'allow' || guarded.verdict === 'clamp')) {
+      if (isNoOp(effective)) {
+        message = 'already at the requested value';
+      } else {
+        try {
+          if (effective.kind === 'scale-node-group') await ports.capacity.setDesiredNodes(cluster, effective.nodeGroup, effective.toNodes);
+          else if (effective.kind === 'set-hpa-floor') await ports.manifests?.setHpaMinReplicas(effective.namespace, effective.service, effective.toMinReplicas);
+          result = 'applied';
+          message = guarded.verdict === 'clamp' ? guarded.reason : undefined;
+          if (effective.kind === 'scale-node-group') {
+            const previous = await ports.state.getCooldown(cluster, effective.nodeGroup);
+            await ports.state.putCooldown(lease, effective.nodeGroup, effective.toNodes > effective.fromNodes ? { ...previous, lastScaleOutMs: nowMs } : { ...previous, lastScaleInMs: nowMs });
+          }
+        } catch (error) {
+          if (!isPrescaleError(error)) throw error;
+          result = error.retryable || error.code === 'busy' ? 'requeued' : 'failed';
+          message = `${error.code}: ${error.message}`;
+        }
+      }
+    }
+    const subject = effective ?? command;
+    const { from, to } = values(subject);
+    await ports.state.appendAudit({
+      cluster,
+      atMs: nowMs,
+      actor: `emergency:${payload.requester}`,
+      target: commandTarget(subject),
+      reason: `${subject.reason} [guard: ${guarded.verdict}: ${guarded.reason}] [request ${payload.requestId}]`,
+      before: subject.kind === 'scale-node-group' ? { desiredNodes: from } : { minReplicas: from },
+      after: subject.kind === 'scale-node-group' ? { desiredNodes: to } : { minReplicas: to },
+      result,
+      message,
+    });
+    await ports.state.appendDecision({
+      cluster,
+      atMs: nowMs,
+      trigger: `emergency:${payload.requester}`,
+      fencingToken: lease.fencingToken,
+      forecastModel: undefined,
+      commands: [{ command, verdict: guarded.verdict, reason: guarded.reason }],
+    });
+    return { cluster, target: commandTarget(subject), verdict: guarded.verdict, result, from, to, message: message ?? null };
+  } finally {
+    await ports.state.releaseLease(lease);
+  }
+}

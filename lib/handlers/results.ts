@@ -1,0 +1,52 @@
+/**
+ * What a handler returns and logs: small, JSON-safe (idempotency stores it),
+ * sorted so two identical runs print identical output.
+ */
+import { commandTarget } from '../core/commands.ts';
+import type { RunResult } from '../pipeline/run.ts';
+
+export interface CommandSummary {
+  readonly target: string;
+  readonly verdict: string;
+  readonly result: string;
+  readonly reason: string;
+  readonly message: string | null;
+}
+
+export interface RunSummary {
+  readonly cluster: string;
+  readonly status: RunResult['status'];
+  readonly atMs: number;
+  readonly forecastModel: string | null;
+  readonly commands: readonly CommandSummary[];
+}
+
+export function summarizeRun(result: RunResult): RunSummary {
+  const commands = result.outcomes
+    .map((o) => ({
+      target: commandTarget(o.guarded.effective ?? o.guarded.command),
+      verdict: o.guarded.verdict,
+      result: o.result,
+      reason: (o.guarded.effective ?? o.guarded.command).reason,
+      message: o.message ?? null,
+    }))
+    .sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0));
+  return { cluster: result.cluster, status: result.status, atMs: result.atMs, forecastModel: result.forecastModel ?? null, commands };
+}
+
+export interface ClusterFailure {
+  readonly cluster: string;
+  readonly error: string;
+}
+
+/** Runs `work` for every cluster even when some fail; failures are collected, not thrown. */
+export async function forEachCluster<T>(clusters: readonly string[], work: (cluster: string) => Promise<T>): Promise<{ done: T[]; failed: ClusterFailure[] }> {
+  const settled = await Promise.allSettled(clusters.map((cluster) => work(cluster)));
+  const done: T[] = [];
+  const failed: ClusterFailure[] = [];
+  settled.forEach((outcome, i) => {
+    if (outcome.status === 'fulfilled') done.push(outcome.value);
+    else failed.push({ cluster: clusters[i]!, error: outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason) });
+  });
+  return { done, failed };
+}

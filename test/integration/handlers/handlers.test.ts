@@ -1,0 +1,254 @@
+/**
+ * Every function in local mode (simulated cloud, the real DynamoDB state and
+ * idempotency code on dynalite), driven by the sample events in events/.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Context } from 'aws-lambda';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ValidationError } from '../../../lib/errors.ts';
+import { getDependencies, requireLocal, resetDependencies, type Dependencies } from '../../../lib/handlers/deps.ts';
+import { startDynalite, type DynaliteHandle } from '../../support/dynalite.ts';
+
+const ROOT = new URL('../../../', import.meta.url).pathname;
+const sample = (name: string): Record<string, unknown> => JSON.parse(readFileSync(join(ROOT, 'events', `${name}.json`), 'utf8'));
+
+let requestCounter = 0;
+function context(): Context {
+  requestCounter += 1;
+  return {
+    awsRequestId: `req-${requestCounter}`,
+    functionName: 'prescale-test',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:prescale-test',
+    memoryLimitInMB: '512',
+    logGroupName: '/aws/lambda/prescale-test',
+    logStreamName: 'test',
+    callbackWaitsForEmptyEventLoop: false,
+    getRemainingTimeInMillis: () => 60_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+type Handler = (event: unknown, context: Context) => Promise<unknown>;
+const load = async (name: string): Promise<Handler> => ((await import(`../../../functions/${name}.ts`)) as { handler: Handler }).handler;
+
+let dynamo: DynaliteHandle;
+let configDir: string;
+
+beforeAll(async () => {
+  dynamo = await startDynalite();
+  configDir = mkdtempSync(join(tmpdir(), 'prescale-handlers-'));
+  const example = readFileSync(join(ROOT, 'config', 'example.yaml'), 'utf8');
+  writeFileSync(join(configDir, 'debate-prod.yaml'), example);
+  writeFileSync(join(configDir, 'debate-staging.yaml'), example.replace('name: debate-prod', 'name: debate-staging'));
+  Object.assign(process.env, {
+    PRESCALE_BACKEND: 'local',
+    PRESCALE_CONFIG: configDir,
+    PRESCALE_DYNAMODB_ENDPOINT: dynamo.endpoint,
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+  });
+});
+
+/** A fresh table and fresh simulated clouds per test: no idempotency record or lease leaks between tests. */
+async function freshDeps(): Promise<Dependencies> {
+  await resetDependencies();
+  process.env.PRESCALE_TABLE = await dynamo.createTable();
+  return getDependencies();
+}
+
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await resetDependencies();
+});
+
+afterAll(async () => {
+  await dynamo.close();
+  rmSync(configDir, { recursive: true, force: true });
+});
+
+function capacityCalls(deps: Dependencies): number {
+  return [...requireLocal(deps).clouds.values()].reduce((n, cloud) => n + cloud.capacity.calls.length, 0);
+}
+
+async function rejection(promise: Promise<unknown>): Promise<ValidationError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ValidationError);
+  return error as ValidationError;
+}
+
+describe('scheduled → worker fan-out', () => {
+  it('enqueues one message per cluster, once per schedule firing', async () => {
+    const deps = await freshDeps();
+    const scheduled = await load('scheduled');
+    expect(await scheduled(sample('scheduled'), context())).toEqual({ enqueued: ['debate-prod', 'debate-staging'] });
+    // Redelivered firing (same schedule ARN + scheduled time): replayed, nothing sent again.
+    expect(await scheduled(sample('scheduled'), context())).toEqual({ enqueued: ['debate-prod', 'debate-staging'] });
+    expect(requireLocal(deps).queue.sent.map((m) => m.cluster)).toEqual(['debate-prod', 'debate-staging']);
+    // The next minute is a new firing.
+    await scheduled({ ...sample('scheduled'), time: '2026-11-02T14:01:00Z' }, context());
+    expect(requireLocal(deps).queue.sent).toHaveLength(4);
+  });
+
+  it('the worker runs the pipeline for the sample message', async () => {
+    const deps = await freshDeps();
+    const worker = await load('worker');
+    expect(await worker(sample('worker'), context())).toEqual({ batchItemFailures: [] });
+    const decisions = await deps.state.listDecisions('debate-prod', 0, 10);
+    const audit = await deps.state.listAudit('debate-prod', 0, 100);
+    // The synthetic afternoon demand needs more than the floors: the run planned and acted.
+    expect(decisions.length + audit.length).toBeGreaterThan(0);
+  });
+
+  it('one broken cluster fails only its own message', async () => {
+    const deps = await freshDeps();
+    const worker = await load('worker');
+    const good = (sample('worker').Records as Record<string, unknown>[])[0]!;
+    const message = (cluster: string, id: string) => ({ ...good, messageId: id, body: JSON.stringify({ ...JSON.parse(good.body as string), cluster }) });
+    // debate-staging's node groups cannot be described: its run throws.
+    const ports = deps.portsFor.bind(deps);
+    vi.spyOn(deps, 'portsFor').mockImplementation((cluster, at) => {
+      const real = ports(cluster, at);
+      if (cluster !== 'debate-staging') return real;
+      return { ...real, capacity: { ...real.capacity, describeNodeGroups: async () => Promise.reject(new Error('EKS is down for staging')) } };
+    });
+    const response = await worker(
+      {
+        Records: [message('debate-prod', 'm-prod'), message('debate-staging', 'm-staging'), message('nope', 'm-unknown'), { ...good, messageId: 'm-garbage', body: '{"cluster": 1' }],
+      },
+      context(),
+    );
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-staging' }, { itemIdentifier: 'm-unknown' }, { itemIdentifier: 'm-garbage' }] });
+    expect((await deps.state.listAudit('debate-prod', 0, 100)).length).toBeGreaterThan(0);
+  });
+
+  it('a redelivered message does not run the cluster twice', async () => {
+    const deps = await freshDeps();
+    const worker = await load('worker');
+    const spy = vi.spyOn(deps, 'portsFor');
+    await worker(sample('worker'), context());
+    await worker(sample('worker'), context());
+    expect(spy).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('alarm', () => {
+  it('runs each cluster the alarm speaks for, once per state change', async () => {
+    const deps = await freshDeps();
+    const alarm = await load('alarm');
+    const spy = vi.spyOn(deps, 'portsFor');
+    const first = (await alarm(sample('alarm'), context())) as { action: string; runs: { cluster: string; status: string }[] };
+    expect(first.action).toBe('ran');
+    expect(first.runs.map((r) => [r.cluster, r.status])).toEqual([
+      ['debate-prod', 'done'],
+      ['debate-staging', 'done'],
+    ]);
+    expect(await alarm(sample('alarm'), context())).toEqual(first);
+    expect(spy).toHaveBeenCalledTimes(2); // two clusters, one run each
+  });
+
+  it('ignores a recovery to OK', async () => {
+    const deps = await freshDeps();
+    const alarm = await load('alarm');
+    const event = sample('alarm') as { detail: { state: Record<string, unknown> } };
+    const spy = vi.spyOn(deps, 'portsFor');
+    expect(await alarm({ ...event, detail: { ...event.detail, state: { ...event.detail.state, value: 'OK' } } }, context())).toMatchObject({ action: 'ignored' });
+    expect(spy).not.toHaveBeenCalled();
+  });
+});
+
+describe('emergency', () => {
+  it('sets capacity once per request id, audited with the requester', async () => {
+    const deps = await freshDeps();
+    const emergency = await load('emergency');
+    const first = await emergency(sample('emergency'), context());
+    expect(first).toMatchObject({ cluster: 'debate-prod', target: 'debate-prod/nodegroup/general', verdict: 'allow', result: 'applied' });
+    const { from, to } = first as { from: number; to: number };
+    expect(to).toBe(from + 2);
+    expect(await emergency(sample('emergency'), context())).toEqual(first);
+    expect(capacityCalls(deps)).toBe(1);
+    const audit = await deps.state.listAudit('debate-prod', 0, 10);
+    expect(audit.map((a) => [a.actor, a.result])).toEqual([['emergency:oncall@example.com', 'applied']]);
+  });
+
+  it('clamps an absolute target to the node group bounds', async () => {
+    await freshDeps();
+    const emergency = await load('emergency');
+    const result = await emergency({ ...sample('emergency'), requestId: 'clamp-0001', target: { set: 500 } }, context());
+    expect(result).toMatchObject({ verdict: 'clamp', result: 'applied', to: 20 });
+  });
+
+  it.each([
+    ['an unknown key', { force: true }, 'force is not a known key'],
+    ['both absolute and relative', { target: { set: 5, change: 1 } }, 'target must set exactly one of set (absolute) and change (relative)'],
+    ['an override without its reason', { budgetOverride: {} }, 'budgetOverride.reason is required'],
+    ['an unknown cluster', { cluster: 'nope' }, 'cluster "nope" is not a configured cluster (configured: debate-prod, debate-staging)'],
+    ['an unknown node group', { nodeGroup: 'gpu' }, 'nodeGroup "gpu" is not a node group of cluster debate-prod (known: general, compute, memory, spot)'],
+  ])('rejects %s, naming the field, and acts on nothing', async (_name, change, expected) => {
+    const deps = await freshDeps();
+    const emergency = await load('emergency');
+    const spy = vi.spyOn(deps, 'portsFor');
+    const error = await rejection(emergency({ ...sample('emergency'), ...change }, context()));
+    expect(error.details).toContain(expected);
+    expect(spy).not.toHaveBeenCalled();
+    expect(capacityCalls(deps)).toBe(0);
+    expect(await deps.state.listAudit('debate-prod', 0, 10)).toEqual([]);
+  });
+});
+
+describe('malformed events never reach a port', () => {
+  it.each([
+    ['scheduled', { ...sample('scheduled'), resources: [] }, 'resources'],
+    ['reweight', { ...sample('reweight'), time: 'now' }, 'time must be an ISO 8601 date-time such as 2026-11-02T14:00:00Z'],
+    ['manifests', { ...sample('manifests'), detail: { clusters: 'debate-prod' } }, 'detail.clusters must be a list (got string "debate-prod")'],
+    ['alarm', { ...sample('alarm'), resources: ['arn:aws:sqs:us-east-1:123456789012:q'] }, 'resources[0] must be a CloudWatch alarm ARN'],
+    ['worker', { Records: [] }, 'Records'],
+    ['slackApproval', { ...sample('slackApproval'), requestContext: undefined }, 'requestContext is required'],
+  ])('%s', async (name, event, expected) => {
+    const deps = await freshDeps();
+    const handler = await load(name);
+    const spy = vi.spyOn(deps, 'portsFor');
+    const error = await rejection(handler(event, context()));
+    expect(error.details.some((d) => d.includes(expected))).toBe(true);
+    expect(spy).not.toHaveBeenCalled();
+    expect(requireLocal(deps).queue.sent).toEqual([]);
+  });
+});
+
+describe('reweight, manifests, slackApproval', () => {
+  it('reweight plans every ALB rule of every cluster', async () => {
+    await freshDeps();
+    const reweight = await load('reweight');
+    const result = (await reweight(sample('reweight'), context())) as { clusters: { cluster: string; rules: { rule: string; result: string }[] }[]; failed: unknown[] };
+    expect(result.failed).toEqual([]);
+    expect(result.clusters.map((c) => [c.cluster, c.rules.map((r) => r.rule)])).toEqual([
+      ['debate-prod', ['gateway']],
+      ['debate-staging', ['gateway']],
+    ]);
+  });
+
+  it('manifests applies the rendered objects to the selected cluster, once per firing', async () => {
+    const deps = await freshDeps();
+    const manifests = await load('manifests');
+    const result = (await manifests(sample('manifests'), context())) as { clusters: { cluster: string; objects: { key: string; outcome: string }[] }[] };
+    expect(result.clusters.map((c) => c.cluster)).toEqual(['debate-prod']);
+    const keys = result.clusters[0]!.objects.map((o) => o.key);
+    expect(keys).toEqual([...keys].sort());
+    expect(keys.filter((k) => k.includes('HorizontalPodAutoscaler'))).toHaveLength(3);
+    expect(requireLocal(deps).clouds.get('debate-prod')!.manifests.objects.size).toBe(keys.length);
+    expect(await manifests(sample('manifests'), context())).toEqual(result);
+  });
+
+  it('slackApproval answers 501 until approvals are wired', async () => {
+    await freshDeps();
+    const slack = await load('slackApproval');
+    expect(await slack(sample('slackApproval'), context())).toMatchObject({ statusCode: 501 });
+  });
+});
