@@ -6,6 +6,7 @@
 import type { TargetGroupWeight } from './core/commands.ts';
 import type { Command, GuardVerdict } from './core/commands.ts';
 import type { DemandHistory, Forecast } from './core/forecast/types.ts';
+import type { Ledger } from './core/budget/ledger.ts';
 
 export interface Clock {
   /** Epoch milliseconds. */
@@ -131,6 +132,10 @@ export interface PlannerMemory {
   readonly recommendations: Readonly<Record<string, readonly (readonly [number, number])[]>>;
   /** Per service (`namespace/name`): the floor prescale set, if any. */
   readonly raisedFloors: Readonly<Record<string, number>>;
+  /** The month's spend, accrued run by run (budget guard). */
+  readonly ledger?: Ledger | undefined;
+  /** When the ledger was last accrued up to. */
+  readonly ledgerAtMs?: number | undefined;
 }
 
 export interface DecisionRecord {

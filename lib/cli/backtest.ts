@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ValidationError } from '../errors.ts';
 import type { Forecaster } from '../core/forecast/types.ts';
-import { createSeasonalNaiveForecaster } from '../pipeline/skeleton-forecaster.ts';
+import { createForecaster as createEngine } from '../core/forecast/index.ts';
 import { createMemoryStateStore } from '../state/memory.ts';
 import { POLICY_NAMES, runPredictive, runReference, scorePolicy, type PolicyName, type PolicyResult, type PredictiveRun } from '../sim/backtest.ts';
 import { decisionsCsv, reportHtml, scoreTable, stableJson, summary, type ParetoPoint } from '../sim/report.ts';
@@ -35,7 +35,7 @@ export interface BacktestOutput {
 }
 
 export function createForecaster(): Forecaster {
-  return createSeasonalNaiveForecaster();
+  return createEngine();
 }
 
 export function loadTrace(path: string): MinuteGrid {

@@ -1,10 +1,10 @@
 /**
- * The one place the forecasting model is chosen for the Lambda functions
- * (the seasonal-naive placeholder until the forecasting engine lands).
+ * The one place the forecasting model is chosen for the Lambda functions:
+ * the same engine the backtest scores.
  */
 import type { Forecaster } from '../core/forecast/types.ts';
-import { createSeasonalNaiveForecaster } from '../pipeline/skeleton-forecaster.ts';
+import { createForecaster } from '../core/forecast/index.ts';
 
 export function createHandlerForecaster(): Forecaster {
-  return createSeasonalNaiveForecaster();
+  return createForecaster();
 }

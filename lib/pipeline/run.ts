@@ -3,7 +3,13 @@
  * lease → observe → forecast → plan → guard → act → record.
  * Handlers and the backtest differ only in the ports they pass and the trigger.
  */
+import { createHash } from 'node:crypto';
 import type { PrescaleConfig, ServiceConfig } from '../config/schema.ts';
+import type { BudgetOverride } from '../core/budget/guard.ts';
+import { planCost } from '../core/budget/cost.ts';
+import { bundledPriceTable, nodeGroupPricesUsdPerHour, type PriceTable } from '../core/budget/prices.ts';
+import { pendingPlanMessage } from '../slack/messages.ts';
+import { budgetStage } from './budget.ts';
 import type { Command, GuardedCommand } from '../core/commands.ts';
 import { commandTarget, isNoOp } from '../core/commands.ts';
 import type { Forecast, Forecaster } from '../core/forecast/types.ts';
@@ -21,6 +27,8 @@ import type {
   ManifestApplier,
   MetricsSource,
   NodeGroupState,
+  Notifier,
+  PendingPlan,
   StateStore,
 } from '../ports.ts';
 
@@ -39,6 +47,10 @@ export interface PipelinePorts {
   readonly manifests: ManifestApplier | undefined;
   readonly state: StateStore;
   readonly forecaster: Forecaster;
+  /** Where approval requests and budget alerts go; none in backtests. */
+  readonly notifier?: Notifier | undefined;
+  /** Prices for the budget guard; the bundled table when absent. */
+  readonly priceTable?: PriceTable | undefined;
 }
 
 export interface RunOptions {
@@ -49,6 +61,8 @@ export interface RunOptions {
   readonly runId: string;
   /** Plan and guard only: no command is carried out. */
   readonly dryRun?: boolean;
+  /** An operator's budget override (emergency): recorded with its reason. */
+  readonly override?: BudgetOverride | undefined;
 }
 
 export interface CommandOutcome {
@@ -65,6 +79,8 @@ export interface RunResult {
   readonly outcomes: readonly CommandOutcome[];
   readonly forecasts: ReadonlyMap<string, Forecast>;
   readonly forecastModel: string | undefined;
+  /** The plan waiting for a human, when the guard asked for approval. */
+  readonly pendingPlan: PendingPlan | undefined;
 }
 
 /** The forecast must reach this far past now: the refit cadence plus the longest decision horizon. */
@@ -212,6 +228,46 @@ async function act(guarded: readonly GuardedCommand[], config: PrescaleConfig, p
   return outcomes;
 }
 
+/** Minutes a human has to approve a plan before it goes stale. */
+export const APPROVAL_TTL_MINUTES = 30;
+
+/** What the plan was made on: if any of it changes before approval, the plan is stale. */
+export function observedStateHash(nodeGroups: readonly NodeGroupState[]): string {
+  const canonical = [...nodeGroups]
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((g) => `${g.name}:${g.status}:${g.desiredNodes}:${g.minNodes}:${g.maxNodes}`)
+    .join('|');
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+/**
+ * Commands the guard sent to a human become one pending plan, stored (the
+ * first decision on it wins) and posted to Slack with Approve and Reject.
+ */
+async function requestApproval(config: PrescaleConfig, ports: PipelinePorts, guarded: readonly GuardedCommand[], nodeGroups: readonly NodeGroupState[], nowMs: number): Promise<PendingPlan | undefined> {
+  const commands = guarded.filter((g) => g.verdict === 'needs-approval').map((g) => g.effective ?? g.command);
+  if (commands.length === 0) return undefined;
+  const stateHash = observedStateHash(nodeGroups);
+  const plan: PendingPlan = {
+    id: `${config.cluster.name}-${nowMs}-${stateHash.slice(0, 8)}`,
+    cluster: config.cluster.name,
+    createdAtMs: nowMs,
+    expiresAtMs: nowMs + APPROVAL_TTL_MINUTES * MINUTE_MS,
+    stateHash,
+    commands,
+    status: 'pending',
+    decidedBy: undefined,
+    decidedAtMs: undefined,
+  };
+  await ports.state.putPendingPlan(plan);
+  if (ports.notifier !== undefined) {
+    const prices = nodeGroupPricesUsdPerHour(config.nodeGroups, config.cluster.region, ports.priceTable ?? bundledPriceTable());
+    const reasons = guarded.filter((g) => g.verdict === 'needs-approval').map((g) => g.reason).join('; ');
+    await ports.notifier.post(pendingPlanMessage(plan, planCost(commands, prices), reasons, { channel: config.slack?.channel }));
+  }
+  return plan;
+}
+
 export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, options: RunOptions): Promise<RunResult> {
   const nowMs = ports.clock.nowMs();
   const cluster = config.cluster.name;
@@ -220,7 +276,7 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
     lease = await ports.state.acquireLease(cluster, options.runId, nowMs, LEASE_TTL_MS);
   } catch (error) {
     if (error instanceof PrescaleError && error.code === 'lease-held') {
-      return { cluster, atMs: nowMs, trigger: options.trigger, status: 'lease-held', outcomes: [], forecasts: new Map(), forecastModel: undefined };
+      return { cluster, atMs: nowMs, trigger: options.trigger, status: 'lease-held', outcomes: [], forecasts: new Map(), forecastModel: undefined, pendingPlan: undefined };
     }
     throw error;
   }
@@ -232,9 +288,21 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
     const cooldowns = new Map<string, CooldownState>();
     for (const group of config.nodeGroups) cooldowns.set(group.name, await ports.state.getCooldown(cluster, group.name));
     const planned = plan({ config, nowMs, trigger: options.trigger, nodeGroups, services, forecasts, memory, cooldowns });
-    const guarded = guard(planned.commands, { config });
-    const outcomes = await act(guarded, config, ports, options, lease, nowMs);
-    if (!options.dryRun) await ports.state.putPlannerMemory(lease, planned.memory);
+    const budget = budgetStage({
+      config,
+      nowMs,
+      nodeGroups,
+      memory,
+      bounded: guard(planned.commands, { config }),
+      priceTable: ports.priceTable ?? bundledPriceTable(),
+      override: options.override,
+    });
+    const outcomes = await act(budget.guarded, config, ports, options, lease, nowMs);
+    const pendingPlan = options.dryRun ? undefined : await requestApproval(config, ports, budget.guarded, nodeGroups, nowMs);
+    if (!options.dryRun) {
+      await ports.state.putPlannerMemory(lease, { ...planned.memory, ledger: budget.ledger, ledgerAtMs: budget.ledgerAtMs });
+      for (const alert of budget.alerts) await ports.notifier?.post(alert);
+    }
     const forecastModel = [...new Set([...forecasts.values()].map((f) => f.model))].sort().join('+') || undefined;
     if (outcomes.length > 0) {
       await ports.state.appendDecision({
@@ -246,7 +314,7 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
         commands: outcomes.map((o) => ({ command: o.guarded.command, verdict: o.guarded.verdict, reason: o.guarded.reason })),
       });
     }
-    return { cluster, atMs: nowMs, trigger: options.trigger, status: 'done', outcomes, forecasts, forecastModel };
+    return { cluster, atMs: nowMs, trigger: options.trigger, status: 'done', outcomes, forecasts, forecastModel, pendingPlan };
   } finally {
     await ports.state.releaseLease(lease);
   }

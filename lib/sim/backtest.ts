@@ -13,7 +13,7 @@ import type { StateStore } from '../ports.ts';
 import { createSimCloud, SimAlarm } from './cloud.ts';
 import { referencePolicy, type ReferencePolicy } from './reference-policies.ts';
 import { initialFleetNodes, scoreDecisions, scoringStartMinute, type Scenario, type Scores } from './score.ts';
-import type { MinuteGrid } from './trace.ts';
+import { samplingPeriod, type MinuteGrid } from './trace.ts';
 
 const MINUTE_MS = 60_000;
 
@@ -22,11 +22,15 @@ export type PolicyName = (typeof POLICY_NAMES)[number];
 
 export const SCENARIO_NODE_GROUP = 'fleet';
 export const SCENARIO_SERVICE = 'app';
-const SCENARIO_METRIC = { namespace: 'Backtest', name: 'Demand', dimensions: {}, stat: 'Average', periodSeconds: 60 } as const;
+const SCENARIO_METRIC = { namespace: 'Backtest', name: 'Demand', dimensions: {}, stat: 'Average' } as const;
 
 /** Knobs of the predictive policy a backtest may vary (the Pareto curve sweeps serviceLevel). */
 export interface PredictiveKnobs {
   readonly serviceLevel?: number;
+  /** The demand metric's period; a backtest uses the trace's own sampling interval. */
+  readonly periodMinutes?: number;
+  /** Other policy settings, as a config file would give them (for sweeps). */
+  readonly policy?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -59,10 +63,10 @@ export function scenarioConfig(scenario: Scenario, knobs: PredictiveKnobs = {}):
           podStartMinutes: 0,
           nodeGroups: [SCENARIO_NODE_GROUP],
           hpa: { minReplicas: 1, maxReplicas: 1_000_000, metrics: [{ type: 'cpu', targetUtilizationPercent: 70 }] },
-          demand: { metric: SCENARIO_METRIC, perPod: scenario.capacityPerNode },
+          demand: { metric: { ...SCENARIO_METRIC, periodSeconds: (knobs.periodMinutes ?? 1) * 60 }, perPod: scenario.capacityPerNode },
         },
       ],
-      policy: knobs.serviceLevel === undefined ? {} : { serviceLevel: knobs.serviceLevel },
+      policy: { ...knobs.policy, ...(knobs.serviceLevel === undefined ? {} : { serviceLevel: knobs.serviceLevel }) },
     },
     'backtest scenario',
   );
@@ -98,10 +102,11 @@ export const BACKTEST_ALARM = { name: 'high-utilisation', threshold: 0.9, evalua
 export async function runPredictive(options: PredictiveOptions): Promise<PredictiveRun> {
   const { grid, scenario } = options;
   const demand = grid.demand;
-  const config = scenarioConfig(scenario, options.knobs);
+  const { periodMinutes, anchorMinute } = samplingPeriod(grid);
+  const config = scenarioConfig(scenario, { ...options.knobs, periodMinutes });
   const start = scoringStartMinute(scenario);
   const cloud = createSimCloud(config, grid.t0Ms, { [SCENARIO_NODE_GROUP]: initialFleetNodes(demand, scenario) });
-  cloud.metrics.add(SCENARIO_METRIC, demand);
+  cloud.metrics.add(SCENARIO_METRIC, demand, anchorMinute);
   const ports: PipelinePorts = {
     clock: cloud.clock,
     metrics: cloud.metrics,

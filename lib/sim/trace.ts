@@ -16,6 +16,8 @@ export interface MinuteGrid {
   /** Demand per minute. */
   readonly demand: Float64Array;
   readonly medianIntervalSeconds: number;
+  /** Epoch ms of the first sample (t0 is it floored to the minute). */
+  readonly firstSampleMs: number;
 }
 
 const MINUTE_MS = 60_000;
@@ -94,7 +96,7 @@ export function toMinuteGrid(samples: readonly TraceSample[]): MinuteGrid {
     while (next < samples.length && samples[next]!.timeMs <= atMs) current = samples[next++]!.value;
     demand[m] = current;
   }
-  return { t0Ms, demand, medianIntervalSeconds };
+  return { t0Ms, demand, medianIntervalSeconds, firstSampleMs: first.timeMs };
 }
 
 /** Percentile by linear interpolation between order statistics (NumPy's default, "type 7"). */
@@ -109,4 +111,15 @@ export function percentile(values: ArrayLike<number>, p: number): number {
 
 export function formatTimestamp(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
+}
+
+/**
+ * The trace's own metric period, in whole minutes, and the grid minute its
+ * periods start on: a sample taken at 21:42:53 changes the grid at 21:43, so
+ * that trace's 5-minute periods start 1 minute after t0.
+ */
+export function samplingPeriod(grid: MinuteGrid): { periodMinutes: number; anchorMinute: number } {
+  const periodMinutes = Math.max(1, Math.round(grid.medianIntervalSeconds / 60));
+  const firstChangeMinute = Math.ceil((grid.firstSampleMs - grid.t0Ms) / MINUTE_MS);
+  return { periodMinutes, anchorMinute: firstChangeMinute % periodMinutes };
 }

@@ -6,12 +6,10 @@ import type { PrescaleConfig, ServiceConfig, NodeGroupConfig } from '../../confi
 import type { Command, ScaleNodeGroupCommand } from '../commands.ts';
 import { sortCommands } from '../commands.ts';
 import type { DemandHistory, Forecast } from '../forecast/types.ts';
-import { quantileAt } from '../forecast/types.ts';
 import type { CooldownState, HpaState, NodeGroupState, PlannerMemory } from '../../ports.ts';
 import { reactiveFloorPods } from './hpa.ts';
+import { demandNeed } from './demand.ts';
 import { clamp, decideNodeGroup } from './nodegroup.ts';
-
-const MINUTE_MS = 60_000;
 
 export type Trigger = 'scheduled' | 'alarm' | 'emergency' | 'approval';
 
@@ -62,42 +60,19 @@ export function podsPerNode(group: NodeGroupConfig, service: ServiceConfig): num
   );
 }
 
-/**
- * The latest demand value, unless the data stopped more than two periods
- * ago: then demand is unknown and nothing may scale in on it.
- */
-export function latestDemand(history: DemandHistory, nowMs: number): number | undefined {
-  const stepMs = history.stepSeconds * 1000;
-  for (let i = history.values.length - 1; i >= 0; i--) {
-    const value = history.values[i]!;
-    if (Number.isNaN(value)) continue;
-    const atMs = history.startMs + i * stepMs;
-    return nowMs - atMs <= 2 * stepMs ? value : undefined;
-  }
-  return undefined;
-}
-
-/** The highest forecast quantile over [nowMs, nowMs + horizon], or undefined when the forecast does not reach. */
-export function forecastPeak(forecast: Forecast, level: number, nowMs: number, horizonMinutes: number): number | undefined {
-  const stepMs = forecast.stepSeconds * 1000;
-  const values = quantileAt(forecast, level);
-  const first = Math.max(0, Math.floor((nowMs - forecast.startMs) / stepMs));
-  const last = Math.floor((nowMs + horizonMinutes * MINUTE_MS - forecast.startMs) / stepMs);
-  if (last >= values.length || last < 0) return undefined;
-  let peak = 0;
-  for (let i = first; i <= last; i++) peak = Math.max(peak, values[i]!);
-  return peak;
-}
-
 function planService(input: PlanInput, service: ServiceConfig, observation: ServiceObservation | undefined, groupState: NodeGroupState | undefined): ServicePlan & { demandMissing: boolean } {
   const { config, nowMs } = input;
   const group = config.nodeGroups.find((g) => g.name === service.nodeGroups[0])!;
   const perNode = Math.max(1, podsPerNode(group, service));
-  const demandNow = observation === undefined ? undefined : latestDemand(observation.recentDemand, nowMs);
   const currentPods = observation?.hpa?.currentReplicas ?? (groupState?.readyNodes ?? 0) * perNode;
   const horizon = decisionHorizonMinutes(group, service, config.policy.scheduleMinutes);
-  const forecast = input.forecasts.get(service.name);
-  const peak = forecast === undefined || input.trigger === 'alarm' ? undefined : forecastPeak(forecast, config.policy.serviceLevel, nowMs, horizon);
+  const forecast = input.trigger === 'alarm' ? undefined : input.forecasts.get(service.name);
+  const need =
+    observation === undefined
+      ? { demandNow: undefined, forecastNeed: undefined, levelOffset: 0, periodsAhead: 0 }
+      : demandNeed({ history: observation.recentDemand, forecast, serviceLevel: config.policy.serviceLevel, nowMs, horizonMinutes: horizon });
+  const demandNow = need.demandNow;
+  const peak = need.forecastNeed;
   const reasons: string[] = [];
   let pods = service.hpa.minReplicas;
   if (demandNow !== undefined) {
@@ -110,7 +85,8 @@ function planService(input: PlanInput, service: ServiceConfig, observation: Serv
   if (peak !== undefined) {
     const forecastPods = Math.ceil(peak / service.demand.perPod);
     pods = Math.max(pods, forecastPods);
-    reasons.push(`p${Math.round(config.policy.serviceLevel * 100)} forecast peak ${round(peak)} over ${horizon} min → ${forecastPods} pods`);
+    const offset = need.levelOffset === 0 ? '' : ` (level ${need.levelOffset > 0 ? '+' : ''}${round(need.levelOffset)})`;
+    reasons.push(`p${round(config.policy.serviceLevel * 100)} forecast ${round(peak)}${offset} within ${horizon} min → ${forecastPods} pods`);
   }
   pods = clamp(pods, service.hpa.minReplicas, service.hpa.maxReplicas);
   return { service: service.name, demandNow, forecastPeak: peak, pods, nodeGroup: group.name, reason: reasons.join('; '), demandMissing: demandNow === undefined };

@@ -74,6 +74,7 @@ describe('formatPlan', () => {
       status: 'done',
       forecasts: new Map(),
       forecastModel: 'seasonal-naive',
+      pendingPlan: undefined,
       outcomes: [
         { guarded: { command: command('spot', 2, 30), verdict: 'clamp', effective: command('spot', 2, 15), reason: '30 is outside [0, 15]: clamped to 15' }, result: 'skipped', message: 'dry run' },
         { guarded: { command: command('general', 3, 5), verdict: 'allow', effective: command('general', 3, 5), reason: 'within bounds' }, result: 'skipped', message: 'dry run' },

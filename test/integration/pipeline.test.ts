@@ -1,0 +1,186 @@
+/**
+ * The whole loop on the simulated cloud: what each stage does to the cluster
+ * and the state store, one behaviour per test.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../lib/config/load.ts';
+import type { PrescaleConfig } from '../../lib/config/schema.ts';
+import type { Forecaster } from '../../lib/core/forecast/types.ts';
+import { runPipeline, type PipelinePorts } from '../../lib/pipeline/run.ts';
+import { createSimCloud, type SimCloud } from '../../lib/sim/cloud.ts';
+import { createMemoryStateStore } from '../../lib/state/memory.ts';
+import type { StateStore } from '../../lib/ports.ts';
+
+/** Tomorrow is like the last minute, with no uncertainty: these tests are about the stages after the forecast. */
+const lastValueForecaster: Forecaster = {
+  name: 'last-value',
+  forecast: ({ history, horizonSteps, levels }) => {
+    const last = [...history.values].reverse().find((v) => !Number.isNaN(v)) ?? 0;
+    const point = Array<number>(horizonSteps).fill(last);
+    return { model: 'last-value', startMs: history.startMs + history.values.length * history.stepSeconds * 1000, stepSeconds: history.stepSeconds, point, quantiles: levels.map((level) => ({ level, values: point })) };
+  },
+};
+
+const METRIC = { namespace: 'Test', name: 'Requests', dimensions: {}, stat: 'Average', periodSeconds: 60 };
+const T0 = Date.UTC(2026, 10, 2);
+
+function config(overrides: Record<string, unknown> = {}): PrescaleConfig {
+  return parseConfig({
+    version: 1,
+    cluster: { name: 'test', region: 'us-east-1' },
+    nodeGroups: [{ name: 'web', instanceTypes: ['m5.large'], minNodes: 1, maxNodes: 40, allocatable: { cpu: '2', memory: '8Gi', pods: 20 }, bootMinutes: 3 }],
+    services: [
+      {
+        name: 'api',
+        namespace: 'prod',
+        deployment: 'api',
+        requests: { cpu: '1', memory: '1Gi' },
+        podStartMinutes: 0,
+        nodeGroups: ['web'],
+        hpa: { minReplicas: 1, maxReplicas: 80, metrics: [{ type: 'cpu', targetUtilizationPercent: 70 }] },
+        demand: { metric: METRIC, perPod: 100 },
+      },
+    ],
+    ...overrides,
+  });
+}
+
+interface Harness {
+  cloud: SimCloud;
+  state: StateStore;
+  ports: PipelinePorts;
+  run: (minute: number, trigger?: 'scheduled' | 'alarm') => ReturnType<typeof runPipeline>;
+}
+
+/** 2 pods per node (1 CPU each on 2-CPU nodes), 100 demand per pod → 200 demand per node. */
+function harness(cfg: PrescaleConfig, demand: number[], initialNodes: number): Harness {
+  const cloud = createSimCloud(cfg, T0, { web: initialNodes });
+  cloud.metrics.add(METRIC, Float64Array.from(demand));
+  const state = createMemoryStateStore();
+  const ports: PipelinePorts = { clock: cloud.clock, metrics: cloud.metrics, capacity: cloud.capacity, manifests: undefined, state, forecaster: lastValueForecaster, notifier: cloud.notifier };
+  return {
+    cloud,
+    state,
+    ports,
+    run: (minute, trigger = 'scheduled') => {
+      cloud.goToMinute(minute);
+      return runPipeline(cfg, ports, { trigger, actor: trigger, runId: `${trigger}-${minute}` });
+    },
+  };
+}
+
+const desired = (h: Harness): number => h.cloud.capacity.fleet('web').aliveNodes;
+
+describe('pipeline on the simulated cloud', () => {
+  it('scales out for current demand and audits the change with its reason', async () => {
+    // demand 1500 → reactive floor ceil(1500 / (100 × 0.9)) = 17 pods → ceil(17 / 2) = 9 nodes
+    const h = harness(config(), Array(30).fill(1500), 2);
+    const result = await h.run(10);
+    expect(desired(h)).toBe(9);
+    expect(result.outcomes.map((o) => o.result)).toEqual(['applied']);
+    const [audit] = await h.state.listAudit('test', 0, 10);
+    expect(audit).toMatchObject({ actor: 'scheduled', target: 'test/nodegroup/web', before: { desiredNodes: 2 }, after: { desiredNodes: 9 }, result: 'applied' });
+    expect(audit!.reason).toContain('scale out 2 → 9');
+  });
+
+  it('never scales in when the demand metric stops reporting', async () => {
+    // 20 minutes of data, then nothing: at minute 29 the latest point is 10 minutes old
+    const h = harness(config(), [...Array(20).fill(100), ...Array(20).fill(Number.NaN)], 8);
+    await h.run(29);
+    expect(desired(h)).toBe(8);
+  });
+
+  it('an alarm run only scales out', async () => {
+    const h = harness(config(), Array(30).fill(100), 8);
+    await h.run(10, 'alarm');
+    expect(desired(h)).toBe(8);
+  });
+
+  it('waits while another run holds the cluster lease, and changes nothing', async () => {
+    const h = harness(config(), Array(30).fill(1500), 2);
+    h.cloud.goToMinute(10);
+    await h.state.acquireLease('test', 'someone-else', h.cloud.clock.nowMs(), 60_000);
+    const result = await h.run(10);
+    expect(result.status).toBe('lease-held');
+    expect(desired(h)).toBe(2);
+  });
+
+  it('requeues a busy node group instead of failing the run', async () => {
+    const h = harness(config(), Array(30).fill(1500), 2);
+    h.cloud.capacity.setStatus('web', 'UPDATING');
+    const result = await h.run(10);
+    expect(result.outcomes.map((o) => o.result)).toEqual(['requeued']);
+    expect(desired(h)).toBe(2);
+  });
+
+  it('skips a plan made stale by a change between observe and act', async () => {
+    const h = harness(config(), Array(30).fill(1500), 2);
+    const original = h.cloud.capacity.describeNodeGroups.bind(h.cloud.capacity);
+    let calls = 0;
+    // The second describe (act's re-check) sees someone else's change to 5.
+    h.cloud.capacity.describeNodeGroups = async (cluster, names) => {
+      calls++;
+      if (calls === 2) await h.cloud.capacity.setDesiredNodes(cluster, 'web', 5);
+      return original(cluster, names);
+    };
+    const result = await h.run(10);
+    expect(result.outcomes[0]!.result).toBe('skipped');
+    expect(result.outcomes[0]!.message).toContain('stale plan');
+    expect(desired(h)).toBe(5);
+  });
+});
+
+describe('budget guard in the pipeline', () => {
+  const budget = (monthlyUsd: number, extra: Record<string, unknown> = {}) => ({ budget: { monthlyUsd, approval: { capacityChangePercent: 1000, costChangeUsdPerHour: 1000, projectedSpendPercent: 100 }, ...extra } });
+
+  it('asks a human for a large change: a pending plan in the store, a Slack message, no change yet', async () => {
+    // m5.large in us-east-1 from the bundled table; 2 → 9 nodes is +350 %, over the 50 % threshold
+    const cfg = config({ budget: { monthlyUsd: 100_000, approval: { capacityChangePercent: 50, costChangeUsdPerHour: 1000, projectedSpendPercent: 100 } }, slack: { channel: '#ops', approvers: ['U012ABCDEF'] } });
+    const h = harness(cfg, Array(30).fill(1500), 2);
+    const result = await h.run(10);
+    expect(desired(h)).toBe(2);
+    expect(result.outcomes[0]!.guarded.verdict).toBe('needs-approval');
+    expect(result.pendingPlan).toBeDefined();
+    const stored = await h.state.getPendingPlan(result.pendingPlan!.id, h.cloud.clock.nowMs());
+    expect(stored).toMatchObject({ status: 'pending', cluster: 'test' });
+    expect(stored!.expiresAtMs - stored!.createdAtMs).toBe(30 * 60_000);
+    expect(h.cloud.notifier.posted).toHaveLength(1);
+    expect(h.cloud.notifier.posted[0]!.channel).toBe('#ops');
+  });
+
+  it('clamps a scale-out to what the monthly cap affords, and never blocks scale-in', async () => {
+    // A cap far below what 9 nodes would cost for the rest of the month: the scale-out is clamped or denied.
+    const h = harness(config(budget(5)), [...Array(20).fill(1500), ...Array(20).fill(50)], 2);
+    await h.run(10);
+    expect(desired(h)).toBeLessThan(9);
+    const scaleIn = harness(config(budget(5)), Array(40).fill(50), 6);
+    await scaleIn.run(10);
+    // demand 50 → 1 pod → 1 node; the step limit allows 6 − 5 = 1
+    expect(desired(scaleIn)).toBe(1);
+  });
+
+  it('an emergency override with a reason lifts the cap and is recorded', async () => {
+    const cfg = config(budget(5));
+    const h = harness(cfg, Array(30).fill(1500), 2);
+    h.cloud.goToMinute(10);
+    const result = await runPipeline(cfg, h.ports, { trigger: 'emergency', actor: 'emergency:alice', runId: 'e-1', override: { reason: 'launch day', by: 'alice' } });
+    expect(desired(h)).toBe(9);
+    const [audit] = await h.state.listAudit('test', 0, 10);
+    expect(audit!.reason).toMatch(/override/i);
+    expect(result.outcomes[0]!.result).toBe('applied');
+  });
+
+  it('alerts once each at 50, 80 and 100 % of the cap', async () => {
+    // 9 m5.large nodes cost 9 × 0.096 = 0.864 USD/h = 0.0144 USD/min: the run at minute 15 accrues
+    // 5 min × 0.0144 = 0.072 USD = 144 % of 0.05 → 50, 80 and 100 % are due at once: one message (the highest).
+    const cfg = config({ ...budget(0.05), slack: { channel: '#ops', approvers: [] } });
+    const h = harness(cfg, Array(200).fill(1500), 9);
+    for (let minute = 10; minute < 200; minute += 5) await h.run(minute);
+    const alerts = h.cloud.notifier.posted.map((m) => m.text).filter((t) => /budget/i.test(t));
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toContain('100');
+    const again = h.cloud.notifier.posted.length;
+    await h.run(200 - 1);
+    expect(h.cloud.notifier.posted.length).toBe(again);
+  });
+});
