@@ -7,6 +7,7 @@ import type { TargetGroupWeight } from './core/commands.ts';
 import type { Command, GuardVerdict } from './core/commands.ts';
 import type { DemandHistory, Forecast } from './core/forecast/types.ts';
 import type { Ledger } from './core/budget/ledger.ts';
+import type { Calibration } from './core/plan/calibration.ts';
 
 export interface Clock {
   /** Epoch milliseconds. */
@@ -136,6 +137,8 @@ export interface PlannerMemory {
   readonly ledger?: Ledger | undefined;
   /** When the ledger was last accrued up to. */
   readonly ledgerAtMs?: number | undefined;
+  /** Per service: the adaptive calibration of the forecast level. */
+  readonly calibration?: Readonly<Record<string, Calibration>> | undefined;
 }
 
 export interface DecisionRecord {

@@ -193,22 +193,30 @@ const budget = z.strictObject({
 
 const policy = z.strictObject({
   /** Probability that ready capacity covers demand at the decision horizon (newsvendor critical ratio). */
-  serviceLevel: fraction.default(0.95),
+  serviceLevel: fraction.default(0.9),
   /** Minutes between scheduled runs; part of the decision horizon. */
   scheduleMinutes: positiveInt.default(1),
-  /** Capacity is only released after the need has stayed lower this long. */
-  scaleDownStabilizationMinutes: nonNegativeInt.default(10),
+  /**
+   * Capacity is only released after the need has stayed lower this long (and
+   * never sooner than one period of the demand metric: within a period there
+   * is no new data to act on).
+   */
+  scaleDownStabilizationMinutes: nonNegativeInt.default(5),
   /** Most nodes one run may add to a group (scale-in is limited by maxScaleInNodes). */
   maxScaleOutNodes: positiveInt.default(100),
   maxScaleInNodes: positiveInt.default(5),
   scaleOutCooldownMinutes: nonNegativeInt.default(0),
-  scaleInCooldownMinutes: nonNegativeInt.default(5),
+  scaleInCooldownMinutes: nonNegativeInt.default(0),
   /** Minutes between forecast refits; the fit is cached in the state store in between. */
   refitMinutes: positiveInt.default(60),
   /** Days of demand history the forecast reads. */
   historyDays: positiveInt.default(14),
   /** Target utilisation of the reactive floor, as HPA computes it. */
   reactiveTargetUtilization: fraction.default(0.9),
+  /** Share of a spot-tolerant service's pods placed on spot; the rest and any spot shortfall go on-demand. */
+  spotShare: z.number().min(0, 'must be ≥ 0').max(1, 'must be ≤ 1').default(0.5),
+  /** Raise HPA minReplicas ahead of a forecast ramp so pods are ready when nodes are. */
+  predictiveHpaFloors: z.boolean().default(true),
 });
 
 const calendar = z.strictObject({

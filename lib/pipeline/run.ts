@@ -89,8 +89,11 @@ export function forecastHorizonMinutes(config: PrescaleConfig, service: ServiceC
   return config.policy.refitMinutes + longest + service.podStartMinutes + config.policy.scheduleMinutes + 1;
 }
 
+/** Every level calibration may move to, besides the standard ones and the configured level. */
+const CALIBRATION_LEVELS = [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.925, 0.95, 0.975, 0.99, 0.995];
+
 export function forecastLevels(serviceLevel: number): number[] {
-  return [...new Set([...STANDARD_LEVELS, serviceLevel])].sort((a, b) => a - b);
+  return [...new Set([...STANDARD_LEVELS, ...CALIBRATION_LEVELS, serviceLevel])].sort((a, b) => a - b);
 }
 
 async function observeServices(config: PrescaleConfig, ports: PipelinePorts, nowMs: number): Promise<ServiceObservation[]> {
@@ -228,6 +231,19 @@ async function act(guarded: readonly GuardedCommand[], config: PrescaleConfig, p
   return outcomes;
 }
 
+/** Group prices for choosing where pods go; a group the table cannot price falls back to its config price (or 0). */
+function pricesOrEmpty(config: PrescaleConfig, table: PriceTable | undefined): Record<string, number> {
+  const prices: Record<string, number> = {};
+  for (const group of config.nodeGroups) {
+    try {
+      prices[group.name] = nodeGroupPricesUsdPerHour([group], config.cluster.region, table ?? bundledPriceTable())[group.name] ?? group.usdPerHour ?? 0;
+    } catch {
+      prices[group.name] = group.usdPerHour ?? 0;
+    }
+  }
+  return prices;
+}
+
 /** Minutes a human has to approve a plan before it goes stale. */
 export const APPROVAL_TTL_MINUTES = 30;
 
@@ -287,7 +303,7 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
     const memory = (await ports.state.getPlannerMemory(cluster)) ?? { recommendations: {}, raisedFloors: {} };
     const cooldowns = new Map<string, CooldownState>();
     for (const group of config.nodeGroups) cooldowns.set(group.name, await ports.state.getCooldown(cluster, group.name));
-    const planned = plan({ config, nowMs, trigger: options.trigger, nodeGroups, services, forecasts, memory, cooldowns });
+    const planned = plan({ config, nowMs, trigger: options.trigger, nodeGroups, services, forecasts, memory, cooldowns, usdPerHourByGroup: pricesOrEmpty(config, ports.priceTable) });
     const budget = budgetStage({
       config,
       nowMs,

@@ -30,6 +30,8 @@ export interface DemandNeed {
   readonly levelOffset: number;
   /** Later periods the window reaches. */
   readonly periodsAhead: number;
+  /** The corrected quantile for the period after the one in progress (what calibration checks later). */
+  readonly nextPeriod: { readonly startMs: number; readonly value: number } | undefined;
 }
 
 /** Index of the latest period that has started at `nowMs`, or −1. */
@@ -75,22 +77,37 @@ export function demandNeed(input: DemandNeedInput): DemandNeed {
   const windowEndMs = nowMs + input.horizonMinutes * MINUTE_MS;
   const firstLaterStartMs = history.startMs + (current + 1) * stepMs;
   const periodsAhead = firstLaterStartMs > windowEndMs ? 0 : Math.floor((windowEndMs - firstLaterStartMs) / stepMs) + 1;
-  if (forecast === undefined || periodsAhead === 0) return { demandNow, forecastNeed: undefined, levelOffset: 0, periodsAhead };
+  if (forecast === undefined) return { demandNow, forecastNeed: undefined, levelOffset: 0, periodsAhead, nextPeriod: undefined };
   const levelOffset = forecastLevelOffset(history, forecast, current);
   const quantile = quantileAt(forecast, input.serviceLevel);
   const forecastStepMs = forecast.stepSeconds * 1000;
+  const correctedAt = (startMs: number): number | undefined => {
+    const k = Math.floor((startMs - forecast.startMs) / forecastStepMs);
+    const value = k < 0 ? undefined : quantile[k];
+    return value === undefined ? undefined : Math.max(0, value + levelOffset);
+  };
+  const nextValue = correctedAt(firstLaterStartMs);
+  const nextPeriod = nextValue === undefined ? undefined : { startMs: firstLaterStartMs, value: nextValue };
+  if (periodsAhead === 0) return { demandNow, forecastNeed: undefined, levelOffset, periodsAhead, nextPeriod };
   let forecastNeed: number | undefined = 0;
   for (let j = 0; j < periodsAhead; j++) {
-    const startMs = firstLaterStartMs + j * stepMs;
-    const k = Math.floor((startMs - forecast.startMs) / forecastStepMs);
-    const value = quantile[k];
-    if (k < 0 || value === undefined) {
+    const value = correctedAt(firstLaterStartMs + j * stepMs);
+    if (value === undefined) {
       forecastNeed = undefined;
       break;
     }
-    forecastNeed = Math.max(forecastNeed, value + levelOffset);
+    forecastNeed = Math.max(forecastNeed, value);
   }
-  return { demandNow, forecastNeed, levelOffset, periodsAhead };
+  return { demandNow, forecastNeed, levelOffset, periodsAhead, nextPeriod };
+}
+
+/** Demand of the period starting at `startMs`, once it has been observed. */
+export function observedDemandAt(history: DemandHistory, startMs: number, nowMs: number): number | undefined {
+  const stepMs = history.stepSeconds * 1000;
+  const index = Math.round((startMs - history.startMs) / stepMs);
+  if (index < 0 || index > currentPeriodIndex(history, nowMs)) return undefined;
+  const value = history.values[index];
+  return value === undefined || Number.isNaN(value) ? undefined : value;
 }
 
 export { MINUTE_MS };

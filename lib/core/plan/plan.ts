@@ -8,8 +8,10 @@ import { sortCommands } from '../commands.ts';
 import type { DemandHistory, Forecast } from '../forecast/types.ts';
 import type { CooldownState, HpaState, NodeGroupState, PlannerMemory } from '../../ports.ts';
 import { reactiveFloorPods } from './hpa.ts';
-import { demandNeed } from './demand.ts';
+import { demandNeed, observedDemandAt } from './demand.ts';
+import { initialCalibration, resolvePending, withPending, type Calibration } from './calibration.ts';
 import { clamp, decideNodeGroup } from './nodegroup.ts';
+import { packServices } from './packing.ts';
 
 export type Trigger = 'scheduled' | 'alarm' | 'emergency' | 'approval';
 
@@ -29,6 +31,8 @@ export interface PlanInput {
   readonly forecasts: ReadonlyMap<string, Forecast>;
   readonly memory: PlannerMemory;
   readonly cooldowns: ReadonlyMap<string, CooldownState>;
+  /** Node prices for choosing between groups; the config's usdPerHour otherwise. */
+  readonly usdPerHourByGroup?: Readonly<Record<string, number>>;
 }
 
 export interface ServicePlan {
@@ -36,7 +40,8 @@ export interface ServicePlan {
   readonly demandNow: number | undefined;
   readonly forecastPeak: number | undefined;
   readonly pods: number;
-  readonly nodeGroup: string;
+  /** Pods the forecast alone asks for at the horizon (for predictive HPA floors). */
+  readonly forecastPods: number | undefined;
   readonly reason: string;
 }
 
@@ -60,21 +65,45 @@ export function podsPerNode(group: NodeGroupConfig, service: ServiceConfig): num
   );
 }
 
-function planService(input: PlanInput, service: ServiceConfig, observation: ServiceObservation | undefined, groupState: NodeGroupState | undefined): ServicePlan & { demandMissing: boolean } {
+/**
+ * The longest of each service's decision horizons over its groups: capacity
+ * bought on the slowest-booting allowed group must still arrive in time.
+ */
+function serviceHorizonMinutes(config: PrescaleConfig, service: ServiceConfig): number {
+  return Math.max(...service.nodeGroups.map((name) => decisionHorizonMinutes(config.nodeGroups.find((g) => g.name === name)!, service, config.policy.scheduleMinutes)));
+}
+
+/** Scale-down stabilisation for a group: the configured window, but at least one period of every demand metric placed on it. */
+export function stabilizationMinutes(policyMinutes: number, metricPeriodsSeconds: readonly number[]): number {
+  return Math.max(policyMinutes, ...metricPeriodsSeconds.map((seconds) => Math.ceil(seconds / 60)));
+}
+
+function planService(
+  input: PlanInput,
+  service: ServiceConfig,
+  observation: ServiceObservation | undefined,
+  groupState: NodeGroupState | undefined,
+): ServicePlan & { demandMissing: boolean; calibration: Calibration } {
   const { config, nowMs } = input;
+  // The preferred group sizes the HPA ratio when no HPA is observed (the backtest's one-group fleet).
   const group = config.nodeGroups.find((g) => g.name === service.nodeGroups[0])!;
   const perNode = Math.max(1, podsPerNode(group, service));
   const currentPods = observation?.hpa?.currentReplicas ?? (groupState?.readyNodes ?? 0) * perNode;
-  const horizon = decisionHorizonMinutes(group, service, config.policy.scheduleMinutes);
+  const horizon = serviceHorizonMinutes(config, service);
   const forecast = input.trigger === 'alarm' ? undefined : input.forecasts.get(service.name);
+  const previous = input.memory.calibration?.[service.name] ?? initialCalibration(config.policy.serviceLevel);
+  const calibration =
+    observation === undefined ? previous : resolvePending(previous, config.policy.serviceLevel, (startMs) => observedDemandAt(observation.recentDemand, startMs, nowMs));
   const need =
     observation === undefined
-      ? { demandNow: undefined, forecastNeed: undefined, levelOffset: 0, periodsAhead: 0 }
-      : demandNeed({ history: observation.recentDemand, forecast, serviceLevel: config.policy.serviceLevel, nowMs, horizonMinutes: horizon });
+      ? { demandNow: undefined, forecastNeed: undefined, levelOffset: 0, periodsAhead: 0, nextPeriod: undefined }
+      : demandNeed({ history: observation.recentDemand, forecast, serviceLevel: calibration.level, nowMs, horizonMinutes: horizon });
+  const nextCalibration = withPending(calibration, need.nextPeriod?.startMs, need.nextPeriod?.value);
   const demandNow = need.demandNow;
   const peak = need.forecastNeed;
   const reasons: string[] = [];
   let pods = service.hpa.minReplicas;
+  let forecastPods: number | undefined;
   if (demandNow !== undefined) {
     const floor = reactiveFloorPods(demandNow, service.demand.perPod, config.policy.reactiveTargetUtilization, currentPods);
     pods = Math.max(pods, floor);
@@ -83,26 +112,36 @@ function planService(input: PlanInput, service: ServiceConfig, observation: Serv
     reasons.push('no recent demand data: holding capacity');
   }
   if (peak !== undefined) {
-    const forecastPods = Math.ceil(peak / service.demand.perPod);
+    forecastPods = Math.ceil(peak / service.demand.perPod);
     pods = Math.max(pods, forecastPods);
     const offset = need.levelOffset === 0 ? '' : ` (level ${need.levelOffset > 0 ? '+' : ''}${round(need.levelOffset)})`;
-    reasons.push(`p${round(config.policy.serviceLevel * 100)} forecast ${round(peak)}${offset} within ${horizon} min → ${forecastPods} pods`);
+    reasons.push(`p${round(calibration.level * 100)} forecast ${round(peak)}${offset} within ${horizon} min → ${forecastPods} pods`);
   }
   pods = clamp(pods, service.hpa.minReplicas, service.hpa.maxReplicas);
-  return { service: service.name, demandNow, forecastPeak: peak, pods, nodeGroup: group.name, reason: reasons.join('; '), demandMissing: demandNow === undefined };
+  return { service: service.name, demandNow, forecastPeak: peak, pods, forecastPods, reason: reasons.join('; '), demandMissing: demandNow === undefined, calibration: nextCalibration };
 }
 
-/** Nodes for a set of pods: the binding resource of CPU, memory and pod slots. */
-export function nodesForPods(group: NodeGroupConfig, demands: readonly { service: ServiceConfig; pods: number }[]): number {
-  let cpu = 0;
-  let memory = 0;
-  let slots = 0;
-  for (const { service, pods } of demands) {
-    cpu += pods * service.requests.cpuMillicores;
-    memory += pods * service.requests.memoryMiB;
-    slots += pods;
+/** A spot group that cannot supply more: not ACTIVE, or already at its maximum. */
+export function isSpotShort(group: NodeGroupConfig, state: NodeGroupState | undefined): boolean {
+  return group.capacityType === 'spot' && (state === undefined || state.status !== 'ACTIVE' || state.desiredNodes >= group.maxNodes);
+}
+
+/**
+ * Predictive HPA floors: while the forecast asks for more pods than the
+ * configured minimum, minReplicas is raised to match, so pods are scheduled
+ * on the nodes bought for the ramp instead of waiting for HPA to notice it;
+ * once the forecast falls back, the configured value is restored.
+ */
+export function planHpaFloor(service: ServiceConfig, hpa: HpaState | undefined, forecastPods: number | undefined, raisedFloor: number | undefined): { toMinReplicas: number; reason: string } | undefined {
+  if (hpa === undefined) return undefined;
+  const configured = service.hpa.minReplicas;
+  const wanted = clamp(Math.max(configured, forecastPods ?? configured), configured, service.hpa.maxReplicas);
+  if (wanted > hpa.minReplicas) return { toMinReplicas: wanted, reason: `forecast needs ${wanted} pods within the horizon: floor ${hpa.minReplicas} → ${wanted}` };
+  // Only lower a floor prescale raised; someone else's minReplicas is theirs.
+  if (raisedFloor !== undefined && wanted < hpa.minReplicas) {
+    return { toMinReplicas: wanted, reason: wanted === configured ? `ramp over: floor restored to the configured ${configured}` : `forecast eases to ${wanted} pods: floor ${hpa.minReplicas} → ${wanted}` };
   }
-  return Math.max(Math.ceil(cpu / group.allocatable.cpuMillicores), Math.ceil(memory / group.allocatable.memoryMiB), Math.ceil(slots / group.allocatable.pods));
+  return undefined;
 }
 
 export function plan(input: PlanInput): PlanOutput {
@@ -112,30 +151,53 @@ export function plan(input: PlanInput): PlanOutput {
   const servicePlans = config.services.map((service) =>
     planService(input, service, observations.get(service.name), groupStates.get(service.nodeGroups[0]!)),
   );
+  const packing = packServices(
+    servicePlans.map((p) => {
+      const service = config.services.find((s) => s.name === p.service)!;
+      return { name: p.service, pods: p.pods, request: service.requests, groups: service.nodeGroups };
+    }),
+    config.nodeGroups.map((g) => ({
+      name: g.name,
+      allocatable: g.allocatable,
+      capacityType: g.capacityType,
+      usdPerHour: input.usdPerHourByGroup?.[g.name] ?? g.usdPerHour ?? 0,
+      maxNodes: g.maxNodes,
+      short: isSpotShort(g, groupStates.get(g.name)),
+    })),
+    config.policy.spotShare,
+  );
   const commands: Command[] = [];
   const recommendations: Record<string, readonly (readonly [number, number])[]> = {};
   for (const group of config.nodeGroups) {
     const state = groupStates.get(group.name);
     if (state === undefined) continue;
-    const placed = servicePlans.filter((p) => p.nodeGroup === group.name);
-    const demands = placed.map((p) => ({ service: config.services.find((s) => s.name === p.service)!, pods: p.pods }));
-    const recommendedNodes = nodesForPods(group, demands);
+    const placedServices = new Set(packing.placements.filter((p) => p.group === group.name).map((p) => p.service));
+    const placed = servicePlans.filter((p) => placedServices.has(p.service));
     const cooldown = input.cooldowns.get(group.name);
     const decision = decideNodeGroup({
       nowMs,
       currentDesiredNodes: state.desiredNodes,
-      recommendedNodes,
+      recommendedNodes: packing.nodesByGroup.get(group.name) ?? 0,
       minNodes: group.minNodes,
       maxNodes: group.maxNodes,
       recentRecommendations: input.memory.recommendations[group.name] ?? [],
       lastScaleOutMs: cooldown?.lastScaleOutMs,
       lastScaleInMs: cooldown?.lastScaleInMs,
       scaleInAllowed: input.trigger !== 'alarm' && !placed.some((p) => p.demandMissing),
-      policy: config.policy,
+      policy: {
+        ...config.policy,
+        scaleDownStabilizationMinutes: stabilizationMinutes(
+          config.policy.scaleDownStabilizationMinutes,
+          config.services.filter((s) => placedServices.has(s.name)).map((s) => s.demand.metric.periodSeconds),
+        ),
+      },
     });
     recommendations[group.name] = decision.recommendations;
     if (decision.desiredNodes !== state.desiredNodes) {
-      const why = placed.map((p) => `${p.service}: ${p.pods} pods (${p.reason})`).join('; ');
+      const why = packing.placements
+        .filter((p) => p.group === group.name)
+        .map((p) => `${p.service}: ${p.pods} pods (${servicePlans.find((s) => s.service === p.service)!.reason})`)
+        .join('; ');
       const command: ScaleNodeGroupCommand = {
         kind: 'scale-node-group',
         cluster: config.cluster.name,
@@ -147,10 +209,40 @@ export function plan(input: PlanInput): PlanOutput {
       commands.push(command);
     }
   }
+  const raisedFloors: Record<string, number> = { ...input.memory.raisedFloors };
+  if (config.policy.predictiveHpaFloors && input.trigger !== 'alarm') {
+    for (const plan of servicePlans) {
+      const service = config.services.find((s) => s.name === plan.service)!;
+      const key = `${service.namespace}/${service.name}`;
+      const hpa = observations.get(service.name)?.hpa;
+      const floor = planHpaFloor(service, hpa, plan.forecastPods, raisedFloors[key]);
+      if (floor === undefined || hpa === undefined) continue;
+      commands.push({
+        kind: 'set-hpa-floor',
+        cluster: config.cluster.name,
+        namespace: service.namespace,
+        service: service.name,
+        fromMinReplicas: hpa.minReplicas,
+        toMinReplicas: floor.toMinReplicas,
+        reason: floor.reason,
+      });
+      if (floor.toMinReplicas > service.hpa.minReplicas) raisedFloors[key] = floor.toMinReplicas;
+      else delete raisedFloors[key];
+    }
+  }
+  // Pods no allowed group can hold buy nothing; the decision log says so.
+  const unplaced = new Map(packing.unplaced.map((u) => [u.service, u.pods]));
   return {
     commands: sortCommands(commands),
-    memory: { recommendations, raisedFloors: input.memory.raisedFloors },
-    services: servicePlans.map(({ demandMissing: _missing, ...rest }) => rest),
+    memory: {
+      ...input.memory,
+      recommendations,
+      raisedFloors,
+      calibration: Object.fromEntries(servicePlans.map((p) => [p.service, p.calibration])),
+    },
+    services: servicePlans.map(({ demandMissing: _missing, calibration: _calibration, ...rest }) =>
+      unplaced.has(rest.service) ? { ...rest, reason: `${rest.reason}; ${unplaced.get(rest.service)} pods fit on none of its node groups` } : rest,
+    ),
   };
 }
 

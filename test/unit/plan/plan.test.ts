@@ -1,0 +1,223 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { loadConfigFile, parseConfig } from '../../../lib/config/load.ts';
+import type { PrescaleConfig } from '../../../lib/config/schema.ts';
+import type { Forecast } from '../../../lib/core/forecast/types.ts';
+import { plan, planHpaFloor, stabilizationMinutes, isSpotShort, type PlanInput } from '../../../lib/core/plan/plan.ts';
+import { demandNeed, observedDemandAt } from '../../../lib/core/plan/demand.ts';
+import { calibrateLevel, resolvePending, initialCalibration } from '../../../lib/core/plan/calibration.ts';
+import type { NodeGroupState } from '../../../lib/ports.ts';
+
+const MIN = 60_000;
+const NOW = Date.UTC(2026, 10, 2, 12, 0);
+
+/** One service, one group, 1 pod per node, 100 demand per pod, 5-minute metric. */
+function scenario(overrides: Record<string, unknown> = {}): PrescaleConfig {
+  return parseConfig({
+    version: 1,
+    cluster: { name: 'c', region: 'us-east-1' },
+    nodeGroups: [{ name: 'g', instanceTypes: ['m5.large'], minNodes: 2, maxNodes: 30, allocatable: { cpu: '1', memory: '1Gi', pods: 1 }, bootMinutes: 3 }],
+    services: [
+      {
+        name: 's',
+        namespace: 'n',
+        deployment: 's',
+        requests: { cpu: '1', memory: '1Gi' },
+        podStartMinutes: 0,
+        nodeGroups: ['g'],
+        hpa: { minReplicas: 1, maxReplicas: 100, metrics: [{ type: 'cpu', targetUtilizationPercent: 70 }] },
+        demand: { metric: { namespace: 'x', name: 'y', periodSeconds: 300 }, perPod: 100 },
+      },
+    ],
+    ...overrides,
+  });
+}
+
+/** History of 5-minute periods ending with the one in progress at NOW. */
+function history(values: number[]) {
+  return { startMs: NOW - (values.length - 1) * 5 * MIN, stepSeconds: 300, values };
+}
+
+/** A flat forecast starting at the next period, every quantile at `q`. */
+function flatForecast(point: number, q: number): Forecast {
+  const values = Array(20).fill(q);
+  return { model: 'flat', startMs: NOW + 5 * MIN, stepSeconds: 300, point: Array(20).fill(point), quantiles: [0.5, 0.9, 0.95].map((level) => ({ level, values })) };
+}
+
+function input(cfg: PrescaleConfig, demand: number[], forecast: Forecast | undefined, desiredNodes: number, nowMs = NOW): PlanInput {
+  const group: NodeGroupState = { name: 'g', status: 'ACTIVE', desiredNodes, minNodes: 2, maxNodes: 30, readyNodes: desiredNodes, bootingNodes: 0 };
+  return {
+    config: cfg,
+    nowMs,
+    trigger: 'scheduled',
+    nodeGroups: [group],
+    services: [{ service: 's', recentDemand: history(demand), hpa: undefined }],
+    forecasts: forecast === undefined ? new Map() : new Map([['s', forecast]]),
+    memory: { recommendations: {}, raisedFloors: {} },
+    cooldowns: new Map(),
+  };
+}
+
+const toNodes = (out: ReturnType<typeof plan>, current: number): number => {
+  const command = out.commands.find((c) => c.kind === 'scale-node-group');
+  return command?.kind === 'scale-node-group' ? command.toNodes : current;
+};
+
+describe('demand a decision must cover', () => {
+  it('covers the observed period and, near its end, the next one from the forecast', () => {
+    // Horizon = boot 3 + pod start 0 + schedule 1 = 4 min. At the start of a period (NOW) the window [NOW, NOW+4] stays inside it.
+    const early = demandNeed({ history: history([500, 600]), forecast: flatForecast(900, 1000), serviceLevel: 0.9, nowMs: NOW, horizonMinutes: 4 });
+    expect(early).toMatchObject({ demandNow: 600, forecastNeed: undefined, periodsAhead: 0 });
+    // Two minutes in, [NOW+2, NOW+6] reaches the next period: forecast 1000, level offset 0 (no forecast period observed yet).
+    const late = demandNeed({ history: history([500, 600]), forecast: flatForecast(900, 1000), serviceLevel: 0.9, nowMs: NOW + 2 * MIN, horizonMinutes: 4 });
+    expect(late).toMatchObject({ demandNow: 600, forecastNeed: 1000, periodsAhead: 1, levelOffset: 0 });
+  });
+
+  it('moves a cached forecast by the level error it has shown since it was made', () => {
+    // The forecast began 2 periods ago at point 900; actuals were 1000 and 1100 → mean error (100 + 200) / 2 = 150.
+    const forecast = { ...flatForecast(900, 1000), startMs: NOW - 5 * MIN };
+    const need = demandNeed({ history: history([800, 1000, 1100]), forecast, serviceLevel: 0.9, nowMs: NOW + 2 * MIN, horizonMinutes: 4 });
+    expect(need.levelOffset).toBe(150);
+    // next period quantile 1000 + 150 = 1150
+    expect(need.forecastNeed).toBe(1150);
+  });
+
+  it('treats data older than two periods as missing', () => {
+    const stale = { startMs: NOW - 30 * MIN, stepSeconds: 300, values: [100, 100, 100, Number.NaN, Number.NaN, Number.NaN, Number.NaN] };
+    expect(demandNeed({ history: stale, forecast: undefined, serviceLevel: 0.9, nowMs: NOW, horizonMinutes: 4 }).demandNow).toBeUndefined();
+    expect(observedDemandAt(history([1, 2, 3]), NOW - 5 * MIN, NOW)).toBe(2);
+    expect(observedDemandAt(history([1, 2, 3]), NOW + 5 * MIN, NOW)).toBeUndefined();
+  });
+});
+
+describe('adaptive calibration', () => {
+  it.each([
+    // a miss: α = 0.1 + 0.01 × (0.1 − 1) = 0.091 → level 0.909
+    [0.9, true, 0.909],
+    // a hit: α = 0.1 + 0.01 × 0.1 = 0.101 → level 0.899
+    [0.9, false, 0.899],
+    // bounded above at 0.995
+    [0.995, true, 0.995],
+  ])('level %f after a %s → %f', (level, missed, expected) => {
+    expect(calibrateLevel(level, 0.9, missed)).toBeCloseTo(expected, 12);
+  });
+
+  it('converges to the target coverage on a miscalibrated forecast', () => {
+    // Predictions always cover 99 % of a uniform demand: calibration must lower the level until ~90 % are covered.
+    let calibration = initialCalibration(0.9);
+    let state = 42;
+    let covered = 0;
+    const periods = 20_000;
+    for (let i = 0; i < periods; i++) {
+      state = (state * 1103515245 + 12345) % 2147483648;
+      const demand = state / 2147483648;
+      // The "forecast" quantile at level L of a U(0,1) demand is L itself.
+      const predicted = calibration.level;
+      if (demand <= predicted) covered++;
+      calibration = resolvePending({ ...calibration, pendingStartMs: i, pendingValue: predicted }, 0.9, () => demand);
+    }
+    expect(covered / periods).toBeGreaterThan(0.88);
+    expect(covered / periods).toBeLessThan(0.92);
+  });
+});
+
+describe('plan invariants (fast-check)', () => {
+  const cfg = scenario();
+  const demandArb = fc.array(fc.double({ min: 0, max: 4000, noNaN: true }), { minLength: 3, maxLength: 12 });
+
+  it('never outside [minNodes, maxNodes] and never a step beyond the limits', () => {
+    fc.assert(
+      fc.property(demandArb, fc.double({ min: 0, max: 6000, noNaN: true }), fc.integer({ min: 2, max: 30 }), fc.integer({ min: 0, max: 4 }), (demand, q, current, minute) => {
+        const out = plan(input(cfg, demand, flatForecast(q, q), current, NOW + minute * MIN));
+        const next = toNodes(out, current);
+        expect(next).toBeGreaterThanOrEqual(2);
+        expect(next).toBeLessThanOrEqual(30);
+        expect(next - current).toBeLessThanOrEqual(cfg.policy.maxScaleOutNodes);
+        expect(current - next).toBeLessThanOrEqual(cfg.policy.maxScaleInNodes);
+      }),
+    );
+  });
+
+  it('never scales in when the demand metric is missing', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 3, max: 10 }), fc.integer({ min: 2, max: 30 }), fc.double({ min: 0, max: 100, noNaN: true }), (gap, current, q) => {
+        const demand = [...Array(3).fill(50), ...Array(gap).fill(Number.NaN)];
+        expect(toNodes(plan(input(cfg, demand, flatForecast(q, q), current)), current)).toBeGreaterThanOrEqual(current);
+      }),
+    );
+  });
+
+  it('is monotone in forecast demand', () => {
+    fc.assert(
+      fc.property(demandArb, fc.double({ min: 0, max: 3000, noNaN: true }), fc.double({ min: 0, max: 3000, noNaN: true }), fc.integer({ min: 2, max: 30 }), (demand, a, b, current) => {
+        const later = NOW + 3 * MIN; // the window reaches the next period
+        const low = toNodes(plan(input(cfg, demand, flatForecast(Math.min(a, b), Math.min(a, b)), current, later)), current);
+        const high = toNodes(plan(input(cfg, demand, flatForecast(Math.max(a, b), Math.max(a, b)), current, later)), current);
+        expect(high).toBeGreaterThanOrEqual(low);
+      }),
+    );
+  });
+});
+
+describe('rules', () => {
+  it.each([
+    [5, [300], 5],
+    [5, [1800], 30], // a 30-minute metric: hold at least one period
+    [10, [60, 300], 10],
+  ])('stabilisation of %i min with metric periods %j s → %i min', (policy, periods, expected) => {
+    expect(stabilizationMinutes(policy, periods)).toBe(expected);
+  });
+
+  const example = loadConfigFile('config/example.yaml');
+  const gateway = example.services[0]!;
+  const hpa = (minReplicas: number) => ({ namespace: 'debate', name: 'gateway', minReplicas, maxReplicas: 20, currentReplicas: minReplicas, desiredReplicas: minReplicas });
+  it.each<[string, number, number | undefined, number | undefined, number | undefined]>([
+    // configured 3; forecast 8 → raise 3 → 8
+    ['raises ahead of a ramp', 3, 8, undefined, 8],
+    // forecast 40 → capped at maxReplicas 20
+    ['never above maxReplicas', 3, 40, undefined, 20],
+    ['holds while the floor matches', 8, 8, 8, undefined],
+    // forecast 5 < raised 8 → lower to 5
+    ['eases with the forecast', 8, 5, 8, 5],
+    // forecast 2 < configured 3 → restore 3
+    ['restores the configured value after the ramp', 8, 2, 8, 3],
+    // someone else set 6 and prescale raised nothing: leave it
+    ['leaves a floor it did not raise', 6, 2, undefined, undefined],
+  ])('HPA floor: %s', (_name, current, forecastPods, raised, expected) => {
+    expect(planHpaFloor(gateway, hpa(current), forecastPods, raised)?.toMinReplicas).toBe(expected);
+  });
+
+  it('spot is short when not ACTIVE or at its maximum', () => {
+    const spot = example.nodeGroups.find((g) => g.name === 'spot')!;
+    const state = (status: NodeGroupState['status'], desiredNodes: number): NodeGroupState => ({ name: 'spot', status, desiredNodes, minNodes: 0, maxNodes: 15, readyNodes: desiredNodes, bootingNodes: 0 });
+    expect(isSpotShort(spot, state('ACTIVE', 3))).toBe(false);
+    expect(isSpotShort(spot, state('DEGRADED', 3))).toBe(true);
+    expect(isSpotShort(spot, state('ACTIVE', 15))).toBe(true);
+    expect(isSpotShort(example.nodeGroups[0]!, state('DEGRADED', 3))).toBe(false);
+  });
+
+  it('places the example workload: llm only on compute, gateway split over general and spot, context on memory', () => {
+    const groups: NodeGroupState[] = example.nodeGroups.map((g) => ({ name: g.name, status: 'ACTIVE', desiredNodes: g.minNodes, minNodes: g.minNodes, maxNodes: g.maxNodes, readyNodes: g.minNodes, bootingNodes: 0 }));
+    const flat = (value: number) => ({ startMs: NOW - 10 * MIN, stepSeconds: 60, values: Array(11).fill(value) });
+    const out = plan({
+      config: example,
+      nowMs: NOW,
+      trigger: 'scheduled',
+      nodeGroups: groups,
+      // gateway: 60 000 / (6000 × 0.9) → ceil(11.1) = 12 pods; llm: 600 / (120 × 0.9) → 6 pods; context: 9000 / (3000 × 0.9) → 4 pods
+      services: [
+        { service: 'gateway', recentDemand: flat(60_000), hpa: undefined },
+        { service: 'llm', recentDemand: flat(600), hpa: undefined },
+        { service: 'context', recentDemand: flat(9000), hpa: undefined },
+      ],
+      forecasts: new Map(),
+      memory: { recommendations: {}, raisedFloors: {} },
+      cooldowns: new Map(),
+    });
+    const nodes = Object.fromEntries(out.commands.flatMap((c) => (c.kind === 'scale-node-group' ? [[c.nodeGroup, c.toNodes]] : [])));
+    // gateway 12 pods × 500m: spot gets floor(12 × 0.5) = 6 → 3 pods per 1930m node → 2 nodes; general 6 → 2 nodes, below its minimum 3 (no command)
+    // llm 6 pods × 3500m on 7910m compute nodes → 2 per node → 3 nodes
+    // context 4 pods × 8Gi on 29Gi memory nodes → 3 per node → 2 nodes
+    expect(nodes).toEqual({ compute: 3, memory: 2, spot: 2 });
+  });
+});
