@@ -4,45 +4,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
-import type { z } from 'zod';
 import { ValidationError } from '../errors.ts';
 import { configSchema, type PrescaleConfig } from './schema.ts';
 import { parseCpuMillicores, parseMemoryMiB } from './quantity.ts';
+import { formatIssue } from './issues.ts';
 
-export function formatPath(path: readonly PropertyKey[]): string {
-  let text = '';
-  for (const part of path) {
-    if (typeof part === 'number') text += `[${part}]`;
-    else text += text === '' ? String(part) : `.${String(part)}`;
-  }
-  return text === '' ? '(root)' : text;
-}
-
-function describeValue(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${JSON.stringify(value)}`;
-}
-
-function formatIssue(issue: z.core.$ZodIssue): string[] {
-  const where = formatPath(issue.path);
-  switch (issue.code) {
-    case 'unrecognized_keys':
-      return issue.keys.map((key) => `${formatPath([...issue.path, key])} is not a known key`);
-    case 'invalid_type':
-      if (issue.input === undefined) return [`${where} is required`];
-      return [`${where} must be ${issue.expected === 'array' ? 'a list' : `a ${issue.expected}`} (got ${describeValue(issue.input)})`];
-    case 'invalid_union':
-      if ('note' in issue && issue.note === 'No matching discriminator') return [`${where} has an unknown type (got ${describeValue(issue.input)})`];
-      return [`${where} ${issue.message}`];
-    case 'invalid_value':
-      return [`${where} must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')} (got ${describeValue(issue.input)})`];
-    default:
-      return [`${where} ${issue.message}`];
-  }
-}
+export { formatPath } from './issues.ts';
 
 // --- rules that span fields, checked on the raw input so they are reported beside shape errors ---
 
@@ -196,7 +163,7 @@ export function crossFieldProblems(raw: unknown): string[] {
 /** Validates an already-parsed object. `source` names it in the error. */
 export function parseConfig(raw: unknown, source = 'config'): PrescaleConfig {
   const result = configSchema.safeParse(raw, { reportInput: true });
-  const problems = [...(result.success ? [] : result.error.issues.flatMap(formatIssue)), ...crossFieldProblems(raw)];
+  const problems = [...(result.success ? [] : result.error.issues.flatMap((issue) => formatIssue(issue))), ...crossFieldProblems(raw)];
   if (problems.length > 0 || !result.success) throw new ValidationError(source, [...new Set(problems)].sort());
   return result.data;
 }

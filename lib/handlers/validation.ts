@@ -4,39 +4,10 @@
  * receives a malformed event throws this before anything else runs.
  */
 import type { z } from 'zod';
-import { formatPath } from '../config/load.ts';
+import { formatIssue, formatIssues } from '../config/issues.ts';
 import { ValidationError } from '../errors.ts';
 
-function describeValue(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${JSON.stringify(value)}`;
-}
-
-export function formatIssue(issue: z.core.$ZodIssue, prefix: readonly PropertyKey[] = []): string[] {
-  const path = [...prefix, ...issue.path];
-  const where = formatPath(path);
-  switch (issue.code) {
-    case 'unrecognized_keys':
-      return issue.keys.map((key) => `${formatPath([...path, key])} is not a known key`);
-    case 'invalid_type':
-      if (issue.input === undefined) return [`${where} is required`];
-      // z.number().int() reports a fraction as an invalid type with our own message.
-      if (issue.expected === 'int') return [`${where} ${issue.message}`];
-      return [`${where} must be ${issue.expected === 'array' ? 'a list' : `a ${issue.expected}`} (got ${describeValue(issue.input)})`];
-    case 'invalid_value':
-      return [`${where} must be ${issue.values.length === 1 ? '' : 'one of '}${issue.values.map((v) => JSON.stringify(v)).join(', ')} (got ${describeValue(issue.input)})`];
-    default:
-      return [`${where} ${issue.message}`];
-  }
-}
-
-/** Every problem of a failed parse, sorted so the message is the same on every run. */
-export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []): string[] {
-  return [...new Set(issues.flatMap((issue) => formatIssue(issue, prefix)))].sort();
-}
+export { formatIssue, formatIssues };
 
 interface ZodLikeError {
   readonly issues: readonly z.core.$ZodIssue[];
