@@ -1,6 +1,7 @@
 /**
  * npm run bench:forecast -- --data <dir with Hourly-train.csv, Hourly-test.csv> [--out DIR] [--limit N]
  * npm run bench:forecast -- --minute
+ * Engine overrides: --combine-top, --combine-tolerance, --origins, --decay, --walk-origins, --widen, …
  *
  * M4 hourly (414 series, horizon 48, seasonal period 24 for MASE/MSIS): every
  * candidate model and the engine's final choice, beside the published
@@ -41,6 +42,8 @@ const { values: args } = parseArgs({
     'clip-sigmas': { type: 'string' },
     origins: { type: 'string' },
     widen: { type: 'string' },
+    decay: { type: 'string' },
+    'walk-origins': { type: 'boolean', default: false },
   },
 });
 
@@ -55,9 +58,10 @@ function engineOptions(): ForecasterOptions {
     ['clipSigmas', num(args['clip-sigmas'])],
     ['validationOrigins', num(args.origins)],
     ['intervalWiden', num(args.widen)],
+    ['originDecay', num(args.decay)],
   ];
   for (const [key, value] of pairs) if (value !== undefined) options[key] = value;
-  return options as ForecasterOptions;
+  return { ...(options as ForecasterOptions), ...(args['walk-origins'] ? { samePhaseOrigins: false } : {}) };
 }
 
 /** M4 CSV: a quoted header row, then `"id","v1",…` with empty cells padding shorter series. */

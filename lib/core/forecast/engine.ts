@@ -21,12 +21,20 @@ import type { Forecast, Forecaster, ForecastRequest, QuantileSeries } from './ty
 export interface ForecasterOptions {
   /** Seasonal candidate models; default `defaultSeasonalModels()`. */
   readonly models?: readonly PointModel[];
-  /** At most this many of the best-validated models are averaged. Default 3. */
+  /** At most this many of the best-validated models are averaged. Default 5. */
   readonly combineTop?: number;
-  /** …and only those whose validation error is within this fraction of the best one's. Default 0.1. */
+  /** …and only those whose validation error is within this fraction of the best one's. Default 0.2. */
   readonly combineTolerance?: number;
   /** Rolling validation origins. Default 12. */
   readonly validationOrigins?: number;
+  /**
+   * Origins one day apart, so each sits at the same time of day as the
+   * forecast origin (true, default), or a little over a day apart, walking
+   * through every time of day (false).
+   */
+  readonly samePhaseOrigins?: boolean;
+  /** Weight of the j-th most recent origin's error is originDecay^j. Default 0.9. */
+  readonly originDecay?: number;
   /** Longer histories are downsampled to at most this many internal points. Default 2100. */
   readonly maxInternalPoints?: number;
   /** Seasons that shape the seasonal profiles. Defaults 7 days, 3 weeks. */
@@ -49,6 +57,8 @@ interface ResolvedOptions {
   readonly combineTop: number;
   readonly combineTolerance: number;
   readonly validationOrigins: number;
+  readonly samePhaseOrigins: boolean;
+  readonly originDecay: number;
   readonly maxInternalPoints: number;
   readonly recentDays: number;
   readonly recentWeeks: number;
@@ -60,9 +70,11 @@ interface ResolvedOptions {
 function resolve(options: ForecasterOptions | undefined): ResolvedOptions {
   return {
     models: options?.models ?? defaultSeasonalModels(),
-    combineTop: options?.combineTop ?? 3,
-    combineTolerance: options?.combineTolerance ?? 0.1,
+    combineTop: options?.combineTop ?? 5,
+    combineTolerance: options?.combineTolerance ?? 0.2,
     validationOrigins: options?.validationOrigins ?? 12,
+    samePhaseOrigins: options?.samePhaseOrigins ?? true,
+    originDecay: options?.originDecay ?? 0.9,
     maxInternalPoints: options?.maxInternalPoints ?? 2100,
     recentDays: options?.recentDays ?? 7,
     recentWeeks: options?.recentWeeks ?? 3,
@@ -142,9 +154,11 @@ interface Validation {
   readonly errorsAtOrigins: number[];
 }
 
-function validationOrigins(length: number, horizonSteps: number, dailySteps: number, count: number, minSteps: number): number[] {
-  // Spacing a little over a day walks the origins through every time of day.
-  const spacing = Math.max(1, Math.round(dailySteps * (1 + 1 / count)));
+function validationOrigins(length: number, horizonSteps: number, dailySteps: number, count: number, minSteps: number, samePhase: boolean): number[] {
+  // A day apart keeps every origin at the forecast origin's time of day (measured
+  // on M4 hourly, where series end at varied hours); a little over a day walks
+  // the origins through every time of day.
+  const spacing = Math.max(1, samePhase ? dailySteps : Math.round(dailySteps * (1 + 1 / count)));
   const origins: number[] = [];
   for (let j = 0; j < count; j++) {
     const origin = length - horizonSteps - j * spacing;
@@ -172,14 +186,19 @@ function validate(models: readonly PointModel[], series: Float64Array, horizonSt
 }
 
 /**
- * The best few models by mean validation error (excluding origin `skipOrigin`
- * when ≥ 0): at most `combineTop`, and only those within `combineTolerance`
- * of the best. Ties break by name so the choice is deterministic.
+ * The best few models by validation error weighted towards recent origins
+ * (origin j, most recent first, weighs originDecay^j; origin `skipOrigin` is
+ * left out when ≥ 0): at most `combineTop`, and only those within
+ * `combineTolerance` of the best. Ties break by name so the choice is deterministic.
  */
 function chooseCombination(validations: readonly Validation[], originCount: number, skipOrigin: number, options: ResolvedOptions): Validation[] {
   const score = (v: Validation): number => {
     let sum = 0;
-    for (let j = 0; j < originCount; j++) if (j !== skipOrigin) sum += v.errorsAtOrigins[j]!;
+    let weight = 1;
+    for (let j = 0; j < originCount; j++) {
+      if (j !== skipOrigin) sum += weight * v.errorsAtOrigins[j]!;
+      weight *= options.originDecay;
+    }
     return sum;
   };
   const ranked = validations.map((v) => ({ v, error: score(v) })).sort((a, b) => a.error - b.error || a.v.model.name.localeCompare(b.v.model.name));
@@ -247,7 +266,15 @@ interface EngineResult {
 function candidatesFor(prepared: Prepared, options: ResolvedOptions): PointModel[] {
   const { series, internalHorizonSteps, context } = prepared;
   const room = series.length - internalHorizonSteps;
-  const seasonal = options.models.filter((m) => m.minSteps(context) <= room);
+  // Models needing more than a week of history must also fit at the earliest
+  // of several validation origins, so long-memory models (weekly lags) join
+  // only once there are about 2.5 weeks and never cut the validation short
+  // for the others.
+  const spare = Math.min(5, options.validationOrigins - 1) * context.dailySteps;
+  const seasonal = options.models.filter((m) => {
+    const needed = m.minSteps(context);
+    return needed <= room && (needed <= context.weeklySteps || needed <= room - spare);
+  });
   if (seasonal.length > 0) return seasonal;
   return [dampedHolt, lastValue].filter((m) => m.minSteps(context) + 8 <= room);
 }
@@ -260,7 +287,7 @@ function runEngine(prepared: Prepared, options: ResolvedOptions, withPerModel: b
     return { final: fallback, perModel: [fallback], prepared };
   }
   const minSteps = Math.max(...candidates.map((m) => m.minSteps(context)));
-  const origins = validationOrigins(series.length, horizon, context.dailySteps, options.validationOrigins, minSteps);
+  const origins = validationOrigins(series.length, horizon, context.dailySteps, options.validationOrigins, minSteps, options.samePhaseOrigins);
   const validations = validate(candidates, series, horizon, context, origins);
   const chosen = chooseCombination(validations, origins.length, -1, options);
   const memo: ModelMemo = new Map();

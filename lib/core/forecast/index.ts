@@ -8,9 +8,10 @@ export {
   lastValue,
   onLogScale,
   seasonalMean,
+  seasonalDiffAr,
   seasonalNaive,
 } from './models.ts';
-export type { LevelModel, ModelMemo, PointModel, SeasonContext } from './models.ts';
+export type { Lag, LevelModel, ModelMemo, PointModel, SeasonalDiffArOptions, SeasonContext } from './models.ts';
 export { computeCoverage, computeMase, computeMsis, computeOwa, computeSmape, seasonalNaiveScale } from './metrics.ts';
 export { eventMultipliers, holidayWeeklyPhase, localMidnightUtcMs, timeZoneOffsetMs } from './calendar.ts';
 export { decompose } from './decompose.ts';

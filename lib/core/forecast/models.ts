@@ -6,6 +6,7 @@
  */
 import { decompose } from './decompose.ts';
 import type { Decomposition } from './decompose.ts';
+import { medianInPlace, solveLinear } from './numeric.ts';
 import { forecastDampedHolt, forecastSes, forecastTheta } from './smoothing.ts';
 
 export interface SeasonContext {
@@ -134,6 +135,125 @@ export function decomposed(seasons: 'mstl' | 'stl', level: LevelModel): PointMod
   };
 }
 
+/**
+ * The spike-clipped series with isolated one-step spikes also removed: a
+ * point far from BOTH neighbours on the same side (beyond `sigmas` robust σ of
+ * the one-step changes) that was not there a day earlier either (beyond
+ * `sigmas` robust σ of the daily changes) becomes its neighbours' mean. The
+ * decomposition's clipping stops at half the typical level so it cannot
+ * remove a recent spike completely, and the copy-based models would repeat
+ * what is left of it tomorrow.
+ */
+function despikedSeries(y: Float64Array, context: SeasonContext, memo: ModelMemo, sigmas = 6): Float64Array {
+  const cached = memo.get('despiked') as Float64Array | undefined;
+  if (cached) return cached;
+  const x = cleanedSeries(y, context, memo);
+  const n = x.length;
+  const period = context.dailySteps;
+  let result = x;
+  if (n > 2 * period + 2) {
+    const steps = new Float64Array(n - 1);
+    for (let t = 1; t < n; t++) steps[t - 1] = Math.abs(x[t]! - x[t - 1]!);
+    const seasonal = new Float64Array(n - period);
+    for (let t = period; t < n; t++) seasonal[t - period] = Math.abs(x[t]! - x[t - period]!);
+    const stepLimit = sigmas * 1.4826 * medianInPlace(steps);
+    const seasonalLimit = sigmas * 1.4826 * medianInPlace(seasonal);
+    if (stepLimit > 0 && seasonalLimit > 0) {
+      for (let t = period; t < n - 1; t++) {
+        const up = x[t]! - x[t - 1]!;
+        const down = x[t]! - x[t + 1]!;
+        if (Math.sign(up) === Math.sign(down) && Math.min(Math.abs(up), Math.abs(down)) > stepLimit && Math.abs(x[t]! - x[t - period]!) > seasonalLimit) {
+          if (result === x) result = Float64Array.from(x);
+          result[t] = (x[t - 1]! + x[t + 1]!) / 2;
+        }
+      }
+    }
+  }
+  memo.set('despiked', result);
+  return result;
+}
+
+/** A lag in steps, or in days / weeks of the context. */
+export type Lag = number | 'day' | 'week' | '2day';
+
+function lagSteps(lag: Lag, context: SeasonContext): number {
+  if (lag === 'day') return context.dailySteps;
+  if (lag === '2day') return 2 * context.dailySteps;
+  if (lag === 'week') return context.weeklySteps;
+  return lag;
+}
+
+export interface SeasonalDiffArOptions {
+  /** Difference over a day or a week. */
+  readonly season: 'daily' | 'weekly';
+  /** Autoregressive lags of the differenced series. Default [1, 2, 'day']. */
+  readonly lags?: readonly Lag[];
+  /** Days of recent history the coefficients are fitted on. Default 10. */
+  readonly fitDays?: number;
+  readonly name?: string;
+}
+
+/**
+ * Seasonal difference plus autoregression (SARIMA (2,0,0)(1,1,0)-like):
+ * z_t = x_t − x_{t−P} with P a day (or a week), z_t = Σ φ_k·z_{t−lag_k},
+ * fitted by least squares on the recent spike-clipped history, then
+ * iterated: tomorrow is today's copy plus the decaying persistence of today's
+ * departure from yesterday. Coefficients are shrunk to Σ|φ| ≤ 0.98 so the
+ * recursion stays stable.
+ */
+export function seasonalDiffAr(seasonOrOptions: 'daily' | 'weekly' | SeasonalDiffArOptions): PointModel {
+  const options: SeasonalDiffArOptions = typeof seasonOrOptions === 'string' ? { season: seasonOrOptions } : seasonOrOptions;
+  const { season } = options;
+  const lagSpec = options.lags ?? [1, 2, 'day'];
+  const fitDays = options.fitDays ?? 10;
+  const periodOf = (context: SeasonContext): number => (season === 'daily' ? context.dailySteps : context.weeklySteps);
+  const lagsOf = (context: SeasonContext): number[] => [...new Set(lagSpec.map((l) => lagSteps(l, context)))].filter((l) => l >= 1).sort((a, b) => a - b);
+  return {
+    name: options.name ?? `sar-${season}`,
+    minSteps: (context) => periodOf(context) + Math.max(...lagsOf(context)) + 2 * context.dailySteps,
+    predict(y, horizonSteps, context, memo) {
+      const period = periodOf(context);
+      const day = context.dailySteps;
+      const x = despikedSeries(y, context, memo);
+      const n = x.length;
+      const lags = lagsOf(context);
+      const k = lags.length;
+      const maxLag = lags[k - 1]!;
+      const z = new Float64Array(n + horizonSteps);
+      for (let t = period; t < n; t++) z[t] = x[t]! - x[t - period]!;
+      const from = Math.max(period + maxLag, n - fitDays * day);
+      const a = new Float64Array(k * k);
+      const b = new Float64Array(k);
+      let energy = 0;
+      for (let t = from; t < n; t++) {
+        energy += z[t]! * z[t]!;
+        for (let i = 0; i < k; i++) {
+          const zi = z[t - lags[i]!]!;
+          b[i] = b[i]! + zi * z[t]!;
+          for (let j = 0; j < k; j++) a[i * k + j] = a[i * k + j]! + zi * z[t - lags[j]!]!;
+        }
+      }
+      // A whisper of ridge keeps flat stretches (all-zero differences) solvable.
+      const ridge = 1e-6 * energy + 1e-12;
+      for (let i = 0; i < k; i++) a[i * k + i] = a[i * k + i]! + ridge;
+      const phi = (from < n - 2 * k ? solveLinear(a, b, k) : undefined) ?? new Float64Array(k);
+      let total = 0;
+      for (let i = 0; i < k; i++) total += Math.abs(phi[i]!);
+      if (total > 0.98) for (let i = 0; i < k; i++) phi[i] = (phi[i]! * 0.98) / total;
+      const out = new Float64Array(horizonSteps);
+      for (let h = 0; h < horizonSteps; h++) {
+        const t = n + h;
+        let zt = 0;
+        for (let i = 0; i < k; i++) zt += phi[i]! * z[t - lags[i]!]!;
+        z[t] = zt;
+        const base = t - period < n ? x[t - period]! : out[t - period - n]!;
+        out[h] = base + zt;
+      }
+      return out;
+    },
+  };
+}
+
 /** Non-seasonal damped Holt: for histories too short to see a season. */
 export const dampedHolt: PointModel = {
   name: 'holt',
@@ -194,5 +314,12 @@ export function defaultSeasonalModels(): PointModel[] {
     onLogScale(decomposed('mstl', 'holt')),
     onLogScale(decomposed('mstl', 'ses')),
     onLogScale(decomposed('stl', 'holt')),
+    // Seasonal difference + AR: the strongest single models on M4 hourly.
+    seasonalDiffAr('daily'),
+    seasonalDiffAr({ season: 'daily', lags: [1, 'day', 'week'], fitDays: 40, name: 'sar-1dw' }),
+    seasonalDiffAr({ season: 'daily', lags: [1, 'week'], fitDays: 28, name: 'sar-1w' }),
+    seasonalDiffAr({ season: 'daily', lags: [1, 2, 'day', '2day', 'week'], fitDays: 28, name: 'sar-12d2dw' }),
+    seasonalDiffAr({ season: 'daily', lags: [1, 'day', '2day', 'week'], fitDays: 40, name: 'sar-1d2dw' }),
+    seasonalDiffAr({ season: 'weekly', lags: [1, 2, 'day'], fitDays: 28, name: 'sar-weekly' }),
   ];
 }

@@ -6,15 +6,21 @@
 
 /** Median of the finite values; NaN when there are none. Does not modify the input. */
 export function median(values: ArrayLike<number>): number {
-  const finite: number[] = [];
+  const finite = new Float64Array(values.length);
+  let count = 0;
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
-    if (Number.isFinite(v)) finite.push(v);
+    if (Number.isFinite(v)) finite[count++] = v;
   }
-  if (finite.length === 0) return Number.NaN;
-  finite.sort((a, b) => a - b);
-  const mid = finite.length >> 1;
-  return finite.length % 2 === 1 ? finite[mid]! : (finite[mid - 1]! + finite[mid]!) / 2;
+  return medianInPlace(count === values.length ? finite : finite.subarray(0, count));
+}
+
+/** Median of a finite-valued typed array, sorting it in place (typed sort is numeric and fast); NaN when empty. */
+export function medianInPlace(values: Float64Array): number {
+  if (values.length === 0) return Number.NaN;
+  values.sort();
+  const mid = values.length >> 1;
+  return values.length % 2 === 1 ? values[mid]! : (values[mid - 1]! + values[mid]!) / 2;
 }
 
 /** Mean of the finite values; NaN when there are none. */
@@ -88,4 +94,40 @@ export function centredMovingAverage(values: Float64Array, windowSteps: number):
     out[i] = (prefix[from + window]! - prefix[from]!) / window;
   }
   return out;
+}
+
+/**
+ * Solves the small dense system A·x = b (row-major, k×k) by Gaussian
+ * elimination with partial pivoting; undefined when singular.
+ */
+export function solveLinear(a: Float64Array, b: Float64Array, k: number): Float64Array | undefined {
+  const m = Float64Array.from(a);
+  const x = Float64Array.from(b);
+  for (let c = 0; c < k; c++) {
+    let pivot = c;
+    for (let r = c + 1; r < k; r++) if (Math.abs(m[r * k + c]!) > Math.abs(m[pivot * k + c]!)) pivot = r;
+    if (!(Math.abs(m[pivot * k + c]!) > 1e-12)) return undefined;
+    if (pivot !== c) {
+      for (let j = 0; j < k; j++) {
+        const t = m[c * k + j]!;
+        m[c * k + j] = m[pivot * k + j]!;
+        m[pivot * k + j] = t;
+      }
+      const t = x[c]!;
+      x[c] = x[pivot]!;
+      x[pivot] = t;
+    }
+    for (let r = c + 1; r < k; r++) {
+      const f = m[r * k + c]! / m[c * k + c]!;
+      if (f === 0) continue;
+      for (let j = c; j < k; j++) m[r * k + j] = m[r * k + j]! - f * m[c * k + j]!;
+      x[r] = x[r]! - f * x[c]!;
+    }
+  }
+  for (let r = k - 1; r >= 0; r--) {
+    let s = x[r]!;
+    for (let j = r + 1; j < k; j++) s -= m[r * k + j]! * x[j]!;
+    x[r] = s / m[r * k + r]!;
+  }
+  return x;
 }
