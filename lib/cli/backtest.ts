@@ -105,13 +105,12 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestOut
     const run = await runPredictive({ grid, scenario, forecaster, createStateStore: createMemoryStateStore, knobs: { serviceLevel: level }, onProgress: options.progress ? progressBar(`pareto ${level}`) : undefined });
     pareto.push({ serviceLevel: level, scores: scorePolicy('predictive', grid.demand, run.desired, scenario).scores });
   }
-  const serviceLevel = options.serviceLevel ?? 0.95;
   const summaryInput = {
     tracePath: options.tracePath,
     grid,
     scenario,
     results,
-    ...(predictiveRun ? { predictive: { models: predictiveRun.models, serviceLevel, alarmRuns: predictiveRun.alarmRuns, scheduledRuns: predictiveRun.scheduledRuns } } : {}),
+    ...(predictiveRun ? { predictive: { models: predictiveRun.models, serviceLevel: predictiveRun.serviceLevel, alarmRuns: predictiveRun.alarmRuns, scheduledRuns: predictiveRun.scheduledRuns } } : {}),
     ...(pareto.length > 0 ? { pareto } : {}),
   };
   const outDir = resolve(options.outDir);

@@ -84,7 +84,10 @@ export interface PredictiveRun {
   readonly band: ForecastBand;
   readonly alarmRuns: number;
   readonly scheduledRuns: number;
-  readonly models: readonly string[];
+  /** Scheduled runs per forecast model (the model of the fit each run used). */
+  readonly models: Readonly<Record<string, number>>;
+  /** The service level the run used (the configured default unless a knob set it). */
+  readonly serviceLevel: number;
 }
 
 export interface PredictiveOptions {
@@ -120,7 +123,7 @@ export async function runPredictive(options: PredictiveOptions): Promise<Predict
   const total = demand.length - start;
   const desired = new Int32Array(total);
   const band: ForecastBand = { lo: new Float64Array(total).fill(Number.NaN), hi: new Float64Array(total).fill(Number.NaN), level: new Float64Array(total).fill(Number.NaN) };
-  const models = new Set<string>();
+  const models = new Map<string, number>();
   let alarmRuns = 0;
   let scheduledRuns = 0;
   const level = config.policy.serviceLevel;
@@ -139,7 +142,7 @@ export async function runPredictive(options: PredictiveOptions): Promise<Predict
       const result = await runPipeline(config, ports, { trigger: 'scheduled', actor: 'scheduled', runId: `scheduled-${minute}` });
       const forecast = result.forecasts.get(SCENARIO_SERVICE);
       if (forecast !== undefined) {
-        models.add(forecast.model);
+        models.set(forecast.model, (models.get(forecast.model) ?? 0) + 1);
         const index = Math.floor((cloud.clock.nowMs() - forecast.startMs) / (forecast.stepSeconds * 1000));
         if (index >= 0 && index < forecast.point.length) {
           band.lo[i] = quantileAt(forecast, 0.025)[index]!;
@@ -151,7 +154,7 @@ export async function runPredictive(options: PredictiveOptions): Promise<Predict
     desired[i] = fleet.aliveNodes;
     if (options.onProgress !== undefined && (i % 1440 === 0 || i === total - 1)) options.onProgress(i + 1, total);
   }
-  return { desired, band, alarmRuns, scheduledRuns, models: [...models].sort() };
+  return { desired, band, alarmRuns, scheduledRuns, models: Object.fromEntries([...models].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))), serviceLevel: level };
 }
 
 export interface PolicyResult {

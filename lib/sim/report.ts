@@ -32,7 +32,7 @@ export interface SummaryInput {
   readonly grid: MinuteGrid;
   readonly scenario: Scenario;
   readonly results: readonly PolicyResult[];
-  readonly predictive?: { readonly models: readonly string[]; readonly serviceLevel: number; readonly alarmRuns: number; readonly scheduledRuns: number };
+  readonly predictive?: { readonly models: Readonly<Record<string, number>>; readonly serviceLevel: number; readonly alarmRuns: number; readonly scheduledRuns: number };
   readonly pareto?: readonly ParetoPoint[];
 }
 
@@ -192,6 +192,15 @@ function paretoChart(points: readonly ParetoPoint[], results: readonly PolicyRes
 </svg></figure>`;
 }
 
+/** The most used models first: a run can pick a different combination at every refit. */
+export function describeModels(runsByModel: Readonly<Record<string, number>>, shown = 3): string {
+  const ranked = Object.entries(runsByModel).sort(([a, x], [b, y]) => y - x || (a < b ? -1 : a > b ? 1 : 0));
+  if (ranked.length === 0) return 'none';
+  const total = ranked.reduce((sum, [, runs]) => sum + runs, 0);
+  const head = ranked.slice(0, shown).map(([model, runs]) => `${model} (${Math.round((runs / total) * 100)} % of runs)`);
+  return ranked.length > shown ? `${head.join(', ')} and ${ranked.length - shown} other combinations` : head.join(', ');
+}
+
 export interface ReportInput extends SummaryInput {
   readonly band: ForecastBand | undefined;
   readonly generatedBy: string;
@@ -232,7 +241,7 @@ export function reportHtml(input: ReportInput): string {
 <h1>prescale backtest</h1>
 <p>Trace <code>${escapeHtml(input.tracePath)}</code>: ${input.grid.demand.length} minutes from ${formatTimestamp(input.grid.t0Ms)} UTC, median sampling ${input.grid.medianIntervalSeconds} s. Scored from minute ${start} (${s.warmupDays} warm-up days).
 Scenario: C = ${s.capacityPerNode.toPrecision(6)} demand per node, boot ${s.bootMinutes} min, USD ${s.usdPerNodeHour}/node-hour, billed per minute (BACKTEST.md v1).</p>
-${input.predictive ? `<p>predictive: service level ${input.predictive.serviceLevel}, forecast model ${escapeHtml(input.predictive.models.join(', ') || 'none')}, ${input.predictive.scheduledRuns} scheduled runs, ${input.predictive.alarmRuns} alarm runs.</p>` : ''}
+${input.predictive ? `<p>predictive: service level ${input.predictive.serviceLevel}, forecast models ${escapeHtml(describeModels(input.predictive.models))}, ${input.predictive.scheduledRuns} scheduled runs, ${input.predictive.alarmRuns} alarm runs.</p>` : ''}
 <h2>Scores</h2>
 <table><thead><tr><th>policy</th><th>cost USD</th><th>× oracle</th><th>unserved %</th><th>violation minutes</th><th>launches</th><th>actions</th></tr></thead><tbody>
 ${rows}
