@@ -17,6 +17,7 @@ import type { ForecasterOptions } from '../lib/core/forecast/engine.ts';
 import { computeCoverage, computeMase, computeMsis, computeOwa, computeSmape } from '../lib/core/forecast/metrics.ts';
 import { quantileAt, STANDARD_LEVELS } from '../lib/core/forecast/types.ts';
 import type { Forecast } from '../lib/core/forecast/types.ts';
+import { mulberry32 as seededRandom } from '../lib/core/random.ts';
 
 const HORIZON_STEPS = 48;
 const SEASON_STEPS = 24;
@@ -172,17 +173,6 @@ function runM4(dataDir: string, outDir: string, limit: number | undefined): void
   console.log(`wall ${wallSeconds.toFixed(1)} s, ${(ids.length / wallSeconds).toFixed(1)} series/s (every model's per-origin forecasts included), forecasts → ${join(outDir, 'forecasts.csv')}`);
 }
 
-/** Mulberry32: a tiny seeded PRNG so the synthetic series is the same every run. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** 14 days of 5-minute demand: daily shape, quieter weekends, noise, a few spikes and gaps. */
 function syntheticFiveMinute(seed: number): number[] {

@@ -1,16 +1,9 @@
 /** Deterministic synthetic series for the forecast tests. */
 
+import { mulberry32 } from '../../../lib/core/random.ts';
+
 /** Mulberry32: a seeded uniform PRNG in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seededRandom = mulberry32;
 
 /** Standard normal draws by Box–Muller from the seeded uniform source. */
 export function seededNormal(seed: number): () => number {
