@@ -1,24 +1,31 @@
 /**
- * HTTP API POST /slack/interactions. The approval flow (lib/approval) needs
- * the Slack signing secret, a Slack notifier and the pipeline's execute and
- * re-plan steps wired in; until they are, this route answers 501 so Slack
- * shows a clear error and nothing is decided or executed.
+ * HTTP API POST /slack/interactions: Approve / Reject on a pending plan.
+ * Verifies the Slack signature over the raw body, parses, checks the
+ * approver allowlist and answers at once; the decision itself (re-check,
+ * execute or supersede, update the message) is queued for the worker, so
+ * Slack's 3-second deadline never races a scaling call.
  */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { APIGatewayProxyEventV2Schema } from '@aws-lambda-powertools/parser/schemas/api-gatewayv2';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { getDependencies } from '../lib/handlers/deps.ts';
 import { createHandler, createLogger, createMetrics } from '../lib/handlers/middleware.ts';
+import { acknowledgeSlackInteraction, type LogSink } from '../lib/handlers/slack-approval.ts';
 
 const NAME = 'slackApproval';
 const logger = createLogger(NAME);
 const metrics = createMetrics(NAME);
-
-export const NOT_WIRED_MESSAGE = 'prescale: Slack approvals are not enabled in this deployment yet (the approval handler is not wired). Nothing was approved or executed.';
+const log: LogSink = (level, message, fields) => logger[level](message, { ...fields });
 
 export const handler = createHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(
   { name: NAME, schema: APIGatewayProxyEventV2Schema, what: 'HTTP API event' },
   { logger, metrics },
   async (event) => {
-    logger.warn('slack interaction refused: approvals not wired', { routeKey: event.routeKey });
-    return { statusCode: 501, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: NOT_WIRED_MESSAGE };
+    const deps = await getDependencies();
+    const ack = await acknowledgeSlackInteraction(deps, event, log);
+    metrics.addMetric(ack.outcome === 'accepted' ? 'SlackInteractionsAccepted' : 'SlackInteractionsRefused', MetricUnit.Count, 1);
+    // The reason names the failed check (for operators); the response body does not (for probers).
+    logger.info('slack interaction', { outcome: ack.outcome, reason: ack.reason, statusCode: ack.response.statusCode, queued: ack.queued });
+    return { statusCode: ack.response.statusCode, headers: { ...ack.response.headers }, body: ack.response.body };
   },
 );

@@ -12,7 +12,9 @@ import { getDependencies } from '../lib/handlers/deps.ts';
 import { memoRunner } from '../lib/handlers/idempotency.ts';
 import { createHandler, createLogger, createMetrics } from '../lib/handlers/middleware.ts';
 import { summarizeRun, type RunSummary } from '../lib/handlers/results.ts';
-import { clusterMessageSchema, sqsEventSchema } from '../lib/handlers/schemas.ts';
+import { APPROVAL_MESSAGE_TYPE, approvalMessageSchema, type ApprovalMessage } from '../lib/handlers/approval-queue.ts';
+import { runApprovalFollowUp, type LogSink } from '../lib/handlers/slack-approval.ts';
+import { clusterMessageSchema, sqsEventSchema, type ClusterMessage } from '../lib/handlers/schemas.ts';
 import { parseOrThrow } from '../lib/handlers/validation.ts';
 
 const NAME = 'worker';
@@ -20,21 +22,33 @@ const logger = createLogger(NAME);
 const metrics = createMetrics(NAME);
 const runner = memoRunner(NAME);
 const processor = new BatchProcessor(EventType.SQS);
+const log: LogSink = (level, message, fields) => logger[level](message, { ...fields });
 
-function parseBody(record: SQSRecord) {
+/** Two message types share the queue: a cluster run (from `scheduled`) and a Slack follow-up (from `slackApproval`). */
+function parseBody(record: SQSRecord): ClusterMessage | ApprovalMessage {
   let body: unknown;
   try {
     body = JSON.parse(record.body);
   } catch (error) {
     throw new ValidationError(`message ${record.messageId}`, [`body is not JSON: ${(error as Error).message}`]);
   }
+  if (typeof body === 'object' && body !== null && (body as { type?: unknown }).type === APPROVAL_MESSAGE_TYPE) return parseOrThrow(approvalMessageSchema, body, `message ${record.messageId}`);
   return parseOrThrow(clusterMessageSchema, body, `message ${record.messageId}`);
 }
 
+export type WorkerRecordResult = RunSummary | { readonly approval: string; readonly outcome: string };
+
 export const handler = createHandler<SQSEvent, SQSBatchResponse>({ name: NAME, schema: sqsEventSchema, what: 'SQS event' }, { logger, metrics }, async (event, context) => {
   const deps = await getDependencies();
-  const processRecord = async (record: SQSRecord): Promise<RunSummary> => {
+  const processRecord = async (record: SQSRecord): Promise<WorkerRecordResult> => {
     const message = parseBody(record);
+    if ('type' in message) {
+      // Not behind the idempotency runner: a redelivery runs the follow-up again and the plan's conditional transitions make it execute nothing.
+      const result = await runApprovalFollowUp(deps, message, `${context.awsRequestId}#${record.messageId}`, log);
+      metrics.addMetric('SlackFollowUps', MetricUnit.Count, 1);
+      logger.info('slack approval follow-up', { planId: result.planId, userId: result.userId, outcome: result.outcome, message: result.message, receivedAtMs: message.receivedAtMs });
+      return { approval: result.planId, outcome: result.outcome };
+    }
     const config = deps.config(message.cluster, 'body.cluster');
     const summary = await runner(deps).run(`${message.cluster}#${message.scheduleArn}#${message.scheduledTime}`, context, async () => {
       const ports = deps.portsFor(message.cluster, Date.parse(message.scheduledTime));

@@ -298,3 +298,13 @@ async function audit(
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/**
+ * The follow-up alone, for the worker that receives an interaction the webhook
+ * already verified, authorized and acknowledged (the handler queues it: see
+ * functions/slackApproval.ts). `refuse` only audits a click by a non-approver.
+ */
+export function runSlackFollowUp(deps: SlackApprovalDeps, interaction: ApprovalInteraction, kind: 'decide' | 'refuse'): Promise<FollowUpResult> {
+  if (kind === 'refuse' || !deps.approvers.includes(interaction.userId)) return auditRefusal(deps, interaction, 'not on the approver allowlist');
+  return decide(deps, interaction);
+}

@@ -9,6 +9,7 @@ import { isPrescaleError, ValidationError } from '../errors.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { parsePolicies, runBacktest, scoreTable } from './backtest.ts';
 import { PLAN_HELP, planCommand } from './plan.ts';
+import { pricesCommand } from './prices.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DEMO_TRACE = join(ROOT, 'data', 'traces', 'elb_request_count_8c0756.csv');
@@ -22,6 +23,7 @@ Commands:
   demo       backtest the bundled AWS ELB trace with every policy (what \`npm start\` runs)
   validate   check a configuration file and list every problem
   plan       dry run against the AWS account in the environment: the commands a run would issue, and why
+  prices     \`prices refresh\`: update the price table from the AWS Pricing API and spot history
   help       show this help, or \`prescale help <command>\`
 `;
 
@@ -144,6 +146,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return validateCommand(rest);
       case 'plan':
         return await planCommand(rest);
+      case 'prices':
+        return await pricesCommand(rest);
       default:
         process.stderr.write(`prescale: unknown command "${command}"\n\n${HELP}`);
         return 2;

@@ -17,6 +17,8 @@ import type { ClusterPorts, Dependencies } from './deps.ts';
 import { createHandlerForecaster } from './deps-forecaster.ts';
 import type { HandlerEnv } from './env.ts';
 import type { ClusterQueue } from './fanout.ts';
+import { createSqsApprovalQueue, missingApprovalQueue } from './approval-queue.ts';
+import { createSsmSlackSecrets, slackNotifierFor } from './slack-secrets.ts';
 import { createSqsQueue } from './sqs-queue.ts';
 import { createStateStore } from './state.ts';
 
@@ -34,7 +36,11 @@ function missingQueue(): ClusterQueue {
 export async function createAwsBackend(env: HandlerEnv, configs: readonly PrescaleConfig[]): Promise<Dependencies> {
   const dynamo = new DynamoDBClient({ region: env.AWS_REGION, ...(env.PRESCALE_DYNAMODB_ENDPOINT === undefined ? {} : { endpoint: env.PRESCALE_DYNAMODB_ENDPOINT }) });
   const state = createStateStore(dynamo, env.PRESCALE_TABLE);
-  const queue = env.PRESCALE_QUEUE_URL === undefined ? missingQueue() : createSqsQueue(new SQSClient({ region: env.AWS_REGION }), env.PRESCALE_QUEUE_URL);
+  const sqs = env.PRESCALE_QUEUE_URL === undefined ? undefined : new SQSClient({ region: env.AWS_REGION });
+  const queue = sqs === undefined || env.PRESCALE_QUEUE_URL === undefined ? missingQueue() : createSqsQueue(sqs, env.PRESCALE_QUEUE_URL);
+  const approvals = sqs === undefined || env.PRESCALE_QUEUE_URL === undefined ? missingApprovalQueue() : createSqsApprovalQueue(sqs, env.PRESCALE_QUEUE_URL);
+  // Parameter names from serverless.yml; each function's role may read only the ones it is given.
+  const slack = createSsmSlackSecrets({ signingSecretParam: env.PRESCALE_SLACK_SIGNING_SECRET_PARAM, botTokenParam: env.PRESCALE_SLACK_BOT_TOKEN_PARAM });
   const forecaster = createHandlerForecaster();
   const clientsByRegion = new Map<string, AwsClients>();
   const portsByCluster = new Map<string, ClusterPorts>();
@@ -52,6 +58,8 @@ export async function createAwsBackend(env: HandlerEnv, configs: readonly Presca
     configs,
     state,
     queue,
+    approvals,
+    slack,
     dynamo,
     local: undefined,
     config,
@@ -69,7 +77,8 @@ export async function createAwsBackend(env: HandlerEnv, configs: readonly Presca
           manifests: undefined,
           state,
           forecaster,
-          notifier: undefined,
+          // Pending plans and budget alerts go to the cluster's slack.channel when a bot token parameter is configured.
+          notifier: slackNotifierFor(clusterConfig, slack),
         };
         portsByCluster.set(cluster, ports);
       }
@@ -77,6 +86,7 @@ export async function createAwsBackend(env: HandlerEnv, configs: readonly Presca
     },
     async close() {
       dynamo.destroy();
+      sqs?.destroy();
       for (const clients of clientsByRegion.values()) for (const client of Object.values(clients)) (client as { destroy(): void }).destroy();
     },
   };

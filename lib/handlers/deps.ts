@@ -11,12 +11,14 @@ import { PrescaleError } from '../errors.ts';
 import type { PipelinePorts } from '../pipeline/run.ts';
 import type { Notifier, StateStore, TrafficActuator } from '../ports.ts';
 import type { SimCloud } from '../sim/cloud.ts';
+import { LocalApprovalQueue, type ApprovalQueue } from './approval-queue.ts';
 import { createAwsBackend } from './aws.ts';
 import { findConfig, loadConfigs, resolveConfigPath } from './configs.ts';
 import { createHandlerForecaster } from './deps-forecaster.ts';
 import { parseHandlerEnv, type HandlerEnv } from './env.ts';
 import type { ClusterQueue } from './fanout.ts';
 import { createLocalCloud, LOCAL_EPOCH_MS, LocalQueue, LocalTraffic, startEmbeddedDynamo } from './local.ts';
+import { createEnvSlackSecrets, createLazySlackNotifier, type SlackSecrets } from './slack-secrets.ts';
 import { createStateStore, ensureLocalTable } from './state.ts';
 
 export interface ClusterPorts extends PipelinePorts {
@@ -28,6 +30,8 @@ export interface LocalBackend {
   readonly clouds: Map<string, SimCloud>;
   readonly traffic: Map<string, LocalTraffic>;
   readonly queue: LocalQueue;
+  /** Slack follow-ups the webhook handed to the worker (process them with the worker and an SQS-shaped event). */
+  readonly approvals: LocalApprovalQueue;
   readonly dynamoEndpoint: string;
 }
 
@@ -36,6 +40,10 @@ export interface Dependencies {
   readonly configs: readonly PrescaleConfig[];
   readonly state: StateStore;
   readonly queue: ClusterQueue;
+  /** Where the Slack webhook hands its follow-ups (the worker's queue). */
+  readonly approvals: ApprovalQueue;
+  /** The Slack signing secret and bot token: env locally, SSM deployed. Never logged. */
+  readonly slack: SlackSecrets;
   /** The DynamoDB client idempotency records go through (same table as the state). */
   readonly dynamo: DynamoDBClient;
   /**
@@ -49,7 +57,7 @@ export interface Dependencies {
   close(): Promise<void>;
 }
 
-async function createLocalDependencies(env: HandlerEnv, configs: readonly PrescaleConfig[]): Promise<Dependencies> {
+async function createLocalDependencies(env: HandlerEnv, configs: readonly PrescaleConfig[], rawEnv: Readonly<Record<string, string | undefined>>): Promise<Dependencies> {
   const embedded = env.PRESCALE_DYNAMODB_ENDPOINT === undefined ? await startEmbeddedDynamo() : undefined;
   const endpoint = env.PRESCALE_DYNAMODB_ENDPOINT ?? embedded!.endpoint;
   // dynalite accepts any credentials; fixed fake ones keep the SDK from looking for real ones.
@@ -57,13 +65,17 @@ async function createLocalDependencies(env: HandlerEnv, configs: readonly Presca
   await ensureLocalTable(dynamo, env.PRESCALE_TABLE);
   const state = createStateStore(dynamo, env.PRESCALE_TABLE);
   const forecaster = createHandlerForecaster();
-  const local: LocalBackend = { clouds: new Map(), traffic: new Map(), queue: new LocalQueue(), dynamoEndpoint: endpoint };
+  const local: LocalBackend = { clouds: new Map(), traffic: new Map(), queue: new LocalQueue(), approvals: new LocalApprovalQueue(), dynamoEndpoint: endpoint };
+  // SLACK_SIGNING_SECRET / SLACK_BOT_TOKEN; without a token, the simulated cloud's recording notifier.
+  const slack = createEnvSlackSecrets(rawEnv);
   const config = (cluster: string, field?: string) => findConfig(configs, cluster, field);
   return {
     env,
     configs,
     state,
     queue: local.queue,
+    approvals: local.approvals,
+    slack,
     dynamo,
     local,
     config,
@@ -85,7 +97,7 @@ async function createLocalDependencies(env: HandlerEnv, configs: readonly Presca
         state,
         forecaster,
         traffic: local.traffic.get(cluster)!,
-        notifier: cloud.notifier,
+        notifier: slack.hasBotToken && clusterConfig.slack !== undefined ? createLazySlackNotifier(slack, clusterConfig.slack.channel) : cloud.notifier,
       };
     },
     async close() {
@@ -98,7 +110,7 @@ async function createLocalDependencies(env: HandlerEnv, configs: readonly Presca
 export async function createDependencies(rawEnv: Readonly<Record<string, string | undefined>>): Promise<Dependencies> {
   const env = parseHandlerEnv(rawEnv);
   const configs = loadConfigs(resolveConfigPath(env.PRESCALE_CONFIG, rawEnv));
-  if (env.PRESCALE_BACKEND === 'local') return createLocalDependencies(env, configs);
+  if (env.PRESCALE_BACKEND === 'local') return createLocalDependencies(env, configs, rawEnv);
   return createAwsBackend(env, configs);
 }
 

@@ -18,6 +18,9 @@ const envSchema = z.object({
   /** Point the DynamoDB client somewhere else (tests: a dynalite started by the suite). */
   PRESCALE_DYNAMODB_ENDPOINT: z.url().optional(),
   AWS_REGION: z.string().min(1).default('us-east-1'),
+  /** SSM SecureString names of the Slack secrets (AWS mode). Names only: the values are read at run time and never enter this object. */
+  PRESCALE_SLACK_SIGNING_SECRET_PARAM: z.string().regex(/^\/[A-Za-z0-9_.\-/]+$/, 'must be an SSM parameter name starting with /').optional(),
+  PRESCALE_SLACK_BOT_TOKEN_PARAM: z.string().regex(/^\/[A-Za-z0-9_.\-/]+$/, 'must be an SSM parameter name starting with /').optional(),
 });
 
 export type HandlerEnv = z.output<typeof envSchema>;

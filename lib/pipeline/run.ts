@@ -337,3 +337,57 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
 }
 
 export { decisionHorizonMinutes };
+
+// ---------------------------------------------------------------- approved plans
+
+export type PlanDrift = 'unchanged' | 'drifted';
+
+/** Observe the plan's node groups again: `drifted` when anything the plan was made on changed (its stateHash). */
+export async function checkPlanDrift(config: PrescaleConfig, ports: PipelinePorts, plan: PendingPlan): Promise<PlanDrift> {
+  const nodeGroups = await ports.capacity.describeNodeGroups(config.cluster.name, config.nodeGroups.map((g) => g.name));
+  return observedStateHash(nodeGroups) === plan.stateHash ? 'unchanged' : 'drifted';
+}
+
+export interface ApprovedPlanResult {
+  /** `drifted`: the state changed since the plan was made and nothing was executed. */
+  readonly status: 'done' | 'drifted';
+  readonly outcomes: readonly CommandOutcome[];
+}
+
+/**
+ * Carries out a plan a human approved, through the same act step as a run
+ * (each command re-checked against fresh state, audited with `actor`, e.g.
+ * `slack:U012ABCDEF`). Under the cluster lease it observes once more and
+ * refuses a drifted plan: never act on a stale plan. Pass `lease` when the
+ * caller already holds it (it checked drift under it); otherwise one is taken
+ * and released here (`lease-held` propagates: a run is in progress).
+ */
+export async function executeApprovedPlan(
+  config: PrescaleConfig,
+  ports: PipelinePorts,
+  plan: PendingPlan,
+  actor: string,
+  options: { readonly lease?: Lease; readonly runId?: string } = {},
+): Promise<ApprovedPlanResult> {
+  const cluster = config.cluster.name;
+  if (plan.cluster !== cluster) throw new PrescaleError('validation', `plan ${plan.id} is for cluster ${plan.cluster}, not ${cluster}`);
+  const nowMs = ports.clock.nowMs();
+  const lease = options.lease ?? (await ports.state.acquireLease(cluster, options.runId ?? `approval:${plan.id}`, nowMs, LEASE_TTL_MS));
+  try {
+    if ((await checkPlanDrift(config, ports, plan)) === 'drifted') return { status: 'drifted', outcomes: [] };
+    const approvedBy = actor.replace(/^slack:/, '');
+    const guarded: GuardedCommand[] = plan.commands.map((command) => ({ command, verdict: 'allow', effective: command, reason: `approved by ${approvedBy} (plan ${plan.id})` }));
+    const outcomes = await act(guarded, config, ports, { trigger: 'approval', actor, runId: lease.owner }, lease, nowMs);
+    await ports.state.appendDecision({
+      cluster,
+      atMs: nowMs,
+      trigger: actor,
+      fencingToken: lease.fencingToken,
+      forecastModel: undefined,
+      commands: outcomes.map((o) => ({ command: o.guarded.command, verdict: o.guarded.verdict, reason: o.guarded.reason })),
+    });
+    return { status: 'done', outcomes };
+  } finally {
+    if (options.lease === undefined) await ports.state.releaseLease(lease);
+  }
+}

@@ -124,7 +124,15 @@ describe('serverless package', () => {
     expect([...callsOf('scheduled')].some((a) => a.startsWith('eks:') || a.startsWith('autoscaling:') || a.startsWith('elasticloadbalancing:'))).toBe(false);
     expect([...callsOf('emergency')].some((a) => a.startsWith('sqs:') || a.startsWith('elasticloadbalancing:'))).toBe(false);
     expect([...callsOf('reweight')].some((a) => a.startsWith('eks:') || a.startsWith('autoscaling:'))).toBe(false);
-    expect([...callsOf('slackApproval')].sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+    // The internet-facing webhook reads its secret and queues the click; the worker decides and acts.
+    expect([...callsOf('slackApproval')].sort()).toEqual(['kms:Decrypt', 'logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:SendMessage', 'ssm:GetParameter']);
+    const slack = statements(roleOf('slackApproval'));
+    expect(JSON.stringify(slack.find((s) => actions(s).includes('ssm:GetParameter'))!.Resource)).toContain(':parameter/prescale/ci/slack/signing-secret');
+    expect(JSON.stringify(slack.find((s) => actions(s).includes('kms:Decrypt'))!.Condition)).toContain('kms:ViaService');
+    expect(slack.find((s) => actions(s).includes('sqs:SendMessage'))!.Resource).toEqual({ 'Fn::GetAtt': ['ClusterQueue', 'Arn'] });
+    for (const fn of ['worker', 'alarm', 'emergency']) {
+      expect(JSON.stringify(statements(roleOf(fn)).find((s) => actions(s).includes('ssm:GetParameter'))!.Resource), fn).toContain(':parameter/prescale/ci/slack/bot-token');
+    }
   });
 
   it('reserves concurrency for the functions that change capacity', () => {

@@ -246,9 +246,9 @@ describe('reweight, manifests, slackApproval', () => {
     expect(await manifests(sample('manifests'), context())).toEqual(result);
   });
 
-  it('slackApproval answers 501 until approvals are wired', async () => {
+  it('slackApproval refuses the sample event when no signing secret is configured', async () => {
     await freshDeps();
     const slack = await load('slackApproval');
-    expect(await slack(sample('slackApproval'), context())).toMatchObject({ statusCode: 501 });
+    expect(await slack(sample('slackApproval'), context())).toMatchObject({ statusCode: 401, body: 'invalid request signature' });
   });
 });

@@ -1,0 +1,182 @@
+/**
+ * The slackApproval webhook and its follow-up, wired to the handlers'
+ * dependencies. lib/approval/slack-approval.ts decides; this file supplies
+ * the secret, the allowlist, the clock, the queue and the pipeline steps.
+ *
+ *   webhook (functions/slackApproval): verify → parse → allowlist → queue → 200, in well under 3 s
+ *   worker  (functions/worker):        re-check under the cluster lease → approve → execute | supersede → re-plan
+ */
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { SlackApprovalDeps, FollowUpResult, HttpResponse, RequestOutcome } from '../approval/slack-approval.ts';
+import { handleSlackApproval, runSlackFollowUp } from '../approval/slack-approval.ts';
+import type { PrescaleConfig } from '../config/schema.ts';
+import { isPrescaleError, PrescaleError } from '../errors.ts';
+import { checkPlanDrift, executeApprovedPlan, LEASE_TTL_MS, runPipeline } from '../pipeline/run.ts';
+import type { Clock, Lease, Notifier } from '../ports.ts';
+import { decodeBody } from '../slack/body.ts';
+import { parseInteractionPayload } from '../slack/interaction.ts';
+import { approvalMessage, toInteraction, type ApprovalMessage } from './approval-queue.ts';
+import { systemClock } from './aws.ts';
+import type { Dependencies } from './deps.ts';
+import { createLazySlackNotifier } from './slack-secrets.ts';
+
+export type LogSink = NonNullable<SlackApprovalDeps['log']>;
+
+/**
+ * The cluster a plan id names. Ids are `<cluster>-<createdAtMs>-<8 hex>`
+ * (lib/pipeline/run.ts requestApproval); the strict tail makes the prefix
+ * unambiguous even when one cluster's name is a prefix of another's.
+ */
+export function clusterOfPlanId(clusters: readonly string[], planId: string): string | undefined {
+  return clusters.find((cluster) => planId.startsWith(`${cluster}-`) && /^\d+-[0-9a-f]{8}$/.test(planId.slice(cluster.length + 1)));
+}
+
+/**
+ * Who may decide on a plan: its cluster's `slack.approvers`. For an id that
+ * names no configured cluster the plan is unknown anyway; the union lets an
+ * approver hear "unknown plan" rather than "not an approver". Sorted.
+ */
+export function approversFor(configs: readonly PrescaleConfig[], planId: string | undefined): string[] {
+  const cluster = planId === undefined ? undefined : clusterOfPlanId(configs.map((c) => c.cluster.name), planId);
+  const chosen = cluster === undefined ? configs : configs.filter((c) => c.cluster.name === cluster);
+  return [...new Set(chosen.flatMap((c) => c.slack?.approvers ?? []))].sort();
+}
+
+/**
+ * The plan id the body claims, read before the signature is checked: used only
+ * to choose which allowlist and (locally) which clock apply. Nothing is acted
+ * on until handleSlackApproval has verified the request.
+ */
+function claimedPlanId(event: APIGatewayProxyEventV2): string | undefined {
+  try {
+    const parsed = parseInteractionPayload(decodeBody(event.body, event.isBase64Encoded));
+    return parsed.ok ? parsed.interaction.planId : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * AWS: the system clock, never a time from the request. Local: the simulated
+ * clock of the cluster, moved to the request's receipt time (like every local
+ * handler moves it to its event's time), so the sample events stay valid.
+ */
+function webhookClock(deps: Dependencies, cluster: string | undefined, event: APIGatewayProxyEventV2): Clock {
+  if (deps.local === undefined) return systemClock;
+  const name = cluster ?? deps.configs[0]?.cluster.name;
+  return name === undefined ? systemClock : deps.portsFor(name, event.requestContext.timeEpoch).clock;
+}
+
+const NOT_HERE = async (): Promise<never> => {
+  throw new PrescaleError('internal', 'the webhook does not decide: the follow-up runs in the worker');
+};
+
+/** A notifier for when Slack is not configured: the outcome goes to the log instead of being lost silently. */
+function logOnlyNotifier(log: LogSink): Notifier {
+  return {
+    post: async (message) => {
+      log('warn', 'no Slack notifier configured: message not posted', { text: message.text });
+      return { id: 'not-posted' };
+    },
+    respond: async (_url, message) => {
+      log('warn', 'no Slack notifier configured: message not updated', { text: message.text });
+    },
+  };
+}
+
+export interface Acknowledgement {
+  readonly outcome: RequestOutcome;
+  readonly reason: string;
+  readonly response: HttpResponse;
+  /** Whether a follow-up was handed to the worker. */
+  readonly queued: boolean;
+}
+
+/**
+ * The synchronous part: no DynamoDB, no cluster call, one SSM read (cached)
+ * and at most one SQS send, so Slack gets its answer in well under 3 s. The
+ * follow-up runs in the worker (lib/handlers/approval-queue.ts says why).
+ */
+export async function acknowledgeSlackInteraction(deps: Dependencies, event: APIGatewayProxyEventV2, log: LogSink): Promise<Acknowledgement> {
+  const planId = claimedPlanId(event);
+  const cluster = planId === undefined ? undefined : clusterOfPlanId(deps.configs.map((c) => c.cluster.name), planId);
+  const clock = webhookClock(deps, cluster, event);
+  const result = await handleSlackApproval(
+    {
+      store: deps.state,
+      notifier: logOnlyNotifier(log),
+      clock,
+      signingSecret: await deps.slack.signingSecret(),
+      approvers: approversFor(deps.configs, planId),
+      replanAndCheck: NOT_HERE,
+      execute: NOT_HERE,
+      log,
+    },
+    { headers: event.headers, body: event.body, isBase64Encoded: event.isBase64Encoded },
+  );
+  if (result.interaction === undefined || result.followUp === undefined) return { outcome: result.outcome, reason: result.reason, response: result.response, queued: false };
+  const kind = result.outcome === 'accepted' ? 'decide' : 'refuse';
+  await deps.approvals.enqueue(approvalMessage(kind, result.interaction, clock.nowMs()));
+  return { outcome: result.outcome, reason: result.reason, response: result.response, queued: true };
+}
+
+/**
+ * The follow-up, in the worker. The re-check takes the cluster lease and holds
+ * it through execution, so no run can move the node groups between the check
+ * and the act; a re-plan after a drift releases it first (the run takes it).
+ */
+export async function runApprovalFollowUp(deps: Dependencies, message: ApprovalMessage, runId: string, log: LogSink): Promise<FollowUpResult> {
+  const interaction = toInteraction(message);
+  const cluster = clusterOfPlanId(deps.configs.map((c) => c.cluster.name), interaction.planId);
+  const fallbackNotifier = deps.slack.hasBotToken ? createLazySlackNotifier(deps.slack, '') : logOnlyNotifier(log);
+  if (cluster === undefined) {
+    // No configured cluster has this plan: runSlackFollowUp finds no plan and says so.
+    const base = { store: deps.state, notifier: fallbackNotifier, clock: systemClock, signingSecret: '', replanAndCheck: NOT_HERE, execute: NOT_HERE, log };
+    return runSlackFollowUp({ ...base, approvers: approversFor(deps.configs, undefined) }, interaction, message.kind);
+  }
+  const config = deps.config(cluster);
+  const ports = deps.portsFor(cluster);
+  const actor = `slack:${interaction.userId}`;
+  let lease: Lease | undefined;
+  const release = async (): Promise<void> => {
+    const held = lease;
+    lease = undefined;
+    if (held !== undefined) await deps.state.releaseLease(held);
+  };
+  try {
+    return await runSlackFollowUp(
+      {
+        store: deps.state,
+        notifier: ports.notifier ?? fallbackNotifier,
+        clock: ports.clock,
+        signingSecret: '',
+        // Checked again here, against the plan's own cluster: the queue is trusted only as far as its IAM policy.
+        approvers: config.slack?.approvers ?? [],
+        async replanAndCheck(plan) {
+          try {
+            lease = await deps.state.acquireLease(cluster, `${runId}#approval`, ports.clock.nowMs(), LEASE_TTL_MS);
+          } catch (error) {
+            if (isPrescaleError(error) && error.code === 'lease-held') throw new PrescaleError('busy', `a run is in progress on ${cluster}`, { retryable: true });
+            throw error;
+          }
+          return checkPlanDrift(config, ports, plan);
+        },
+        async execute(plan) {
+          const result = await executeApprovedPlan(config, ports, plan, actor, lease === undefined ? { runId: `${runId}#approval` } : { lease });
+          if (result.status === 'drifted') throw new PrescaleError('stale', 'the cluster changed between the re-check and the execution: nothing was executed');
+          const failed = result.outcomes.filter((o) => o.result === 'failed' || o.result === 'requeued');
+          if (failed.length > 0) throw new PrescaleError('unavailable', failed.map((o) => `${o.guarded.command.kind} ${o.result}: ${o.message ?? ''}`).join('; '));
+        },
+        async requestFreshApproval() {
+          await release();
+          await runPipeline(config, ports, { trigger: 'approval', actor: `replan:${actor}`, runId: `${runId}#replan` });
+        },
+        log,
+      },
+      interaction,
+      message.kind,
+    );
+  } finally {
+    await release();
+  }
+}
