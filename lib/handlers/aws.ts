@@ -6,6 +6,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { createAwsCapacity } from '../aws/capacity.ts';
+import { createLazyKubeApplier } from './kube.ts';
 import { createAwsClients, type AwsClients } from '../aws/clients.ts';
 import { CloudWatchMetrics } from '../aws/cloudwatch.ts';
 import { ElbTraffic } from '../aws/elbv2.ts';
@@ -73,8 +74,13 @@ export async function createAwsBackend(env: HandlerEnv, configs: readonly Presca
           metrics: new CloudWatchMetrics(clients.cloudWatch, systemClock),
           capacity: createAwsCapacity(clusterConfig.nodeGroups, clients),
           traffic: new ElbTraffic(clients.elbv2),
-          // The Kubernetes applier (lib/k8s) is not wired yet: HPA floors and manifests are skipped with a reason.
-          manifests: undefined,
+          manifests: createLazyKubeApplier({
+            clusterName: clusterConfig.cluster.name,
+            region: clusterConfig.cluster.region,
+            eks: clients.eks,
+            credentials: () => clients.eks.config.credentials(),
+            clock: systemClock,
+          }),
           state,
           forecaster,
           // Pending plans and budget alerts go to the cluster's slack.channel when a bot token parameter is configured.

@@ -5,23 +5,34 @@
  */
 import type { PrescaleConfig } from '../config/schema.ts';
 import { FIELD_MANAGER } from '../core/manifests/labels.ts';
-import { renderHpa } from '../core/manifests/hpa.ts';
-import { renderPdb } from '../core/manifests/pdb.ts';
-import { renderVpa } from '../core/manifests/vpa.ts';
+import { renderManifests } from '../core/manifests/index.ts';
 import type { ApplyResult, ManifestApplier, ManifestObject } from '../ports.ts';
 
 export function objectKey(object: Pick<ManifestObject, 'apiVersion' | 'kind' | 'metadata'>): string {
   return `${object.apiVersion}/${object.kind}/${object.metadata.namespace ?? ''}/${object.metadata.name}`;
 }
 
-/** Every object prescale owns for the cluster. */
+/** Every object prescale owns for the cluster (HPA, VPA, PDB), sorted by key. */
 export function renderClusterManifests(config: PrescaleConfig): ManifestObject[] {
-  const objects = config.services.flatMap((service) => [renderHpa(config, service), renderVpa(config, service), renderPdb(config, service)].filter((o): o is ManifestObject => o !== undefined));
-  return objects.sort((a, b) => (objectKey(a) < objectKey(b) ? -1 : objectKey(a) > objectKey(b) ? 1 : 0));
+  return [...renderManifests(config)].sort((a, b) => (objectKey(a) < objectKey(b) ? -1 : objectKey(a) > objectKey(b) ? 1 : 0));
+}
+
+interface Pruner {
+  prune(desired: readonly ManifestObject[], clusterName: string): Promise<readonly { readonly key: string; readonly outcome: string; readonly message?: string | undefined }[]>;
+}
+
+function canPrune(applier: ManifestApplier): applier is ManifestApplier & Pruner {
+  return typeof (applier as Partial<Pruner>).prune === 'function';
 }
 
 export async function runManifests(config: PrescaleConfig, applier: ManifestApplier): Promise<ApplyResult[]> {
+  const desired = renderClusterManifests(config);
   // force: false — a field another manager owns is a conflict to report, not to take over.
-  const results = await applier.apply(renderClusterManifests(config), { fieldManager: FIELD_MANAGER, force: false });
-  return [...results].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const results = await applier.apply(desired, { fieldManager: FIELD_MANAGER, force: false });
+  // Objects prescale made that left the config go, but only once everything wanted is in place.
+  const pruned: ApplyResult[] =
+    canPrune(applier) && results.every((r) => r.outcome !== 'failed')
+      ? (await applier.prune(desired, config.cluster.name)).map((p) => ({ key: p.key, outcome: p.outcome === 'failed' ? 'failed' : 'applied', message: `pruned: ${p.message ?? p.outcome}` }))
+      : [];
+  return [...results, ...pruned].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
