@@ -11,6 +11,7 @@ import { POLICY_NAMES, runPredictive, runReference, scorePolicy, type PolicyName
 import { decisionsCsv, reportHtml, scoreTable, stableJson, summary, type ParetoPoint } from '../sim/report.ts';
 import { scoringStartMinute, type Scenario } from '../sim/score.ts';
 import { awsPredictivePolicy } from '../sim/aws-predictive.ts';
+import { runSpotBacktest } from '../sim/traffic-backtest.ts';
 import { parseTraceCsv, percentile, toMinuteGrid, type MinuteGrid } from '../sim/trace.ts';
 
 export interface BacktestOptions {
@@ -25,6 +26,8 @@ export interface BacktestOptions {
   /** Extra service levels for the Pareto curve (predictive is re-run at each). */
   readonly paretoLevels: readonly number[];
   readonly progress: boolean;
+  /** `--spot-interruptions SEED [--spot-share F]`: ALB weights under seeded spot interruptions (issue 8); extra outputs only. */
+  readonly spotInterruptions?: { readonly seed: number; readonly spotShare: number } | undefined;
 }
 
 export interface BacktestOutput {
@@ -105,6 +108,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestOut
     const run = await runPredictive({ grid, scenario, forecaster, createStateStore: createMemoryStateStore, knobs: { serviceLevel: level }, onProgress: options.progress ? progressBar(`pareto ${level}`) : undefined });
     pareto.push({ serviceLevel: level, scores: scorePolicy('predictive', grid.demand, run.desired, scenario).scores });
   }
+  const spot = options.spotInterruptions === undefined ? undefined : await runSpotBacktest({ grid, scenario, results, ...options.spotInterruptions, createStateStore: createMemoryStateStore });
   const summaryInput = {
     tracePath: options.tracePath,
     grid,
@@ -123,9 +127,11 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestOut
   };
   if (results.length === 1) write('decisions.csv', decisionsCsv(results[0]!, start));
   else for (const r of results) write(`decisions-${r.policy}.csv`, decisionsCsv(r, start));
-  const summaryObject = summary(summaryInput);
+  const summaryObject = { ...summary(summaryInput), ...(spot === undefined ? {} : { traffic: spot.summary }) };
   write('summary.json', stableJson(summaryObject));
-  write('report.html', reportHtml({ ...summaryInput, band: predictiveRun?.band, generatedBy: 'prescale backtest' }));
+  const html = reportHtml({ ...summaryInput, band: predictiveRun?.band, generatedBy: 'prescale backtest' });
+  write('report.html', spot === undefined ? html : spot.appendToReport(html));
+  if (spot !== undefined) write('weights.csv', spot.weightsCsv);
   return { results, files, summary: summaryObject, wallSeconds: (performance.now() - began) / 1000 };
 }
 

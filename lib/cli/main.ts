@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { isPrescaleError, ValidationError } from '../errors.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { parsePolicies, runBacktest, scoreTable } from './backtest.ts';
+import { parseSpotFlags, SPOT_HELP } from './backtest-spot.ts';
 import { PLAN_HELP, planCommand } from './plan.ts';
 import { pricesCommand } from './prices.ts';
 
@@ -39,7 +40,7 @@ const BACKTEST_HELP = `prescale backtest --trace FILE [options]
   --service-level Q     predictive's service level (0..1) [0.95]
   --pareto LIST         also run predictive at these service levels for the Pareto curve, e.g. 0.8,0.9,0.99
   --quiet               no progress bar
-`;
+${SPOT_HELP}`;
 
 const VALIDATE_HELP = `prescale validate --config FILE
 
@@ -72,6 +73,8 @@ async function backtestCommand(argv: readonly string[], demo: boolean): Promise<
       'warmup-days': { type: 'string' },
       'service-level': { type: 'string' },
       pareto: { type: 'string' },
+      'spot-interruptions': { type: 'string' },
+      'spot-share': { type: 'string' },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -102,6 +105,7 @@ async function backtestCommand(argv: readonly string[], demo: boolean): Promise<
     warmupDays: numberFlag('warmup-days', values['warmup-days'], 7)!,
     serviceLevel,
     paretoLevels,
+    spotInterruptions: parseSpotFlags(values['spot-interruptions'], values['spot-share']),
     // A progress bar only makes sense on a terminal; CI logs get the table alone.
     progress: !values.quiet && process.stderr.isTTY === true,
   });
