@@ -10,28 +10,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { ValidationError } from '../../../lib/errors.ts';
 import { getDependencies, requireLocal, resetDependencies, type Dependencies } from '../../../lib/handlers/deps.ts';
 import { startDynalite, type DynaliteHandle } from '../../support/dynalite.ts';
+import { lambdaContext, sampleEvent } from '../../support/lambda.ts';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
-const sample = (name: string): Record<string, unknown> => JSON.parse(readFileSync(join(ROOT, 'events', `${name}.json`), 'utf8'));
+const sample = sampleEvent;
 
-let requestCounter = 0;
-function context(): Context {
-  requestCounter += 1;
-  return {
-    awsRequestId: `req-${requestCounter}`,
-    functionName: 'prescale-test',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:prescale-test',
-    memoryLimitInMB: '512',
-    logGroupName: '/aws/lambda/prescale-test',
-    logStreamName: 'test',
-    callbackWaitsForEmptyEventLoop: false,
-    getRemainingTimeInMillis: () => 60_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
+const context = (): Context => lambdaContext(60_000);
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 const load = async (name: string): Promise<Handler> => ((await import(`../../../functions/${name}.ts`)) as { handler: Handler }).handler;

@@ -14,9 +14,10 @@ import { commandTarget } from '../../../lib/core/commands.ts';
 import type { ApprovalMessage } from '../../../lib/handlers/approval-queue.ts';
 import type { SimCloud } from '../../../lib/sim/cloud.ts';
 import { startDynalite, type DynaliteHandle } from '../../support/dynalite.ts';
+import { lambdaContext, sampleEvent } from '../../support/lambda.ts';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
-const sample = (name: string): Record<string, unknown> => JSON.parse(readFileSync(join(ROOT, 'events', `${name}.json`), 'utf8'));
+const sample = sampleEvent;
 const SECRET = 'integration-signing-secret-5f1c';
 /** The approver of config/example.yaml. */
 const APPROVER = 'U012ABCDEF';
@@ -24,24 +25,7 @@ const STRANGER = 'U0STRANGER';
 const RESPONSE_URL = 'https://hooks.slack.com/actions/T0PRESCALE/1/integration';
 const MIN = 60_000;
 
-let requestCounter = 0;
-function context(): Context {
-  requestCounter += 1;
-  return {
-    awsRequestId: `req-${requestCounter}`,
-    functionName: 'prescale-test',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:prescale-test',
-    memoryLimitInMB: '512',
-    logGroupName: '/aws/lambda/prescale-test',
-    logStreamName: 'test',
-    callbackWaitsForEmptyEventLoop: false,
-    getRemainingTimeInMillis: () => 10_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
+const context = (): Context => lambdaContext(10_000);
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 const load = async (name: string): Promise<Handler> => ((await import(`../../../functions/${name}.ts`)) as { handler: Handler }).handler;
@@ -128,9 +112,11 @@ function httpEvent(rawBody: string, nowMs: number, options: SignOptions = {}): R
   return { ...base, headers, requestContext: { ...base.requestContext, timeEpoch: nowMs }, body: base64 ? Buffer.from(rawBody).toString('base64') : rawBody, isBase64Encoded: base64 };
 }
 
+let sqsBatches = 0;
 function sqsEvent(messages: readonly unknown[]): Record<string, unknown> {
   const record = (sample('worker').Records as Record<string, unknown>[])[0]!;
-  return { Records: messages.map((m, i) => ({ ...record, messageId: `approval-${requestCounter}-${i}`, body: JSON.stringify(m) })) };
+  sqsBatches += 1;
+  return { Records: messages.map((m, i) => ({ ...record, messageId: `approval-${sqsBatches}-${i}`, body: JSON.stringify(m) })) };
 }
 
 /** What the webhook queued and the worker has not yet processed. */
