@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runBacktest, type BacktestOptions } from '../../lib/cli/backtest.ts';
 import { main } from '../../lib/cli/main.ts';
+import { backtestOptions } from '../support/backtest.ts';
 
 /** Three days at 5-minute sampling: a daily wave with seeded noise. */
 function traceCsv(seed = 11): string {
@@ -33,19 +34,7 @@ const trace = join(dir, 'trace.csv');
 writeFileSync(trace, traceCsv());
 
 function options(out: string, overrides: Partial<BacktestOptions> = {}): BacktestOptions {
-  return {
-    tracePath: trace,
-    outDir: join(dir, out),
-    policies: ['reactive', 'oracle'],
-    capacity: undefined,
-    bootMinutes: 3,
-    usdPerNodeHour: 0.192,
-    warmupDays: 2,
-    serviceLevel: undefined,
-    paretoLevels: [],
-    progress: false,
-    ...overrides,
-  };
+  return backtestOptions(trace, join(dir, out), { policies: ['reactive', 'oracle'], ...overrides });
 }
 
 const read = (out: string, name: string): string => readFileSync(join(dir, out, name), 'utf8');

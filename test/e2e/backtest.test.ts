@@ -7,9 +7,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runBacktest, type BacktestOptions } from '../../lib/cli/backtest.ts';
+import { runBacktest } from '../../lib/cli/backtest.ts';
 import { main } from '../../lib/cli/main.ts';
 import { naiveMinuteDemand, naiveScore } from '../support/rescore.ts';
+import { backtestOptions } from '../support/backtest.ts';
 
 /** Three days at 5-minute sampling: a daily wave, a Monday-ish bump and a few spikes (seeded). */
 export function syntheticTraceCsv(days = 3, seed = 7): string {
@@ -31,21 +32,7 @@ export function syntheticTraceCsv(days = 3, seed = 7): string {
   return `${lines.join('\n')}\n`;
 }
 
-function options(tracePath: string, outDir: string, overrides: Partial<BacktestOptions> = {}): BacktestOptions {
-  return {
-    tracePath,
-    outDir,
-    policies: ['predictive', 'reactive', 'static', 'oracle'],
-    capacity: undefined,
-    bootMinutes: 3,
-    usdPerNodeHour: 0.192,
-    warmupDays: 2,
-    serviceLevel: undefined,
-    paretoLevels: [],
-    progress: false,
-    ...overrides,
-  };
-}
+const options = backtestOptions;
 
 function tempTrace(csv: string): { dir: string; trace: string } {
   const dir = mkdtempSync(join(tmpdir(), 'prescale-bt-'));
