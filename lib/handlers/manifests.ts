@@ -8,15 +8,6 @@ import { FIELD_MANAGER } from '../core/manifests/labels.ts';
 import { renderManifests } from '../core/manifests/index.ts';
 import type { ApplyResult, ManifestApplier, ManifestObject } from '../ports.ts';
 
-export function objectKey(object: Pick<ManifestObject, 'apiVersion' | 'kind' | 'metadata'>): string {
-  return `${object.apiVersion}/${object.kind}/${object.metadata.namespace ?? ''}/${object.metadata.name}`;
-}
-
-/** Every object prescale owns for the cluster (HPA, VPA, PDB), sorted by key. */
-export function renderClusterManifests(config: PrescaleConfig): ManifestObject[] {
-  return [...renderManifests(config)].sort((a, b) => (objectKey(a) < objectKey(b) ? -1 : objectKey(a) > objectKey(b) ? 1 : 0));
-}
-
 interface Pruner {
   prune(desired: readonly ManifestObject[], clusterName: string): Promise<readonly { readonly key: string; readonly outcome: string; readonly message?: string | undefined }[]>;
 }
@@ -26,7 +17,8 @@ function canPrune(applier: ManifestApplier): applier is ManifestApplier & Pruner
 }
 
 export async function runManifests(config: PrescaleConfig, applier: ManifestApplier): Promise<ApplyResult[]> {
-  const desired = renderClusterManifests(config);
+  // Every object prescale owns for the cluster (HPA, VPA, PDB), already sorted by key.
+  const desired = renderManifests(config);
   // force: false — a field another manager owns is a conflict to report, not to take over.
   const results = await applier.apply(desired, { fieldManager: FIELD_MANAGER, force: false });
   // Objects prescale made that left the config go, but only once everything wanted is in place.

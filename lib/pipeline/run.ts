@@ -16,7 +16,7 @@ import type { Forecast, Forecaster } from '../core/forecast/types.ts';
 import { STANDARD_LEVELS } from '../core/forecast/types.ts';
 import { guard } from '../core/guard.ts';
 import type { ServiceObservation, Trigger } from '../core/plan/plan.ts';
-import { decisionHorizonMinutes, plan } from '../core/plan/plan.ts';
+import { plan, serviceHorizonMinutes } from '../core/plan/plan.ts';
 import { isPrescaleError, PrescaleError } from '../errors.ts';
 import type {
   AuditEntry,
@@ -85,8 +85,7 @@ export interface RunResult {
 
 /** The forecast must reach this far past now: the refit cadence plus the longest decision horizon. */
 export function forecastHorizonMinutes(config: PrescaleConfig, service: ServiceConfig): number {
-  const longest = Math.max(...service.nodeGroups.map((name) => config.nodeGroups.find((g) => g.name === name)?.bootMinutes ?? 0));
-  return config.policy.refitMinutes + longest + service.podStartMinutes + config.policy.scheduleMinutes + 1;
+  return config.policy.refitMinutes + serviceHorizonMinutes(config, service) + 1;
 }
 
 /** Every level calibration may move to, besides the standard ones and the configured level. */
@@ -336,7 +335,6 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
   }
 }
 
-export { decisionHorizonMinutes };
 
 // ---------------------------------------------------------------- approved plans
 

@@ -15,7 +15,6 @@ import { referencePolicy, type ReferencePolicy } from './reference-policies.ts';
 import { initialFleetNodes, scoreDecisions, scoringStartMinute, type Scenario, type Scores } from './score.ts';
 import { samplingPeriod, type MinuteGrid } from './trace.ts';
 
-const MINUTE_MS = 60_000;
 
 export const POLICY_NAMES = ['predictive', 'reactive', 'aws-predictive', 'static', 'oracle'] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
@@ -174,6 +173,3 @@ export function runReference(policy: ReferencePolicy, grid: MinuteGrid, scenario
   return scorePolicy(policy, grid.demand, referencePolicy(policy, grid.demand, scenario), scenario);
 }
 
-export function minuteToMs(grid: MinuteGrid, minute: number): number {
-  return grid.t0Ms + minute * MINUTE_MS;
-}

@@ -20,6 +20,7 @@ import type {
   NotifierMessage,
 } from '../ports.ts';
 import { Fleet } from './fleet.ts';
+import { manifestKey } from '../core/manifests/render.ts';
 
 const MINUTE_MS = 60_000;
 
@@ -150,17 +151,15 @@ export class SimCapacity implements CapacityActuator {
   }
 }
 
-/** An in-memory object store standing in for the Kubernetes API. */
+const hpaKey = (namespace: string, name: string): string => manifestKey({ apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name, namespace } });
+
+/** An in-memory object store standing in for the Kubernetes API, keyed as the renderer keys objects. */
 export class SimManifests implements ManifestApplier {
   readonly objects = new Map<string, ManifestObject>();
 
-  static key(object: Pick<ManifestObject, 'apiVersion' | 'kind' | 'metadata'>): string {
-    return `${object.apiVersion}/${object.kind}/${object.metadata.namespace ?? ''}/${object.metadata.name}`;
-  }
-
   async apply(objects: readonly ManifestObject[]): Promise<ApplyResult[]> {
     return objects.map((object) => {
-      const key = SimManifests.key(object);
+      const key = manifestKey(object);
       const before = this.objects.get(key);
       this.objects.set(key, object);
       const unchanged = before !== undefined && JSON.stringify(before) === JSON.stringify(object);
@@ -171,7 +170,7 @@ export class SimManifests implements ManifestApplier {
   async describeHpas(namespace: string, names: readonly string[]): Promise<HpaState[]> {
     const found: HpaState[] = [];
     for (const name of names) {
-      const hpa = this.objects.get(`autoscaling/v2/HorizontalPodAutoscaler/${namespace}/${name}`);
+      const hpa = this.objects.get(hpaKey(namespace, name));
       if (hpa === undefined) continue;
       const spec = hpa.spec as { minReplicas?: number; maxReplicas: number };
       const status = (hpa.status ?? {}) as { currentReplicas?: number; desiredReplicas?: number };
@@ -182,7 +181,7 @@ export class SimManifests implements ManifestApplier {
   }
 
   async setHpaMinReplicas(namespace: string, name: string, minReplicas: number): Promise<void> {
-    const key = `autoscaling/v2/HorizontalPodAutoscaler/${namespace}/${name}`;
+    const key = hpaKey(namespace, name);
     const hpa = this.objects.get(key);
     if (hpa === undefined) throw new PrescaleError('not-found', `HorizontalPodAutoscaler ${namespace}/${name} not found`);
     this.objects.set(key, { ...hpa, spec: { ...(hpa.spec as object), minReplicas } });

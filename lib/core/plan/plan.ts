@@ -11,7 +11,7 @@ import { reactiveFloorPods } from './hpa.ts';
 import { demandNeed, observedDemandAt } from './demand.ts';
 import { initialCalibration, resolvePending, withPending, type Calibration } from './calibration.ts';
 import { clamp, decideNodeGroup } from './nodegroup.ts';
-import { packServices } from './packing.ts';
+import { packServices, podsPerNode } from './packing.ts';
 
 export type Trigger = 'scheduled' | 'alarm' | 'emergency' | 'approval';
 
@@ -56,20 +56,12 @@ export function decisionHorizonMinutes(group: NodeGroupConfig, service: ServiceC
   return group.bootMinutes + service.podStartMinutes + scheduleMinutes;
 }
 
-/** How many pods of a service fit on one node of a group. */
-export function podsPerNode(group: NodeGroupConfig, service: ServiceConfig): number {
-  return Math.min(
-    Math.floor(group.allocatable.cpuMillicores / service.requests.cpuMillicores),
-    Math.floor(group.allocatable.memoryMiB / service.requests.memoryMiB),
-    group.allocatable.pods,
-  );
-}
 
 /**
  * The longest of each service's decision horizons over its groups: capacity
  * bought on the slowest-booting allowed group must still arrive in time.
  */
-function serviceHorizonMinutes(config: PrescaleConfig, service: ServiceConfig): number {
+export function serviceHorizonMinutes(config: PrescaleConfig, service: ServiceConfig): number {
   return Math.max(...service.nodeGroups.map((name) => decisionHorizonMinutes(config.nodeGroups.find((g) => g.name === name)!, service, config.policy.scheduleMinutes)));
 }
 
@@ -87,7 +79,7 @@ function planService(
   const { config, nowMs } = input;
   // The preferred group sizes the HPA ratio when no HPA is observed (the backtest's one-group fleet).
   const group = config.nodeGroups.find((g) => g.name === service.nodeGroups[0])!;
-  const perNode = Math.max(1, podsPerNode(group, service));
+  const perNode = Math.max(1, podsPerNode(service.requests, group.allocatable));
   const currentPods = observation?.hpa?.currentReplicas ?? (groupState?.readyNodes ?? 0) * perNode;
   const horizon = serviceHorizonMinutes(config, service);
   const forecast = input.trigger === 'alarm' ? undefined : input.forecasts.get(service.name);
