@@ -10,28 +10,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runBacktest, type BacktestOptions } from '../../lib/cli/backtest.ts';
 import { main } from '../../lib/cli/main.ts';
-import { backtestOptions } from '../support/backtest.ts';
+import { backtestOptions, syntheticTraceCsv } from '../support/backtest.ts';
 
-/** Three days at 5-minute sampling: a daily wave with seeded noise. */
-function traceCsv(seed = 11): string {
-  let state = seed;
-  const random = (): number => {
-    state = (state * 1103515245 + 12345) % 2147483648;
-    return state / 2147483648;
-  };
-  const lines = ['timestamp,value'];
-  const t0 = Date.UTC(2024, 0, 1);
-  for (let i = 0; i < (3 * 1440) / 5; i++) {
-    const hour = (i * 5) / 60;
-    const daily = 1000 + 600 * Math.sin(((hour % 24) / 24) * 2 * Math.PI - Math.PI / 2);
-    lines.push(`${new Date(t0 + i * 300_000).toISOString().slice(0, 19).replace('T', ' ')},${Math.round(daily * (0.95 + 0.1 * random()))}`);
-  }
-  return `${lines.join('\n')}\n`;
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'prescale-spot-'));
 const trace = join(dir, 'trace.csv');
-writeFileSync(trace, traceCsv());
+writeFileSync(trace, syntheticTraceCsv({ seed: 11 }));
 
 function options(out: string, overrides: Partial<BacktestOptions> = {}): BacktestOptions {
   return backtestOptions(trace, join(dir, out), { policies: ['reactive', 'oracle'], ...overrides });

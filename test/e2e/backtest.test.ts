@@ -10,27 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { runBacktest } from '../../lib/cli/backtest.ts';
 import { main } from '../../lib/cli/main.ts';
 import { naiveMinuteDemand, naiveScore } from '../support/rescore.ts';
-import { backtestOptions } from '../support/backtest.ts';
+import { backtestOptions, syntheticTraceCsv } from '../support/backtest.ts';
 
-/** Three days at 5-minute sampling: a daily wave, a Monday-ish bump and a few spikes (seeded). */
-export function syntheticTraceCsv(days = 3, seed = 7): string {
-  let state = seed;
-  const random = (): number => {
-    state = (state * 1103515245 + 12345) % 2147483648;
-    return state / 2147483648;
-  };
-  const lines = ['timestamp,value'];
-  const t0 = Date.UTC(2024, 0, 1);
-  for (let i = 0; i < (days * 1440) / 5; i++) {
-    const t = t0 + i * 300_000;
-    const hour = (i * 5) / 60;
-    const daily = 1000 + 600 * Math.sin(((hour % 24) / 24) * 2 * Math.PI - Math.PI / 2);
-    const spike = random() < 0.01 ? 800 : 0;
-    const value = Math.round(daily * (0.95 + 0.1 * random()) + spike);
-    lines.push(`${new Date(t).toISOString().slice(0, 19).replace('T', ' ')},${value}`);
-  }
-  return `${lines.join('\n')}\n`;
-}
 
 const options = backtestOptions;
 
@@ -42,7 +23,7 @@ function tempTrace(csv: string): { dir: string; trace: string } {
 }
 
 describe('prescale backtest', () => {
-  const csv = syntheticTraceCsv();
+  const csv = syntheticTraceCsv({ spikeProbability: 0.01 });
 
   it('writes the contract files, and the reference scores re-score from the protocol alone to 4 decimals', async () => {
     const { dir, trace } = tempTrace(csv);
