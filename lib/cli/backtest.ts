@@ -4,11 +4,10 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ValidationError } from '../errors.ts';
-import type { Forecaster } from '../core/forecast/types.ts';
-import { createForecaster as createEngine } from '../core/forecast/index.ts';
+import { createForecaster } from '../core/forecast/index.ts';
 import { createMemoryStateStore } from '../state/memory.ts';
 import { POLICY_NAMES, runPredictive, runReference, scorePolicy, type PolicyName, type PolicyResult, type PredictiveRun } from '../sim/backtest.ts';
-import { decisionsCsv, reportHtml, scoreTable, stableJson, summary, type ParetoPoint } from '../sim/report.ts';
+import { decisionsCsv, reportHtml, stableJson, summary, type ParetoPoint } from '../sim/report.ts';
 import { scoringStartMinute, type Scenario } from '../sim/score.ts';
 import { awsPredictivePolicy } from '../sim/aws-predictive.ts';
 import { runSpotBacktest } from '../sim/traffic-backtest.ts';
@@ -35,10 +34,6 @@ export interface BacktestOutput {
   readonly files: string[];
   readonly summary: Record<string, unknown>;
   readonly wallSeconds: number;
-}
-
-export function createForecaster(): Forecaster {
-  return createEngine();
 }
 
 export function loadTrace(path: string): MinuteGrid {
@@ -143,4 +138,3 @@ export function parsePolicies(value: string): PolicyName[] {
   return names as PolicyName[];
 }
 
-export { scoreTable };
