@@ -197,11 +197,13 @@ const policy = z.strictObject({
   /** Minutes between scheduled runs; part of the decision horizon. */
   scheduleMinutes: positiveInt.default(1),
   /**
-   * Capacity is only released after the need has stayed lower this long (and
-   * never sooner than one period of the demand metric: within a period there
-   * is no new data to act on).
+   * Kubernetes-style damping: capacity is only released after every
+   * recommendation of this many minutes asked for less. Off by default: the
+   * planner already keeps what the next metric period is forecast to need,
+   * and holding a recommendation the data has since overtaken (the period it
+   * anticipated is now observed) pays for capacity nothing needs.
    */
-  scaleDownStabilizationMinutes: nonNegativeInt.default(5),
+  scaleDownStabilizationMinutes: nonNegativeInt.default(0),
   /** Most nodes one run may add to a group (scale-in is limited by maxScaleInNodes). */
   maxScaleOutNodes: positiveInt.default(100),
   maxScaleInNodes: positiveInt.default(5),

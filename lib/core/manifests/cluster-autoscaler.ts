@@ -9,8 +9,9 @@
  *   CA otherwise cannot tell that llm tolerates the compute taint;
  * - a per-group `scaledownunneededtime`, so CA does not remove a node prescale
  *   added ahead of a forecast ramp before the pods arrive (boot + pod start +
- *   one schedule period) or before prescale's own scale-down stabilisation
- *   ends. Shorter, and the two fight: CA removes, prescale adds back.
+ *   one schedule period, plus the metric period prescale keeps capacity for)
+ *   or before prescale's own scale-down stabilisation ends. Shorter, and the
+ *   two fight: CA removes, prescale adds back.
  *
  * They ship in a ConfigMap (kube-system/prescale-cluster-autoscaler) so they
  * are reviewed in git next to the HPAs and can be copied onto the groups by the
@@ -26,8 +27,10 @@ export const CLUSTER_AUTOSCALER_TAG_PREFIX = 'k8s.io/cluster-autoscaler';
 const CA_DEFAULT_UNNEEDED_MINUTES = 10;
 
 export function computeScaleDownUnneededMinutes(config: PrescaleConfig, group: NodeGroupConfig): number {
-  const podStartMinutes = Math.max(0, ...config.services.filter((s) => s.nodeGroups.includes(group.name)).map((s) => s.podStartMinutes));
-  const leadMinutes = group.bootMinutes + podStartMinutes + config.policy.scheduleMinutes;
+  const services = config.services.filter((s) => s.nodeGroups.includes(group.name));
+  const podStartMinutes = Math.max(0, ...services.map((s) => s.podStartMinutes));
+  const metricPeriodMinutes = Math.max(0, ...services.map((s) => Math.ceil(s.demand.metric.periodSeconds / 60)));
+  const leadMinutes = group.bootMinutes + podStartMinutes + config.policy.scheduleMinutes + metricPeriodMinutes;
   return Math.ceil(Math.max(CA_DEFAULT_UNNEEDED_MINUTES, config.policy.scaleDownStabilizationMinutes + leadMinutes));
 }
 

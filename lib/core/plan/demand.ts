@@ -1,7 +1,11 @@
 /**
- * The demand a decision must cover. A decision made now buys capacity that
- * serves from node boot onwards and is the last word until the next run, so
- * it must cover every metric period that overlaps [now, now + horizon]:
+ * The demand a decision must cover. A decision made now is the last word
+ * until the next run, one schedule interval later, and the capacity that run
+ * buys serves from now + horizon (horizon = schedule interval + node boot +
+ * pod start). So this decision must cover every metric period overlapping
+ * [now, now + horizon): a period that starts exactly at now + horizon is the
+ * next run's to buy, and buying it now pays a node for a minute it is not
+ * needed, at every period boundary.
  * - the period in progress: its demand is observed (no forecast needed);
  * - later periods: the forecast's quantile at the service level, moved by
  *   the level error the forecast has shown since it was fitted (a cached fit
@@ -24,12 +28,18 @@ export interface DemandNeedInput {
 export interface DemandNeed {
   /** Demand of the latest period, or undefined when the data stopped (then nothing scales in). */
   readonly demandNow: number | undefined;
-  /** Highest corrected forecast quantile over the later periods of the window; undefined when none is due or the forecast does not reach. */
+  /** Highest corrected forecast quantile over the later periods of [now, now + horizon); undefined when none is due or the forecast does not reach. */
   readonly forecastNeed: number | undefined;
   /** Mean of actual − forecast point over the periods observed since the forecast began. */
   readonly levelOffset: number;
   /** Later periods the window reaches. */
   readonly periodsAhead: number;
+  /**
+   * Highest corrected quantile over the later periods of [now, now + horizon
+   * + one period): what capacity must not be released for (undefined as
+   * forecastNeed is, or when the forecast does not reach that far).
+   */
+  readonly keepNeed: number | undefined;
   /** The corrected quantile for the period after the one in progress (what calibration checks later). */
   readonly nextPeriod: { readonly startMs: number; readonly value: number } | undefined;
 }
@@ -69,6 +79,11 @@ export function forecastLevelOffset(history: DemandHistory, forecast: Forecast, 
   return count === 0 ? 0 : sum / count;
 }
 
+/** Periods of `stepMs` starting at or after `firstStartMs` and strictly before `endMs`. */
+export function periodsStartingBefore(firstStartMs: number, endMs: number, stepMs: number): number {
+  return firstStartMs >= endMs ? 0 : Math.ceil((endMs - firstStartMs) / stepMs);
+}
+
 export function demandNeed(input: DemandNeedInput): DemandNeed {
   const { history, forecast, nowMs } = input;
   const demandNow = latestDemand(history, nowMs);
@@ -76,8 +91,9 @@ export function demandNeed(input: DemandNeedInput): DemandNeed {
   const current = currentPeriodIndex(history, nowMs);
   const windowEndMs = nowMs + input.horizonMinutes * MINUTE_MS;
   const firstLaterStartMs = history.startMs + (current + 1) * stepMs;
-  const periodsAhead = firstLaterStartMs > windowEndMs ? 0 : Math.floor((windowEndMs - firstLaterStartMs) / stepMs) + 1;
-  if (forecast === undefined) return { demandNow, forecastNeed: undefined, levelOffset: 0, periodsAhead, nextPeriod: undefined };
+  const periodsAhead = periodsStartingBefore(firstLaterStartMs, windowEndMs, stepMs);
+  const periodsToKeep = periodsStartingBefore(firstLaterStartMs, windowEndMs + stepMs, stepMs);
+  if (forecast === undefined) return { demandNow, forecastNeed: undefined, keepNeed: undefined, levelOffset: 0, periodsAhead, nextPeriod: undefined };
   const levelOffset = forecastLevelOffset(history, forecast, current);
   const quantile = quantileAt(forecast, input.serviceLevel);
   const forecastStepMs = forecast.stepSeconds * 1000;
@@ -88,17 +104,19 @@ export function demandNeed(input: DemandNeedInput): DemandNeed {
   };
   const nextValue = correctedAt(firstLaterStartMs);
   const nextPeriod = nextValue === undefined ? undefined : { startMs: firstLaterStartMs, value: nextValue };
-  if (periodsAhead === 0) return { demandNow, forecastNeed: undefined, levelOffset, periodsAhead, nextPeriod };
-  let forecastNeed: number | undefined = 0;
-  for (let j = 0; j < periodsAhead; j++) {
-    const value = correctedAt(firstLaterStartMs + j * stepMs);
-    if (value === undefined) {
-      forecastNeed = undefined;
-      break;
+  /** Highest corrected quantile over the first `count` later periods; undefined if the forecast stops short. */
+  const highest = (count: number): number | undefined => {
+    let need = 0;
+    for (let j = 0; j < count; j++) {
+      const value = correctedAt(firstLaterStartMs + j * stepMs);
+      if (value === undefined) return undefined;
+      need = Math.max(need, value);
     }
-    forecastNeed = Math.max(forecastNeed, value);
-  }
-  return { demandNow, forecastNeed, levelOffset, periodsAhead, nextPeriod };
+    return need;
+  };
+  const forecastNeed = periodsAhead === 0 ? undefined : highest(periodsAhead);
+  const keepNeed = periodsToKeep === 0 ? undefined : highest(periodsToKeep);
+  return { demandNow, forecastNeed, keepNeed, levelOffset, periodsAhead, nextPeriod };
 }
 
 /** Demand of the period starting at `startMs`, once it has been observed. */

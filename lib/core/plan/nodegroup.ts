@@ -11,6 +11,13 @@ export interface NodeGroupDecisionInput {
   readonly nowMs: number;
   readonly currentDesiredNodes: number;
   readonly recommendedNodes: number;
+  /**
+   * Nodes the plan still needs over the decision window plus one metric
+   * period (≥ recommendedNodes). Scale-in never goes below it: a node released
+   * now that the next period claims back is relaunched within a period, so
+   * the release saves less than a period of one node and costs a launch.
+   */
+  readonly keepNodes: number;
   readonly minNodes: number;
   readonly maxNodes: number;
   /** Recent recommendations, oldest first, as [epoch ms, nodes]. */
@@ -70,9 +77,11 @@ export function decideNodeGroup(input: NodeGroupDecisionInput): NodeGroupDecisio
   }
   if (recommended === current) return { desiredNodes: current, recommendations, reason: `holds ${current}` };
   if (!input.scaleInAllowed) return { desiredNodes: current, recommendations, reason: `holds ${current}: scale-in not allowed on this run` };
-  const stabilized = Math.max(recommended, stabilizedNodes(recommendations));
+  const keep = clamp(input.keepNodes, input.minNodes, input.maxNodes);
+  const stabilized = Math.max(recommended, keep, stabilizedNodes(recommendations));
   if (stabilized >= current) {
-    return { desiredNodes: current, recommendations, reason: `holds ${current}: needed ${stabilized} within the last ${policy.scaleDownStabilizationMinutes} min` };
+    const why = keep >= stabilized && keep > recommended ? `the next period needs ${keep}` : `needed ${stabilized} within the last ${policy.scaleDownStabilizationMinutes} min`;
+    return { desiredNodes: current, recommendations, reason: `holds ${current}: ${why}` };
   }
   const lastChangeMs = Math.max(input.lastScaleOutMs ?? Number.NEGATIVE_INFINITY, input.lastScaleInMs ?? Number.NEGATIVE_INFINITY);
   if (isCoolingDown(nowMs, Number.isFinite(lastChangeMs) ? lastChangeMs : undefined, policy.scaleInCooldownMinutes)) {

@@ -65,17 +65,12 @@ export function serviceHorizonMinutes(config: PrescaleConfig, service: ServiceCo
   return Math.max(...service.nodeGroups.map((name) => decisionHorizonMinutes(config.nodeGroups.find((g) => g.name === name)!, service, config.policy.scheduleMinutes)));
 }
 
-/** Scale-down stabilisation for a group: the configured window, but at least one period of every demand metric placed on it. */
-export function stabilizationMinutes(policyMinutes: number, metricPeriodsSeconds: readonly number[]): number {
-  return Math.max(policyMinutes, ...metricPeriodsSeconds.map((seconds) => Math.ceil(seconds / 60)));
-}
-
 function planService(
   input: PlanInput,
   service: ServiceConfig,
   observation: ServiceObservation | undefined,
   groupState: NodeGroupState | undefined,
-): ServicePlan & { demandMissing: boolean; calibration: Calibration } {
+): ServicePlan & { demandMissing: boolean; calibration: Calibration; keepPods: number } {
   const { config, nowMs } = input;
   // The preferred group sizes the HPA ratio when no HPA is observed (the backtest's one-group fleet).
   const group = config.nodeGroups.find((g) => g.name === service.nodeGroups[0])!;
@@ -88,7 +83,7 @@ function planService(
     observation === undefined ? previous : resolvePending(previous, config.policy.serviceLevel, (startMs) => observedDemandAt(observation.recentDemand, startMs, nowMs));
   const need =
     observation === undefined
-      ? { demandNow: undefined, forecastNeed: undefined, levelOffset: 0, periodsAhead: 0, nextPeriod: undefined }
+      ? { demandNow: undefined, forecastNeed: undefined, keepNeed: undefined, levelOffset: 0, periodsAhead: 0, nextPeriod: undefined }
       : demandNeed({ history: observation.recentDemand, forecast, serviceLevel: calibration.level, nowMs, horizonMinutes: horizon });
   const nextCalibration = withPending(calibration, need.nextPeriod?.startMs, need.nextPeriod?.value);
   const demandNow = need.demandNow;
@@ -110,7 +105,8 @@ function planService(
     reasons.push(`p${round(calibration.level * 100)} forecast ${round(peak)}${offset} within ${horizon} min → ${forecastPods} pods`);
   }
   pods = clamp(pods, service.hpa.minReplicas, service.hpa.maxReplicas);
-  return { service: service.name, demandNow, forecastPeak: peak, pods, forecastPods, reason: reasons.join('; '), demandMissing: demandNow === undefined, calibration: nextCalibration };
+  const keepPods = need.keepNeed === undefined ? pods : clamp(Math.max(pods, Math.ceil(need.keepNeed / service.demand.perPod)), service.hpa.minReplicas, service.hpa.maxReplicas);
+  return { service: service.name, demandNow, forecastPeak: peak, pods, keepPods, forecastPods, reason: reasons.join('; '), demandMissing: demandNow === undefined, calibration: nextCalibration };
 }
 
 /** A spot group that cannot supply more: not ACTIVE, or already at its maximum. */
@@ -143,21 +139,26 @@ export function plan(input: PlanInput): PlanOutput {
   const servicePlans = config.services.map((service) =>
     planService(input, service, observations.get(service.name), groupStates.get(service.nodeGroups[0]!)),
   );
-  const packing = packServices(
-    servicePlans.map((p) => {
-      const service = config.services.find((s) => s.name === p.service)!;
-      return { name: p.service, pods: p.pods, request: service.requests, groups: service.nodeGroups };
-    }),
-    config.nodeGroups.map((g) => ({
-      name: g.name,
-      allocatable: g.allocatable,
-      capacityType: g.capacityType,
-      usdPerHour: input.usdPerHourByGroup?.[g.name] ?? g.usdPerHour ?? 0,
-      maxNodes: g.maxNodes,
-      short: isSpotShort(g, groupStates.get(g.name)),
-    })),
-    config.policy.spotShare,
-  );
+  const groupsForPacking = config.nodeGroups.map((g) => ({
+    name: g.name,
+    allocatable: g.allocatable,
+    capacityType: g.capacityType,
+    usdPerHour: input.usdPerHourByGroup?.[g.name] ?? g.usdPerHour ?? 0,
+    maxNodes: g.maxNodes,
+    short: isSpotShort(g, groupStates.get(g.name)),
+  }));
+  const packPods = (podsOf: (p: (typeof servicePlans)[number]) => number) =>
+    packServices(
+      servicePlans.map((p) => {
+        const service = config.services.find((s) => s.name === p.service)!;
+        return { name: p.service, pods: podsOf(p), request: service.requests, groups: service.nodeGroups };
+      }),
+      groupsForPacking,
+      config.policy.spotShare,
+    );
+  const packing = packPods((p) => p.pods);
+  // The same packing for the pods the next period still claims: what scale-in must leave standing.
+  const keepPacking = packPods((p) => p.keepPods);
   const commands: Command[] = [];
   const recommendations: Record<string, readonly (readonly [number, number])[]> = {};
   for (const group of config.nodeGroups) {
@@ -170,19 +171,14 @@ export function plan(input: PlanInput): PlanOutput {
       nowMs,
       currentDesiredNodes: state.desiredNodes,
       recommendedNodes: packing.nodesByGroup.get(group.name) ?? 0,
+      keepNodes: keepPacking.nodesByGroup.get(group.name) ?? 0,
       minNodes: group.minNodes,
       maxNodes: group.maxNodes,
       recentRecommendations: input.memory.recommendations[group.name] ?? [],
       lastScaleOutMs: cooldown?.lastScaleOutMs,
       lastScaleInMs: cooldown?.lastScaleInMs,
       scaleInAllowed: input.trigger !== 'alarm' && !placed.some((p) => p.demandMissing),
-      policy: {
-        ...config.policy,
-        scaleDownStabilizationMinutes: stabilizationMinutes(
-          config.policy.scaleDownStabilizationMinutes,
-          config.services.filter((s) => placedServices.has(s.name)).map((s) => s.demand.metric.periodSeconds),
-        ),
-      },
+      policy: config.policy,
     });
     recommendations[group.name] = decision.recommendations;
     if (decision.desiredNodes !== state.desiredNodes) {
@@ -232,7 +228,7 @@ export function plan(input: PlanInput): PlanOutput {
       raisedFloors,
       calibration: Object.fromEntries(servicePlans.map((p) => [p.service, p.calibration])),
     },
-    services: servicePlans.map(({ demandMissing: _missing, calibration: _calibration, ...rest }) =>
+    services: servicePlans.map(({ demandMissing: _missing, calibration: _calibration, keepPods: _keepPods, ...rest }) =>
       unplaced.has(rest.service) ? { ...rest, reason: `${rest.reason}; ${unplaced.get(rest.service)} pods fit on none of its node groups` } : rest,
     ),
   };

@@ -277,8 +277,8 @@ describe('Cluster Autoscaler tags', () => {
     expect(computeClusterAutoscalerTags(config, group('spot'))).toEqual({
       'k8s.io/cluster-autoscaler/debate-prod': 'owned',
       'k8s.io/cluster-autoscaler/enabled': 'true',
-      // stabilisation 10 + boot 3 + gateway pod start 1 + schedule 1 = 15 minutes
-      'k8s.io/cluster-autoscaler/node-template/autoscaling-options/scaledownunneededtime': '15m0s',
+      // stabilisation 10 + boot 3 + gateway pod start 1 + schedule 1 + the 1-minute metric period kept for = 16 minutes
+      'k8s.io/cluster-autoscaler/node-template/autoscaling-options/scaledownunneededtime': '16m0s',
       'k8s.io/cluster-autoscaler/node-template/label/eks.amazonaws.com/capacityType': 'SPOT',
       'k8s.io/cluster-autoscaler/node-template/label/eks.amazonaws.com/nodegroup': 'spot',
       'k8s.io/cluster-autoscaler/node-template/label/prescale.io/pool': 'spot',
@@ -286,8 +286,8 @@ describe('Cluster Autoscaler tags', () => {
     });
   });
 
-  it('compute: 10 + boot 4 + llm pod start 2 + schedule 1 = 17 minutes', () => {
-    expect(computeClusterAutoscalerTags(config, group('compute'))['k8s.io/cluster-autoscaler/node-template/autoscaling-options/scaledownunneededtime']).toBe('17m0s');
+  it('compute: 10 + boot 4 + llm pod start 2 + schedule 1 + metric period 1 = 18 minutes', () => {
+    expect(computeClusterAutoscalerTags(config, group('compute'))['k8s.io/cluster-autoscaler/node-template/autoscaling-options/scaledownunneededtime']).toBe('18m0s');
   });
 });
 

@@ -10,6 +10,7 @@ const base: NodeGroupDecisionInput = {
   nowMs: NOW,
   currentDesiredNodes: 6,
   recommendedNodes: 6,
+  keepNodes: 0,
   minNodes: 2,
   maxNodes: 20,
   recentRecommendations: [],
@@ -37,10 +38,21 @@ describe('decideNodeGroup', () => {
     ['limits a scale-in step', { recommendedNodes: 2 }, 4],
     // scaled out 3 min ago, cooldown 5 min
     ['scale-in cooldown after a scale-out holds', { recommendedNodes: 4, lastScaleOutMs: NOW - 3 * MIN }, 6],
+    // needs 4 now, but the next period claims 5: scale in only to max(4, 5) = 5
+    ['keeps what the next period needs', { recommendedNodes: 4, keepNodes: 5 }, 5],
+    // the next period claims 7 > current 6: hold 6 (keeping never buys nodes)
+    ['keeping never scales out', { recommendedNodes: 4, keepNodes: 7 }, 6],
+    // keep 1 is below min 2 and below the recommendation 4: scale in to 4
+    ['a low keep changes nothing', { recommendedNodes: 4, keepNodes: 1 }, 4],
     ['never scales in when scale-in is not allowed (alarm or missing data)', { recommendedNodes: 2, scaleInAllowed: false }, 6],
     ['still scales out when scale-in is not allowed', { recommendedNodes: 8, scaleInAllowed: false }, 8],
   ])('%s', (_name, overrides, expected) => {
     expect(decideNodeGroup({ ...base, ...overrides }).desiredNodes).toBe(expected);
+  });
+
+  it('says why it holds', () => {
+    expect(decideNodeGroup({ ...base, recommendedNodes: 4, keepNodes: 7 }).reason).toBe('holds 6: the next period needs 7');
+    expect(decideNodeGroup({ ...base, recommendedNodes: 4, recentRecommendations: [[NOW - 5 * MIN, 8]] }).reason).toBe('holds 6: needed 8 within the last 10 min');
   });
 
   it('remembers only the recommendations inside the window', () => {
@@ -57,11 +69,13 @@ describe('decideNodeGroup', () => {
         fc.integer({ min: 10, max: 30 }),
         fc.boolean(),
         fc.array(fc.tuple(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 40 })), { maxLength: 8 }),
-        (current, recommended, min, max, scaleInAllowed, history) => {
+        fc.integer({ min: 0, max: 20 }),
+        (current, recommended, min, max, scaleInAllowed, history, keepExtra) => {
           const decision = decideNodeGroup({
             ...base,
             currentDesiredNodes: current,
             recommendedNodes: recommended,
+            keepNodes: recommended + keepExtra,
             minNodes: min,
             maxNodes: max,
             scaleInAllowed,
@@ -74,6 +88,8 @@ describe('decideNodeGroup', () => {
             expect(next - current).toBeLessThanOrEqual(policy.maxScaleOutNodes);
             expect(current - next).toBeLessThanOrEqual(policy.maxScaleInNodes);
             if (!scaleInAllowed) expect(next).toBeGreaterThanOrEqual(current);
+            // what the next period needs is never released (up to the current count)
+            if (next < current) expect(next).toBeGreaterThanOrEqual(Math.min(current, Math.min(max, recommended + keepExtra)));
           }
         },
       ),

@@ -3,8 +3,8 @@ import fc from 'fast-check';
 import { loadConfigFile, parseConfig } from '../../../lib/config/load.ts';
 import type { PrescaleConfig } from '../../../lib/config/schema.ts';
 import type { Forecast } from '../../../lib/core/forecast/types.ts';
-import { plan, planHpaFloor, stabilizationMinutes, isSpotShort, type PlanInput } from '../../../lib/core/plan/plan.ts';
-import { demandNeed, observedDemandAt } from '../../../lib/core/plan/demand.ts';
+import { plan, planHpaFloor, isSpotShort, type PlanInput } from '../../../lib/core/plan/plan.ts';
+import { demandNeed, observedDemandAt, periodsStartingBefore } from '../../../lib/core/plan/demand.ts';
 import { calibrateLevel, resolvePending, initialCalibration } from '../../../lib/core/plan/calibration.ts';
 import { mulberry32 } from '../../../lib/core/random.ts';
 import type { NodeGroupState } from '../../../lib/ports.ts';
@@ -66,12 +66,38 @@ const toNodes = (out: ReturnType<typeof plan>, current: number): number => {
 
 describe('demand a decision must cover', () => {
   it('covers the observed period and, near its end, the next one from the forecast', () => {
-    // Horizon = boot 3 + pod start 0 + schedule 1 = 4 min. At the start of a period (NOW) the window [NOW, NOW+4] stays inside it.
+    // Horizon = boot 3 + pod start 0 + schedule 1 = 4 min. At the start of a period (NOW) the window [NOW, NOW+4) stays inside it.
     const early = demandNeed({ history: history([500, 600]), forecast: flatForecast(900, 1000), serviceLevel: 0.9, nowMs: NOW, horizonMinutes: 4 });
     expect(early).toMatchObject({ demandNow: 600, forecastNeed: undefined, periodsAhead: 0 });
-    // Two minutes in, [NOW+2, NOW+6] reaches the next period: forecast 1000, level offset 0 (no forecast period observed yet).
+    // Two minutes in, [NOW+2, NOW+6) reaches the next period (NOW+5): forecast 1000, level offset 0 (no forecast period observed yet).
     const late = demandNeed({ history: history([500, 600]), forecast: flatForecast(900, 1000), serviceLevel: 0.9, nowMs: NOW + 2 * MIN, horizonMinutes: 4 });
     expect(late).toMatchObject({ demandNow: 600, forecastNeed: 1000, periodsAhead: 1, levelOffset: 0 });
+  });
+
+  it('leaves a period that starts exactly at the window end to the next run', () => {
+    // At NOW+1, [NOW+1, NOW+5) ends where the next period starts: the run at NOW+2 buys it in time (ready at NOW+5).
+    const atEdge = demandNeed({ history: history([500, 600]), forecast: flatForecast(900, 1000), serviceLevel: 0.9, nowMs: NOW + MIN, horizonMinutes: 4 });
+    expect(atEdge).toMatchObject({ forecastNeed: undefined, periodsAhead: 0 });
+  });
+
+  it.each([
+    // [first start, end, step] → periods starting in [first, end)
+    [0, 4, 5, 1], // ceil(4 / 5) = 1
+    [5, 5, 5, 0], // starts at the end: not inside
+    [5, 6, 5, 1], // ceil(1 / 5) = 1
+    [5, 10, 5, 1], // ceil(5 / 5) = 1: the one starting at 10 is excluded
+    [5, 11, 5, 2], // ceil(6 / 5) = 2
+  ])('periods from %i before %i, step %i → %i', (first, end, step, expected) => {
+    expect(periodsStartingBefore(first, end, step)).toBe(expected);
+  });
+
+  it('keeps the need of one more period than the decision window', () => {
+    // Forecast rises 1000, 1400, 800 over the next three periods (NOW+5, NOW+10, NOW+15).
+    const rising: Forecast = { ...flatForecast(0, 0), quantiles: [{ level: 0.9, values: [1000, 1400, 800, ...Array(17).fill(800)] }] };
+    // At NOW: decision window [NOW, NOW+4) holds no later period; keep window [NOW, NOW+9) holds NOW+5 → 1000.
+    expect(demandNeed({ history: history([500, 600]), forecast: rising, serviceLevel: 0.9, nowMs: NOW, horizonMinutes: 4 })).toMatchObject({ forecastNeed: undefined, keepNeed: 1000 });
+    // At NOW+2: decision [NOW+2, NOW+6) → 1000; keep [NOW+2, NOW+11) → max(1000, 1400) = 1400.
+    expect(demandNeed({ history: history([500, 600]), forecast: rising, serviceLevel: 0.9, nowMs: NOW + 2 * MIN, horizonMinutes: 4 })).toMatchObject({ forecastNeed: 1000, keepNeed: 1400 });
   });
 
   it('moves a cached forecast by the level error it has shown since it was made', () => {
@@ -123,6 +149,18 @@ describe('adaptive calibration', () => {
   });
 });
 
+describe('scale-in', () => {
+  it('releases what neither this window nor the next period needs', () => {
+    const cfg = scenario();
+    // 12 nodes, demand 600: reactive floor ceil(12 × (600/1200)/0.9) = ceil(6.67) = 7.
+    // At NOW the window [NOW, NOW+4) holds no later period; the next period (NOW+5) is forecast at 1000 → keep ceil(1000/100) = 10.
+    // Scale in to max(7, 10) = 10 (within the step limit 12 − 5 = 7).
+    expect(toNodes(plan(input(cfg, [500, 600], flatForecast(900, 1000), 12)), 12)).toBe(10);
+    // With the next period forecast at 300, nothing claims more than the floor: 12 − 5 = 7 = the floor.
+    expect(toNodes(plan(input(cfg, [500, 600], flatForecast(300, 300), 12)), 12)).toBe(7);
+  });
+});
+
 describe('plan invariants (fast-check)', () => {
   const cfg = scenario();
   const demandArb = fc.array(fc.double({ min: 0, max: 4000, noNaN: true }), { minLength: 3, maxLength: 12 });
@@ -162,14 +200,6 @@ describe('plan invariants (fast-check)', () => {
 });
 
 describe('rules', () => {
-  it.each([
-    [5, [300], 5],
-    [5, [1800], 30], // a 30-minute metric: hold at least one period
-    [10, [60, 300], 10],
-  ])('stabilisation of %i min with metric periods %j s → %i min', (policy, periods, expected) => {
-    expect(stabilizationMinutes(policy, periods)).toBe(expected);
-  });
-
   const example = loadConfigFile('config/example.yaml');
   const gateway = example.services[0]!;
   const hpa = (minReplicas: number) => ({ namespace: 'debate', name: 'gateway', minReplicas, maxReplicas: 20, currentReplicas: minReplicas, desiredReplicas: minReplicas });
