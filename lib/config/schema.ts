@@ -211,8 +211,15 @@ const policy = z.strictObject({
   scaleInCooldownMinutes: nonNegativeInt.default(0),
   /** Minutes between forecast refits; the fit is cached in the state store in between. */
   refitMinutes: positiveInt.default(60),
-  /** Days of demand history the forecast reads. */
-  historyDays: positiveInt.default(14),
+  /**
+   * Days of demand history the forecast reads. Four weeks, so the weekly
+   * profile is an average of several weeks rather than two (a Monday-morning
+   * ramp estimated from two Mondays is mostly noise). CloudWatch keeps
+   * 5-minute data 63 days; 1-minute data only 15, and older stretches arrive
+   * at 5 minutes — the engine works on ≤ 2100 internal points anyway, so four
+   * weeks of anything finer than 20 minutes is averaged to that.
+   */
+  historyDays: positiveInt.default(28),
   /** Target utilisation of the reactive floor, as HPA computes it. */
   reactiveTargetUtilization: fraction.default(0.9),
   /** Share of a spot-tolerant service's pods placed on spot; the rest and any spot shortfall go on-demand. */
