@@ -15,12 +15,68 @@ export function median(values: ArrayLike<number>): number {
   return medianInPlace(count === values.length ? finite : finite.subarray(0, count));
 }
 
-/** Median of a finite-valued typed array, sorting it in place (typed sort is numeric and fast); NaN when empty. */
+/**
+ * Median of a finite-valued typed array, reordering it in place; NaN when
+ * empty. Quickselect (expected linear) rather than a full sort: the
+ * decomposition takes medians of thousands of values at every validation
+ * origin, and sorting them was a third of a backtest's time.
+ */
 export function medianInPlace(values: Float64Array): number {
-  if (values.length === 0) return Number.NaN;
-  values.sort();
-  const mid = values.length >> 1;
-  return values.length % 2 === 1 ? values[mid]! : (values[mid - 1]! + values[mid]!) / 2;
+  const n = values.length;
+  if (n === 0) return Number.NaN;
+  if (n <= SORT_BELOW) {
+    values.sort();
+    const mid = n >> 1;
+    return n % 2 === 1 ? values[mid]! : (values[mid - 1]! + values[mid]!) / 2;
+  }
+  const mid = n >> 1;
+  const upper = selectInPlace(values, mid);
+  if (n % 2 === 1) return upper;
+  // Everything left of `mid` is ≤ the selected value: the lower middle is their maximum.
+  let lower = values[0]!;
+  for (let i = 1; i < mid; i++) if (values[i]! > lower) lower = values[i]!;
+  return (lower + upper) / 2;
+}
+
+/** Below this length a native typed sort is as fast as selection. */
+const SORT_BELOW = 64;
+
+/**
+ * The k-th smallest value (0-based); afterwards values[0..k) ≤ values[k] ≤
+ * values(k..n). Hoare partitioning around a median-of-three pivot.
+ */
+export function selectInPlace(values: Float64Array, k: number): number {
+  let left = 0;
+  let right = values.length - 1;
+  while (right > left) {
+    const middle = (left + right) >> 1;
+    // Order left, middle, right so the pivot is their median and both ends are sentinels.
+    if (values[middle]! < values[left]!) swap(values, middle, left);
+    if (values[right]! < values[left]!) swap(values, right, left);
+    if (values[right]! < values[middle]!) swap(values, right, middle);
+    const pivot = values[middle]!;
+    let i = left;
+    let j = right;
+    while (i <= j) {
+      while (values[i]! < pivot) i++;
+      while (values[j]! > pivot) j--;
+      if (i <= j) {
+        swap(values, i, j);
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) right = j;
+    else if (k >= i) left = i;
+    else return values[k]!;
+  }
+  return values[k]!;
+}
+
+function swap(values: Float64Array, a: number, b: number): void {
+  const t = values[a]!;
+  values[a] = values[b]!;
+  values[b] = t;
 }
 
 /** Mean of the finite values; NaN when there are none. */

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { median, medianInPlace, selectInPlace } from '../../../lib/core/forecast/numeric.ts';
+
+const sortedMedian = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+describe('median by selection', () => {
+  it.each([
+    // odd: sorted [1, 2, 3] → 2
+    [[3, 1, 2], 2],
+    // even: sorted [1, 2, 3, 4] → (2 + 3) / 2 = 2.5
+    [[4, 1, 3, 2], 2.5],
+    // duplicates around the middle: sorted [5, 5, 5, 7] → (5 + 5) / 2 = 5
+    [[5, 7, 5, 5], 5],
+  ])('%j → %f', (values, expected) => {
+    expect(medianInPlace(Float64Array.from(values))).toBe(expected);
+  });
+
+  it('is NaN for nothing, and median() skips non-finite values', () => {
+    expect(medianInPlace(new Float64Array(0))).toBeNaN();
+    // finite values [1, 9, 4] → 4
+    expect(median([1, Number.NaN, 9, Number.POSITIVE_INFINITY, 4])).toBe(4);
+  });
+
+  it('equals the sorted median on long arrays, duplicates included (past the sort threshold)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: -50, max: 50 }), { minLength: 65, maxLength: 600 }), (values) => {
+        expect(medianInPlace(Float64Array.from(values))).toBe(sortedMedian(values));
+      }),
+    );
+  });
+
+  it('selects the k-th smallest and partitions around it', () => {
+    fc.assert(
+      fc.property(fc.array(fc.double({ min: -1e6, max: 1e6, noNaN: true }).map((v) => v + 0), { minLength: 1, maxLength: 300 }), fc.nat(), (values, seed) => {
+        const k = seed % values.length;
+        const array = Float64Array.from(values);
+        const kth = selectInPlace(array, k);
+        expect(kth).toBe([...values].sort((a, b) => a - b)[k]);
+        for (let i = 0; i < k; i++) expect(array[i]).toBeLessThanOrEqual(kth);
+        for (let i = k + 1; i < array.length; i++) expect(array[i]).toBeGreaterThanOrEqual(kth);
+      }),
+    );
+  });
+});
