@@ -11,11 +11,11 @@ import type { SlackApprovalDeps, FollowUpResult, HttpResponse, RequestOutcome } 
 import { handleSlackApproval, runSlackFollowUp } from '../approval/slack-approval.ts';
 import type { PrescaleConfig } from '../config/schema.ts';
 import { isPrescaleError, PrescaleError } from '../errors.ts';
-import { checkPlanDrift, executeApprovedPlan, LEASE_TTL_MS, runPipeline } from '../pipeline/run.ts';
+import { APPROVAL_TTL_MINUTES, checkPlanDrift, executeApprovedPlan, LEASE_TTL_MS, runPipeline } from '../pipeline/run.ts';
 import type { Clock, Lease, Notifier } from '../ports.ts';
-import { decodeBody } from '../slack/body.ts';
+import { decodeBody, headerValue } from '../slack/body.ts';
 import { parseInteractionPayload } from '../slack/interaction.ts';
-import { approvalMessage, toInteraction, type ApprovalMessage } from './approval-queue.ts';
+import { approvalMessage, verifiedInteraction, type ApprovalMessage } from './approval-queue.ts';
 import { systemClock } from './aws.ts';
 import type { Dependencies } from './deps.ts';
 import { createLazySlackNotifier } from './slack-secrets.ts';
@@ -67,6 +67,13 @@ function webhookClock(deps: Dependencies, cluster: string | undefined, event: AP
   return name === undefined ? systemClock : deps.portsFor(name, event.requestContext.timeEpoch).clock;
 }
 
+/** AWS: the system clock. Local: the cluster's simulated clock, where the webhook left it. */
+function followUpClock(deps: Dependencies, cluster: string | undefined): Clock {
+  if (deps.local === undefined) return systemClock;
+  const name = cluster ?? deps.configs[0]?.cluster.name;
+  return name === undefined ? systemClock : deps.portsFor(name).clock;
+}
+
 const NOT_HERE = async (): Promise<never> => {
   throw new PrescaleError('internal', 'the webhook does not decide: the follow-up runs in the worker');
 };
@@ -116,7 +123,13 @@ export async function acknowledgeSlackInteraction(deps: Dependencies, event: API
   );
   if (result.interaction === undefined || result.followUp === undefined) return { outcome: result.outcome, reason: result.reason, response: result.response, queued: false };
   const kind = result.outcome === 'accepted' ? 'decide' : 'refuse';
-  await deps.approvals.enqueue(approvalMessage(kind, result.interaction, clock.nowMs()));
+  // Verified above, so these are present and the body decodes; the worker checks them again.
+  const signedRequest = {
+    body: decodeBody(event.body, event.isBase64Encoded),
+    timestamp: headerValue(event.headers, 'x-slack-request-timestamp') ?? '',
+    signature: headerValue(event.headers, 'x-slack-signature') ?? '',
+  };
+  await deps.approvals.enqueue(approvalMessage(kind, result.interaction, clock.nowMs(), signedRequest));
   return { outcome: result.outcome, reason: result.reason, response: result.response, queued: true };
 }
 
@@ -126,8 +139,9 @@ export async function acknowledgeSlackInteraction(deps: Dependencies, event: API
  * and the act; a re-plan after a drift releases it first (the run takes it).
  */
 export async function runApprovalFollowUp(deps: Dependencies, message: ApprovalMessage, runId: string, log: LogSink): Promise<FollowUpResult> {
-  const interaction = toInteraction(message);
-  const cluster = clusterOfPlanId(deps.configs.map((c) => c.cluster.name), interaction.planId);
+  const cluster = clusterOfPlanId(deps.configs.map((c) => c.cluster.name), message.interaction.planId);
+  // The queue is not trusted with who clicked: Slack's signature is checked again, and the click read from the signed body.
+  const interaction = verifiedInteraction(message, await deps.slack.signingSecret(), followUpClock(deps, cluster).nowMs(), APPROVAL_TTL_MINUTES * 60_000);
   const fallbackNotifier = deps.slack.hasBotToken ? createLazySlackNotifier(deps.slack, '') : logOnlyNotifier(log);
   if (cluster === undefined) {
     // No configured cluster has this plan: runSlackFollowUp finds no plan and says so.

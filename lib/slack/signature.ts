@@ -28,6 +28,8 @@ export interface SignatureInput {
   /** The body exactly as Slack sent it (base64 already decoded). */
   readonly rawBody: string | Uint8Array;
   readonly nowMs: number;
+  /** How far the timestamp may be from now; Slack's 5 minutes unless a later re-check allows more. */
+  readonly windowMs?: number;
 }
 
 /** `v0=` + hex HMAC-SHA256 of `v0:<timestamp>:<body>`. Exported so tests and the local simulator can sign. */
@@ -51,9 +53,10 @@ export function verifySlackSignature(input: SignatureInput): SignatureResult {
   if (!/^\d{1,12}$/.test(timestamp)) return fail('malformed-timestamp', `X-Slack-Request-Timestamp must be epoch seconds (got ${JSON.stringify(timestamp.slice(0, 20))})`);
   const timestampSeconds = Number(timestamp);
   const skewMs = Math.abs(input.nowMs - timestampSeconds * 1000);
+  const windowMs = input.windowMs ?? SLACK_SIGNATURE_WINDOW_MS;
   // Both directions: a timestamp from the future is as suspicious as an old one.
-  if (skewMs > SLACK_SIGNATURE_WINDOW_MS) {
-    return fail('stale-timestamp', `request timestamp is ${Math.round(skewMs / 1000)} s from now, outside the ${SLACK_SIGNATURE_WINDOW_MS / 1000} s window (replay?)`);
+  if (skewMs > windowMs) {
+    return fail('stale-timestamp', `request timestamp is ${Math.round(skewMs / 1000)} s from now, outside the ${windowMs / 1000} s window (replay?)`);
   }
   if (!/^v0=[0-9a-f]{64}$/.test(signature)) return fail('malformed-signature', 'X-Slack-Signature must be v0= followed by 64 lowercase hex digits');
   const expected = Buffer.from(computeSlackSignature(input.signingSecret, timestamp, input.rawBody), 'utf8');

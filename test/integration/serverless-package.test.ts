@@ -134,6 +134,9 @@ describe('serverless package', () => {
     for (const fn of ['worker', 'alarm', 'emergency']) {
       expect(JSON.stringify(statements(roleOf(fn)).find((s) => actions(s).includes('ssm:GetParameter'))!.Resource), fn).toContain(':parameter/prescale/ci/slack/bot-token');
     }
+    // Which functions may read the signing secret: the webhook, and the worker that verifies queued clicks again.
+    const readsSigningSecret = (fn: string) => statements(roleOf(fn)).some((s) => actions(s).includes('ssm:GetParameter') && JSON.stringify(s.Resource).includes(':parameter/prescale/ci/slack/signing-secret'));
+    expect(['alarm', 'emergency', 'manifests', 'reweight', 'scheduled', 'slackApproval', 'worker'].filter(readsSigningSecret)).toEqual(['slackApproval', 'worker']);
   });
 
   it('reserves concurrency for the functions that change capacity', () => {

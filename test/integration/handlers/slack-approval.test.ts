@@ -237,6 +237,27 @@ describe('slackApproval: approve end to end', () => {
     expect(cloud(deps).notifier.responses).toHaveLength(1);
   });
 
+  it('a queued click relabelled as an approver\'s fails in the worker: Slack did not sign it, nothing runs', async () => {
+    const deps = await freshDeps();
+    const planId = await pendingPlanId(deps);
+    const callsBefore = cloud(deps).capacity.calls.length;
+    const nowMs = nowOf(deps) + MIN;
+    // A stranger's genuine click is queued as a refusal (audited only)…
+    expect((await click(STRANGER, 'approve', planId, nowMs)).statusCode).toBe(200);
+    const [refusal] = queued(deps).splice(0);
+    // …and someone who can send to the queue rewrites it as the approver's decision.
+    const forged: ApprovalMessage = { ...refusal!, kind: 'decide', interaction: { ...refusal!.interaction, userId: APPROVER } };
+    queued(deps).push(forged);
+    // Its only record fails (a whole-batch failure: SQS redelivers it, then the DLQ and its alarm take it).
+    const failure = (await drain(deps).catch((error: unknown) => error)) as { name: string; recordErrors: Error[] };
+    expect(failure.name).toBe('FullBatchFailureError');
+    expect(failure.recordErrors.map((e) => e.message)).toEqual([
+      `approval message for plan ${planId}: says approve by ${APPROVER} but Slack signed approve of ${planId} by ${STRANGER}: nothing was done`,
+    ]);
+    expect(cloud(deps).capacity.calls).toHaveLength(callsBefore);
+    expect((await deps.state.getPendingPlan(planId, nowMs))!.status).toBe('pending');
+  });
+
   it('an approval after a rejection executes nothing', async () => {
     const deps = await freshDeps();
     const planId = await pendingPlanId(deps);

@@ -2,7 +2,9 @@ import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import type { PrescaleConfig } from '../../../lib/config/schema.ts';
-import { approvalMessage, approvalMessageSchema, createSqsApprovalQueue, toInteraction } from '../../../lib/handlers/approval-queue.ts';
+import { createHmac } from 'node:crypto';
+import { approvalMessage, approvalMessageSchema, createSqsApprovalQueue, verifiedInteraction, type SignedSlackRequest } from '../../../lib/handlers/approval-queue.ts';
+import { isPrescaleError } from '../../../lib/errors.ts';
 import { approversFor, clusterOfPlanId } from '../../../lib/handlers/slack-approval.ts';
 import { createEnvSlackSecrets, createLazySlackNotifier, createSsmSlackSecrets, SECRET_MAX_AGE_SECONDS, slackNotifierFor } from '../../../lib/handlers/slack-secrets.ts';
 import type { ApprovalInteraction } from '../../../lib/slack/interaction.ts';
@@ -107,20 +109,69 @@ describe('Slack secrets', () => {
 
 describe('the approval message on the worker queue', () => {
   const interaction: ApprovalInteraction = { action: 'approve', planId: 'prod-1-0123abcd', userId: 'U0PROD1', userName: 'ops', responseUrl: 'https://hooks.slack.com/actions/T/1/x', channelId: 'C1', messageTs: undefined };
+  const CLICK_MS = Date.UTC(2026, 10, 2, 12, 0, 0);
+  const MIN = 60_000;
+
+  /** The form body Slack posts for a click on the plan's button. */
+  function clickBody(user: string, actionId: string, planId = interaction.planId): string {
+    const payload = {
+      type: 'block_actions',
+      user: { id: user, username: 'ops' },
+      channel: { id: 'C1' },
+      response_url: interaction.responseUrl,
+      actions: [{ action_id: actionId, block_id: 'prescale-approval', value: planId, type: 'button' }],
+    };
+    return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+  }
+
+  /** Signed the way Slack signs, computed here (not with the code under test). */
+  function signedBy(secret: string, body: string, atMs = CLICK_MS): SignedSlackRequest {
+    const timestamp = String(Math.floor(atMs / 1000));
+    return { body, timestamp, signature: `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}` };
+  }
+
+  const genuine = () => approvalMessage('decide', interaction, CLICK_MS, signedBy(SECRET, clickBody('U0PROD1', 'approve')));
 
   it('round-trips through its strict schema', () => {
-    const message = approvalMessage('decide', interaction, 1_000);
-    const parsed = approvalMessageSchema.parse(JSON.parse(JSON.stringify(message)));
-    expect(toInteraction(parsed)).toEqual(interaction);
+    const message = genuine();
+    expect(approvalMessageSchema.parse(JSON.parse(JSON.stringify(message)))).toEqual(message);
     expect(approvalMessageSchema.safeParse({ ...message, extra: 1 }).success).toBe(false);
     expect(approvalMessageSchema.safeParse({ ...message, interaction: { ...message.interaction, userId: 'not-a-user' } }).success).toBe(false);
+    const { signedRequest: _signed, ...unsigned } = message;
+    expect(approvalMessageSchema.safeParse(unsigned).success).toBe(false);
+  });
+
+  it('the worker acts only on the click Slack signed', () => {
+    // A minute after the click: the signature verifies and the click is read from the signed body.
+    expect(verifiedInteraction(genuine(), SECRET, CLICK_MS + MIN, 30 * MIN)).toMatchObject({ action: 'approve', planId: interaction.planId, userId: 'U0PROD1' });
+  });
+
+  it.each<[string, () => ReturnType<typeof genuine>, number, RegExp]>([
+    ['signed with another secret', () => approvalMessage('decide', interaction, CLICK_MS, signedBy('not-the-secret', clickBody('U0PROD1', 'approve'))), MIN, /signature-mismatch/],
+    // An approver's genuine click on one plan, replayed with another plan id in the message.
+    ['claims another plan than the signed body', () => approvalMessage('decide', { ...interaction, planId: 'prod-2-0123abcd' }, CLICK_MS, signedBy(SECRET, clickBody('U0PROD1', 'approve'))), MIN, /but Slack signed approve of prod-1-0123abcd by U0PROD1/],
+    // A non-approver's signed click, relabelled as an approver's.
+    ['claims another user than the signed body', () => approvalMessage('decide', interaction, CLICK_MS, signedBy(SECRET, clickBody('U0MALLORY', 'approve'))), MIN, /says approve by U0PROD1 but Slack signed approve of prod-1-0123abcd by U0MALLORY/],
+    ['turns a reject into an approve', () => approvalMessage('decide', interaction, CLICK_MS, signedBy(SECRET, clickBody('U0PROD1', 'reject'))), MIN, /but Slack signed reject/],
+    // 31 minutes > the 30-minute window: the plan it approved has expired anyway.
+    ['older than the window', genuine, 31 * MIN, /stale-timestamp/],
+    ['a body that is not a Slack payload', () => approvalMessage('decide', interaction, CLICK_MS, signedBy(SECRET, 'payload=%7B')), MIN, /does not parse/],
+  ])('refuses a message %s (access-denied, nothing done)', (_name, message, afterMs, why) => {
+    let error: unknown;
+    try {
+      verifiedInteraction(message(), SECRET, CLICK_MS + afterMs, 30 * MIN);
+    } catch (e) {
+      error = e;
+    }
+    expect(isPrescaleError(error) && error.code).toBe('access-denied');
+    expect((error as Error).message).toMatch(why);
   });
 
   it('is sent with one SendMessage to the worker queue', async () => {
     const sqs = mockClient(SQSClient);
     sqs.on(SendMessageCommand).resolves({ MessageId: 'm1' });
     const queueUrl = 'https://sqs.us-east-1.amazonaws.com/123456789012/prescale-dev-clusters';
-    const message = approvalMessage('refuse', interaction, 2_000);
+    const message = approvalMessage('refuse', interaction, 2_000, signedBy(SECRET, clickBody('U0PROD1', 'approve')));
     await createSqsApprovalQueue(new SQSClient({ region: 'us-east-1' }), queueUrl).enqueue(message);
     expect(sqs.commandCalls(SendMessageCommand).map((c) => c.args[0].input)).toEqual([{ QueueUrl: queueUrl, MessageBody: JSON.stringify(message) }]);
     sqs.restore();
