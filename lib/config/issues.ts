@@ -9,6 +9,8 @@ export function formatPath(path: readonly PropertyKey[]): string {
   let text = '';
   for (const part of path) {
     if (typeof part === 'number') text += `[${part}]`;
+    // A key that is not an identifier (a label key such as "my app" or "example.com/tier") is quoted, so the path reads unambiguously.
+    else if (typeof part === 'string' && !/^[A-Za-z_$][\w$]*$/.test(part)) text += `[${JSON.stringify(part)}]`;
     else text += text === '' ? String(part) : `.${String(part)}`;
   }
   return text === '' ? '(root)' : text;
@@ -36,6 +38,9 @@ export function formatIssue(issue: z.core.$ZodIssue, prefix: readonly PropertyKe
     case 'invalid_union':
       if ('note' in issue && issue.note === 'No matching discriminator') return [`${where} has an unknown type (got ${describeValue(issue.input)})`];
       return [`${where} ${issue.message}`];
+    case 'invalid_key':
+      // The key's own rule says more than "Invalid key in record".
+      return issue.issues.map((inner) => `${where} ${inner.message}`);
     case 'invalid_value':
       return [`${where} must be ${issue.values.length === 1 ? '' : 'one of '}${issue.values.map((v) => JSON.stringify(v)).join(', ')} (got ${describeValue(issue.input)})`];
     default:

@@ -41,6 +41,16 @@ const resources = z
   .strictObject({ cpu: cpuQuantity, memory: memoryQuantity })
   .transform(({ cpu, memory }) => ({ cpuMillicores: cpu, memoryMiB: memory }));
 
+/** A Kubernetes label key: an optional DNS-subdomain prefix and `/`, then a name of ≤ 63 characters. */
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_PREFIX = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const labelKey = z.string().refine((key) => {
+  const slash = key.lastIndexOf('/');
+  const prefix = slash < 0 ? undefined : key.slice(0, slash);
+  return LABEL_NAME.test(slash < 0 ? key : key.slice(slash + 1)) && (prefix === undefined || (prefix.length <= 253 && LABEL_PREFIX.test(prefix)));
+}, 'must be a Kubernetes label key ([prefix/]name, name ≤ 63 characters of letters, digits, -, _ and .)');
+const labelValue = z.string().refine((value) => value === '' || LABEL_NAME.test(value), 'must be a Kubernetes label value (≤ 63 characters of letters, digits, -, _ and ., alphanumeric at both ends)');
+
 const taint = z.strictObject({
   key: z.string().min(1),
   value: z.string().optional(),
@@ -66,7 +76,7 @@ export const nodeGroupSchema = z.strictObject({
   /** Overrides the bundled price table for this group. */
   usdPerHour: z.number().positive('must be > 0').optional(),
   zones: z.array(z.string().min(1)).optional(),
-  labels: z.record(z.string(), z.string()).default({}),
+  labels: z.record(labelKey, labelValue).default({}),
   taints: z.array(taint).default([]),
 });
 
@@ -126,6 +136,12 @@ const service = z.strictObject({
   name,
   namespace: name,
   deployment: name,
+  /**
+   * Labels that select the service's pods (its Deployment's
+   * spec.selector.matchLabels), for the PDB, anti-affinity and spread.
+   * Default: `app.kubernetes.io/name: <deployment>`.
+   */
+  podLabels: z.record(labelKey, labelValue).refine((labels) => Object.keys(labels).length > 0, 'must hold at least one label (or leave podLabels out)').optional(),
   container: z.string().min(1).optional(),
   requests: resources,
   podStartMinutes: z.number().nonnegative('must be ≥ 0').default(1),

@@ -44,10 +44,11 @@ function fnv1a32(text: string): number {
 }
 
 /**
- * The pods of a service. The config names the Deployment but not its pod
- * labels, so prescale relies on the recommended `app.kubernetes.io/name`
- * label set to the Deployment name (PDB selector, anti-affinity, spread).
+ * The pods of a service (PDB selector, anti-affinity, spread): the
+ * configured `podLabels`, else the recommended `app.kubernetes.io/name` set
+ * to the Deployment name. Keys sorted, so the rendered YAML is stable.
  */
 export function podSelectorOf(service: ServiceConfig): Record<string, string> {
-  return { 'app.kubernetes.io/name': service.deployment };
+  const labels = service.podLabels ?? { 'app.kubernetes.io/name': service.deployment };
+  return Object.fromEntries(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

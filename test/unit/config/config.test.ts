@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { loadConfigFile, parseConfig, parseConfigYaml } from '../../../lib/config/load.ts';
+import { formatPath } from '../../../lib/config/issues.ts';
 import { ValidationError } from '../../../lib/errors.ts';
 import { parseCpuMillicores, parseMemoryMiB } from '../../../lib/config/quantity.ts';
 
@@ -43,6 +44,24 @@ describe('config/example.yaml', () => {
   });
 });
 
+describe('paths in messages', () => {
+  it.each<[PropertyKey[], string]>([
+    [['services', 0, 'podLabels', 'app'], 'services[0].podLabels.app'],
+    // keys that are not identifiers are quoted
+    [['services', 0, 'podLabels', 'my app'], 'services[0].podLabels["my app"]'],
+    [['nodeGroups', 1, 'labels', 'example.com/tier'], 'nodeGroups[1].labels["example.com/tier"]'],
+    [[], '(root)'],
+  ])('%j → %s', (path, expected) => {
+    expect(formatPath(path)).toBe(expected);
+  });
+
+  it('valid pod labels, prefixed keys and empty values included, are kept', () => {
+    const raw = example() as RawConfig;
+    raw.services[0].podLabels = { 'app.kubernetes.io/instance': 'gw-1', tier: '' };
+    expect(parseConfig(raw).services[0]!.podLabels).toEqual({ 'app.kubernetes.io/instance': 'gw-1', tier: '' });
+  });
+});
+
 describe('bad configs fail with every problem, each with its path and rule', () => {
   it.each<[string, (c: RawConfig) => void, string]>([
     ['maxReplicas below minReplicas', (c) => (c.services[1].hpa.maxReplicas = 1), 'services[1].hpa.maxReplicas must be ≥ minReplicas (2)'],
@@ -68,6 +87,9 @@ describe('bad configs fail with every problem, each with its path and rule', () 
     ['an ALB target group on an unknown node group', (c) => (c.albRules[0].targetGroups[1].nodeGroup = 'gpu'), 'albRules[0].targetGroups[1].nodeGroup names "gpu", which is not in nodeGroups'],
     ['an asg group without its name', (c) => (c.nodeGroups[1].type = 'asg'), 'nodeGroups[1].autoScalingGroupName is required when type is "asg"'],
     ['a bad region', (c) => (c.cluster.region = 'useast1'), 'cluster.region must be an AWS region such as us-east-1'],
+    ['a pod label key with a space', (c) => (c.services[0].podLabels = { 'my app': 'gateway' }), 'services[0].podLabels["my app"] must be a Kubernetes label key ([prefix/]name, name ≤ 63 characters of letters, digits, -, _ and .)'],
+    ['a pod label value too long', (c) => (c.services[0].podLabels = { app: 'x'.repeat(64) }), 'services[0].podLabels.app must be a Kubernetes label value (≤ 63 characters of letters, digits, -, _ and ., alphanumeric at both ends)'],
+    ['empty pod labels', (c) => (c.services[0].podLabels = {}), 'services[0].podLabels must hold at least one label (or leave podLabels out)'],
     ['an external metric with two targets', (c) => (c.services[0].hpa.metrics[3].targetValue = 3), 'services[0].hpa.metrics[3] must set exactly one of targetValue and targetAverageValue'],
   ])('%s', (_name, edit, expected) => {
     expect(problemsAfter(edit)).toContain(expected);

@@ -107,6 +107,17 @@ describe('renderManifests for config/example.yaml', () => {
     });
   });
 
+  it('pod selectors use the service\'s podLabels when the config gives them (keys sorted)', () => {
+    const raw = parseDocument(exampleYaml).toJS() as { services: Record<string, unknown>[] };
+    raw.services[0]!.podLabels = { tier: 'edge', app: 'gw' };
+    const custom = parseConfig(raw, 'example with podLabels');
+    const pdb = renderManifests(custom).find((o) => o.kind === 'PodDisruptionBudget' && o.metadata.name === 'gateway') as ManifestObject & { spec: { selector: unknown } };
+    expect(pdb.spec.selector).toEqual({ matchLabels: { app: 'gw', tier: 'edge' } });
+    expect(Object.keys((pdb.spec.selector as { matchLabels: Record<string, string> }).matchLabels)).toEqual(['app', 'tier']);
+    const spread = (renderPlacementPatches(custom).find((p) => p.metadata.name === 'gateway') as ManifestObject & { spec: { template: { spec: { topologySpreadConstraints: { labelSelector: unknown }[] } } } }).spec.template.spec.topologySpreadConstraints;
+    expect(spread.map((c) => c.labelSelector)).toEqual([{ matchLabels: { app: 'gw', tier: 'edge' } }, { matchLabels: { app: 'gw', tier: 'edge' } }]);
+  });
+
   it('gateway: spread across zones (hard) and nodes (soft); general preferred over spot, spot taint tolerated', () => {
     const spec = placement('gateway').spec.template.spec;
     expect(spec.topologySpreadConstraints).toEqual([
