@@ -15,6 +15,8 @@ const name = z
 const positiveInt = z.number().int('must be an integer').positive('must be > 0');
 const nonNegativeInt = z.number().int('must be an integer').nonnegative('must be ≥ 0');
 const percent = z.number().gt(0, 'must be > 0').lte(100, 'must be ≤ 100');
+/** HPA `averageUtilization` is an int32 in the Kubernetes API: a fraction would be silently rounded, so it is refused. */
+const utilizationPercent = z.number().int('must be a whole percent (Kubernetes stores averageUtilization as an integer)').min(1, 'must be ≥ 1').max(100, 'must be ≤ 100');
 const fraction = z.number().gt(0, 'must be > 0').lt(1, 'must be < 1');
 const arn = z.string().regex(/^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:.+$/, 'must be an AWS ARN');
 
@@ -81,8 +83,8 @@ export const nodeGroupSchema = z.strictObject({
 });
 
 const hpaMetric = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('cpu'), targetUtilizationPercent: percent }),
-  z.strictObject({ type: z.literal('memory'), targetUtilizationPercent: percent }),
+  z.strictObject({ type: z.literal('cpu'), targetUtilizationPercent: utilizationPercent }),
+  z.strictObject({ type: z.literal('memory'), targetUtilizationPercent: utilizationPercent }),
   z.strictObject({ type: z.literal('pods'), metric: z.string().min(1), targetAverageValue: z.number().positive('must be > 0') }),
   z.strictObject({
     type: z.literal('external'),

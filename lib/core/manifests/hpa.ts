@@ -39,7 +39,7 @@ export function renderMetric(metric: HpaMetricConfig): Record<string, unknown> {
       return {
         type: 'Resource',
         // averageUtilization is an int32 percent of the pods' requests.
-        resource: { name: metric.type, target: { type: 'Utilization', averageUtilization: Math.round(metric.targetUtilizationPercent) } },
+        resource: { name: metric.type, target: { type: 'Utilization', averageUtilization: metric.targetUtilizationPercent } },
       };
     case 'pods':
       return {

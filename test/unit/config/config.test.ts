@@ -87,6 +87,7 @@ describe('bad configs fail with every problem, each with its path and rule', () 
     ['an ALB target group on an unknown node group', (c) => (c.albRules[0].targetGroups[1].nodeGroup = 'gpu'), 'albRules[0].targetGroups[1].nodeGroup names "gpu", which is not in nodeGroups'],
     ['an asg group without its name', (c) => (c.nodeGroups[1].type = 'asg'), 'nodeGroups[1].autoScalingGroupName is required when type is "asg"'],
     ['a bad region', (c) => (c.cluster.region = 'useast1'), 'cluster.region must be an AWS region such as us-east-1'],
+    ['a fractional HPA utilisation target', (c) => (c.services[0].hpa.metrics[0].targetUtilizationPercent = 72.5), 'services[0].hpa.metrics[0].targetUtilizationPercent must be a whole percent (Kubernetes stores averageUtilization as an integer)'],
     ['a pod label key with a space', (c) => (c.services[0].podLabels = { 'my app': 'gateway' }), 'services[0].podLabels["my app"] must be a Kubernetes label key ([prefix/]name, name ≤ 63 characters of letters, digits, -, _ and .)'],
     ['a pod label value too long', (c) => (c.services[0].podLabels = { app: 'x'.repeat(64) }), 'services[0].podLabels.app must be a Kubernetes label value (≤ 63 characters of letters, digits, -, _ and ., alphanumeric at both ends)'],
     ['empty pod labels', (c) => (c.services[0].podLabels = {}), 'services[0].podLabels must hold at least one label (or leave podLabels out)'],
