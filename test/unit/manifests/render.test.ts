@@ -180,17 +180,24 @@ describe('renderManifests for config/example.yaml', () => {
     expect(find('VerticalPodAutoscaler', 'context')).toBeUndefined();
   });
 
-  it('context: on the memory group with required anti-affinity, spread across zones', () => {
+  it('context: on the memory group with preferred anti-affinity, spread across zones', () => {
     const spec = placement('context').spec.template.spec;
     expect(spec.affinity).toEqual({
       nodeAffinity: {
         requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'prescale.io/pool', operator: 'In', values: ['memory'] }] }] },
       },
       podAntiAffinity: {
-        requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'context' } }, topologyKey: 'kubernetes.io/hostname' }],
+        preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'context' } }, topologyKey: 'kubernetes.io/hostname' } }],
       },
     });
     expect(spec.tolerations).toBeUndefined();
+    // Required anti-affinity renders the hard form.
+    const raw = parseDocument(exampleYaml).toJS() as { services: { placement: Record<string, unknown> }[] };
+    raw.services[2]!.placement.antiAffinity = 'required';
+    const required = renderPlacementPatches(parseConfig(raw, 'example, required')).find((p) => p.metadata.name === 'context') as ManifestObject & { spec: { template: { spec: { affinity: { podAntiAffinity: unknown } } } } };
+    expect(required.spec.template.spec.affinity.podAntiAffinity).toEqual({
+      requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'context' } }, topologyKey: 'kubernetes.io/hostname' }],
+    });
   });
 
   it('placement patches carry no labels: prescale does not claim the Deployment', () => {
@@ -200,8 +207,12 @@ describe('renderManifests for config/example.yaml', () => {
     }
   });
 
-  it('warns that required anti-affinity caps context at the memory group\'s 8 nodes, below maxReplicas 15', () => {
-    expect(computePlacementWarnings(config)).toEqual([
+  it('warns when required anti-affinity caps replicas at the node count (the example does not)', () => {
+    expect(computePlacementWarnings(config)).toEqual([]);
+    const raw = parseDocument(exampleYaml).toJS() as { services: { placement: Record<string, unknown> }[] };
+    raw.services[2]!.placement.antiAffinity = 'required';
+    // required: one pod per node; the memory group holds at most 8 nodes < maxReplicas 15
+    expect(computePlacementWarnings(parseConfig(raw, 'example, required'))).toEqual([
       'services[2] (context): antiAffinity "required" allows one pod per node, but its node groups hold at most 8 nodes and hpa.maxReplicas is 15: replicas above 8 stay Pending',
     ]);
   });
