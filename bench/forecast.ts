@@ -48,21 +48,20 @@ const { values: args } = parseArgs({
   },
 });
 
+/** The engine options given as flags; an option left undefined keeps the engine's default. */
 function engineOptions(): ForecasterOptions {
   const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
-  const options: Record<string, number> = {};
-  const pairs: [string, number | undefined][] = [
-    ['combineTop', num(args['combine-top'])],
-    ['combineTolerance', num(args['combine-tolerance'])],
-    ['recentDays', num(args['recent-days'])],
-    ['recentWeeks', num(args['recent-weeks'])],
-    ['clipSigmas', num(args['clip-sigmas'])],
-    ['validationOrigins', num(args.origins)],
-    ['intervalWiden', num(args.widen)],
-    ['originDecay', num(args.decay)],
-  ];
-  for (const [key, value] of pairs) if (value !== undefined) options[key] = value;
-  return { ...(options as ForecasterOptions), ...(args['walk-origins'] ? { samePhaseOrigins: false } : {}) };
+  return {
+    combineTop: num(args['combine-top']),
+    combineTolerance: num(args['combine-tolerance']),
+    recentDays: num(args['recent-days']),
+    recentWeeks: num(args['recent-weeks']),
+    clipSigmas: num(args['clip-sigmas']),
+    validationOrigins: num(args.origins),
+    intervalWiden: num(args.widen),
+    originDecay: num(args.decay),
+    samePhaseOrigins: args['walk-origins'] ? false : undefined,
+  };
 }
 
 /** M4 CSV: a quoted header row, then `"id","v1",…` with empty cells padding shorter series. */

@@ -52,20 +52,7 @@ export interface ForecasterOptions {
   readonly fallbackWiden?: number;
 }
 
-interface ResolvedOptions {
-  readonly models: readonly PointModel[];
-  readonly combineTop: number;
-  readonly combineTolerance: number;
-  readonly validationOrigins: number;
-  readonly samePhaseOrigins: boolean;
-  readonly originDecay: number;
-  readonly maxInternalPoints: number;
-  readonly recentDays: number;
-  readonly recentWeeks: number;
-  readonly clipSigmas: number;
-  readonly intervalWiden: number;
-  readonly fallbackWiden: number;
-}
+type ResolvedOptions = Required<ForecasterOptions>;
 
 function resolve(options: ForecasterOptions | undefined): ResolvedOptions {
   return {
@@ -260,7 +247,6 @@ function lastValueFallback(series: Float64Array, horizonSteps: number, widen: nu
 interface EngineResult {
   readonly final: InternalForecast;
   readonly perModel: readonly InternalForecast[];
-  readonly prepared: Prepared;
 }
 
 function candidatesFor(prepared: Prepared, options: ResolvedOptions): PointModel[] {
@@ -284,7 +270,7 @@ function runEngine(prepared: Prepared, options: ResolvedOptions, withPerModel: b
   const candidates = candidatesFor(prepared, options);
   if (candidates.length === 0) {
     const fallback = lastValueFallback(series, horizon, options.fallbackWiden);
-    return { final: fallback, perModel: [fallback], prepared };
+    return { final: fallback, perModel: [fallback] };
   }
   const minSteps = Math.max(...candidates.map((m) => m.minSteps(context)));
   const origins = validationOrigins(series.length, horizon, context.dailySteps, options.validationOrigins, minSteps, options.samePhaseOrigins);
@@ -327,19 +313,37 @@ function runEngine(prepared: Prepared, options: ResolvedOptions, withPerModel: b
         minResiduals,
       }))
     : [];
-  return { final, perModel, prepared };
+  return { final, perModel };
+}
+
+/** The requested levels inside (0, 1), each once, ascending. */
+function requestedLevels(request: ForecastRequest): number[] {
+  return [...new Set(request.levels)].filter((l) => l > 0 && l < 1).sort((a, b) => a - b);
+}
+
+/** Epoch milliseconds of the step after the last history point. */
+function forecastStartMs(request: ForecastRequest): number {
+  const { history } = request;
+  return history.startMs + history.values.length * history.stepSeconds * 1000;
+}
+
+/** No data at all: nothing to forecast from; zeros, flagged by the model name. */
+function noDataForecast(request: ForecastRequest): Forecast {
+  const zeros = new Array<number>(request.horizonSteps).fill(0);
+  return {
+    model: 'no-data',
+    startMs: forecastStartMs(request),
+    stepSeconds: request.history.stepSeconds,
+    point: zeros,
+    quantiles: requestedLevels(request).map((level) => ({ level, values: zeros })),
+  };
 }
 
 /** Internal forecast → the requested steps and levels, with calendar events and the non-negative clamp. */
-function finish(request: ForecastRequest, prepared: Prepared | undefined, internal: InternalForecast | undefined): Forecast {
+function finish(request: ForecastRequest, prepared: Prepared, internal: InternalForecast): Forecast {
   const { history, horizonSteps } = request;
-  const levels = [...new Set(request.levels)].filter((l) => l > 0 && l < 1).sort((a, b) => a - b);
-  const startMs = history.startMs + history.values.length * history.stepSeconds * 1000;
-  if (!prepared || !internal) {
-    // No data at all: nothing to forecast from; zeros, flagged by the model name.
-    const zeros = new Array<number>(horizonSteps).fill(0);
-    return { model: 'no-data', startMs, stepSeconds: history.stepSeconds, point: zeros, quantiles: levels.map((level) => ({ level, values: zeros })) };
-  }
+  const levels = requestedLevels(request);
+  const startMs = forecastStartMs(request);
   const { factor, series, withinBucket } = prepared;
   const anchor = factor > 1 ? series[series.length - 1]! : Number.NaN;
   const point = upsampleLinear(internal.point, factor, horizonSteps, anchor);
@@ -382,7 +386,7 @@ export interface ForecastDiagnostics {
 export function forecastWithDiagnostics(request: ForecastRequest, options?: ForecasterOptions): ForecastDiagnostics {
   const resolved = resolve(options);
   const prepared = prepare(request, resolved);
-  if (!prepared) return { final: finish(request, undefined, undefined), perModel: [] };
+  if (!prepared) return { final: noDataForecast(request), perModel: [] };
   const result = runEngine(prepared, resolved, true);
   return { final: finish(request, prepared, result.final), perModel: result.perModel.map((m) => finish(request, prepared, m)) };
 }
@@ -394,7 +398,7 @@ export function createForecaster(options?: ForecasterOptions): Forecaster {
     name: 'prescale-auto',
     forecast(request: ForecastRequest): Forecast {
       const prepared = prepare(request, resolved);
-      if (!prepared) return finish(request, undefined, undefined);
+      if (!prepared) return noDataForecast(request);
       return finish(request, prepared, runEngine(prepared, resolved, false).final);
     },
   };

@@ -31,8 +31,12 @@ export interface PointModel {
 }
 
 /** Whether a weekly component can be estimated: two full weeks at least. */
-export function hasWeeklyHistory(length: number, context: SeasonContext): boolean {
+function hasWeeklyHistory(length: number, context: SeasonContext): boolean {
   return length >= 2 * context.weeklySteps;
+}
+
+function seasonPeriod(season: 'daily' | 'weekly', context: SeasonContext): number {
+  return season === 'daily' ? context.dailySteps : context.weeklySteps;
 }
 
 function smoothingWindowSteps(length: number, context: SeasonContext): number {
@@ -64,12 +68,11 @@ function cleanedSeries(y: Float64Array, context: SeasonContext, memo: ModelMemo)
 
 /** Tomorrow (or next week) repeats the last season, from the spike-clipped series. */
 export function seasonalNaive(season: 'daily' | 'weekly'): PointModel {
-  const periodOf = (context: SeasonContext): number => (season === 'daily' ? context.dailySteps : context.weeklySteps);
   return {
     name: `snaive-${season}`,
-    minSteps: (context) => periodOf(context),
+    minSteps: (context) => seasonPeriod(season, context),
     predict(y, horizonSteps, context, memo) {
-      const period = periodOf(context);
+      const period = seasonPeriod(season, context);
       const source = cleanedSeries(y, context, memo);
       const n = y.length;
       const out = new Float64Array(horizonSteps);
@@ -206,13 +209,12 @@ export function seasonalDiffAr(seasonOrOptions: 'daily' | 'weekly' | SeasonalDif
   const { season } = options;
   const lagSpec = options.lags ?? [1, 2, 'day'];
   const fitDays = options.fitDays ?? 10;
-  const periodOf = (context: SeasonContext): number => (season === 'daily' ? context.dailySteps : context.weeklySteps);
   const lagsOf = (context: SeasonContext): number[] => [...new Set(lagSpec.map((l) => lagSteps(l, context)))].filter((l) => l >= 1).sort((a, b) => a - b);
   return {
     name: options.name ?? `sar-${season}`,
-    minSteps: (context) => periodOf(context) + Math.max(...lagsOf(context)) + 2 * context.dailySteps,
+    minSteps: (context) => seasonPeriod(season, context) + Math.max(...lagsOf(context)) + 2 * context.dailySteps,
     predict(y, horizonSteps, context, memo) {
-      const period = periodOf(context);
+      const period = seasonPeriod(season, context);
       const day = context.dailySteps;
       const x = despikedSeries(y, context, memo);
       const n = x.length;
@@ -282,23 +284,30 @@ export function onLogScale(model: PointModel): PointModel {
     name: `${model.name}-log`,
     minSteps: (context) => model.minSteps(context),
     predict(y, horizonSteps, context, memo) {
-      let positive = true;
-      for (let i = 0; i < y.length; i++) if (!(y[i]! > 0)) positive = false;
-      if (!positive) return model.predict(y, horizonSteps, context, memo);
-      let logMemo = memo.get('log:memo') as ModelMemo | undefined;
-      let logY = memo.get('log:y') as Float64Array | undefined;
-      if (!logMemo || !logY) {
-        logMemo = new Map();
-        logY = new Float64Array(y.length);
-        for (let i = 0; i < y.length; i++) logY[i] = Math.log(y[i]!);
-        memo.set('log:memo', logMemo);
-        memo.set('log:y', logY);
-      }
-      const out = model.predict(logY, horizonSteps, context, logMemo);
+      const log = logSeries(y, memo);
+      if (!log) return model.predict(y, horizonSteps, context, memo);
+      const out = model.predict(log.y, horizonSteps, context, log.memo);
       for (let h = 0; h < horizonSteps; h++) out[h] = Math.exp(out[h]!);
       return out;
     },
   };
+}
+
+/** log(y) and the memo of the models fitted on it. */
+interface LogSeries {
+  readonly y: Float64Array;
+  readonly memo: ModelMemo;
+}
+
+/** log(y), shared by every log-scale model on the same series; null when y is not strictly positive. */
+function logSeries(y: Float64Array, memo: ModelMemo): LogSeries | null {
+  const cached = memo.get('log') as LogSeries | null | undefined;
+  if (cached !== undefined) return cached;
+  let positive = true;
+  for (let i = 0; i < y.length; i++) if (!(y[i]! > 0)) positive = false;
+  const result: LogSeries | null = positive ? { y: y.map(Math.log), memo: new Map() } : null;
+  memo.set('log', result);
+  return result;
 }
 
 /** The default candidate set for seasonal histories; selection picks per series. */

@@ -79,20 +79,6 @@ function swap(values: Float64Array, a: number, b: number): void {
   values[b] = t;
 }
 
-/** Mean of the finite values; NaN when there are none. */
-export function mean(values: ArrayLike<number>): number {
-  let sum = 0;
-  let count = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    if (Number.isFinite(v)) {
-      sum += v;
-      count++;
-    }
-  }
-  return count === 0 ? Number.NaN : sum / count;
-}
-
 /** Empirical quantile of an ascending array, interpolating between order statistics (type 7). */
 export function quantileSorted(sorted: ArrayLike<number>, level: number): number {
   if (sorted.length === 0) return Number.NaN;

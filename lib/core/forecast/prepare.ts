@@ -30,21 +30,19 @@ export function firstFiniteIndex(values: readonly number[]): number {
 export function fillGaps(values: readonly number[], seasonSteps: number): Float64Array {
   const n = values.length;
   const out = new Float64Array(n);
-  const known = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const v = values[i]!;
     out[i] = Number.isFinite(v) ? v : Number.NaN;
-    known[i] = Number.isFinite(v) ? 1 : 0;
   }
-  // Pass 1: short interior gaps, linear.
+  // Pass 1: short interior gaps (NaN runs), linear.
   let i = 0;
   while (i < n) {
-    if (known[i]) {
+    if (!Number.isNaN(out[i]!)) {
       i++;
       continue;
     }
     let j = i;
-    while (j < n && !known[j]) j++;
+    while (j < n && Number.isNaN(out[j]!)) j++;
     const gap = j - i;
     if (i > 0 && j < n && gap <= LINEAR_GAP_MAX_STEPS) {
       const left = out[i - 1]!;

@@ -10,11 +10,6 @@ const ALPHA_GRID = [0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9];
 const BETA_FRACTION_GRID = [0.02, 0.1, 0.3];
 const PHI_GRID = [0.8, 0.9, 0.98];
 
-export interface LevelPath {
-  /** Forecast of the deseasonalised series for steps 1..H. */
-  readonly values: Float64Array;
-}
-
 function sesSse(y: Float64Array, from: number, alpha: number): { sse: number; level: number } {
   let level = y[from]!;
   let sse = 0;

@@ -53,7 +53,7 @@ export function quantileAt(forecast: Forecast, level: number): readonly number[]
   if (exact) return exact.values;
   const sorted = [...forecast.quantiles].sort((a, b) => a.level - b.level);
   const upper = sorted.find((q) => q.level > level);
-  const lower = [...sorted].reverse().find((q) => q.level < level);
+  const lower = sorted.findLast((q) => q.level < level);
   if (!upper && !lower) return forecast.point;
   if (!upper) return lower!.values;
   if (!lower) return upper.values;

@@ -2,12 +2,9 @@
 
 import { mulberry32 } from '../../../lib/core/random.ts';
 
-/** Mulberry32: a seeded uniform PRNG in [0, 1). */
-export const seededRandom = mulberry32;
-
 /** Standard normal draws by Box–Muller from the seeded uniform source. */
 export function seededNormal(seed: number): () => number {
-  const uniform = seededRandom(seed);
+  const uniform = mulberry32(seed);
   return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
 }
 
