@@ -18,7 +18,7 @@ import { createHandlerForecaster } from './deps-forecaster.ts';
 import { parseHandlerEnv, type HandlerEnv } from './env.ts';
 import type { ClusterQueue } from './fanout.ts';
 import { createLocalCloud, LOCAL_EPOCH_MS, LocalQueue, LocalTraffic, startEmbeddedDynamo } from './local.ts';
-import { createEnvSlackSecrets, createLazySlackNotifier, type SlackSecrets } from './slack-secrets.ts';
+import { createEnvSlackSecrets, slackNotifierFor, type SlackSecrets } from './slack-secrets.ts';
 import { createStateStore, ensureLocalTable } from './state.ts';
 
 export interface ClusterPorts extends PipelinePorts {
@@ -97,7 +97,7 @@ async function createLocalDependencies(env: HandlerEnv, configs: readonly Presca
         state,
         forecaster,
         traffic: local.traffic.get(cluster)!,
-        notifier: slack.hasBotToken && clusterConfig.slack !== undefined ? createLazySlackNotifier(slack, clusterConfig.slack.channel) : cloud.notifier,
+        notifier: slackNotifierFor(clusterConfig, slack) ?? cloud.notifier,
       };
     },
     async close() {

@@ -10,7 +10,7 @@ import type { Command, GuardedCommand } from '../core/commands.ts';
 import { commandTarget, isNoOp } from '../core/commands.ts';
 import { guard } from '../core/guard.ts';
 import { isPrescaleError, PrescaleError, ValidationError } from '../errors.ts';
-import { LEASE_TTL_MS } from '../pipeline/run.ts';
+import { cooldownAfterScale, LEASE_TTL_MS } from '../pipeline/run.ts';
 import type { AuditEntry, CapacityActuator, Clock, HpaState, ManifestApplier, NodeGroupState, StateStore } from '../ports.ts';
 import type { EmergencyPayload } from './schemas.ts';
 
@@ -104,7 +104,7 @@ export async function executeEmergency(payload: EmergencyPayload, config: Presca
           message = guarded.verdict === 'clamp' ? guarded.reason : undefined;
           if (effective.kind === 'scale-node-group') {
             const previous = await ports.state.getCooldown(cluster, effective.nodeGroup);
-            await ports.state.putCooldown(lease, effective.nodeGroup, effective.toNodes > effective.fromNodes ? { ...previous, lastScaleOutMs: nowMs } : { ...previous, lastScaleInMs: nowMs });
+            await ports.state.putCooldown(lease, effective.nodeGroup, cooldownAfterScale(previous, effective, nowMs));
           }
         } catch (error) {
           if (!isPrescaleError(error)) throw error;

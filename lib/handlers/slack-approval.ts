@@ -58,20 +58,15 @@ function claimedPlanId(event: APIGatewayProxyEventV2): string | undefined {
 
 /**
  * AWS: the system clock, never a time from the request. Local: the simulated
- * clock of the cluster, moved to the request's receipt time (like every local
- * handler moves it to its event's time), so the sample events stay valid.
+ * clock of the cluster (the first configured one when the plan names none),
+ * moved forward to `eventTimeMs` when given: the webhook passes the request's
+ * receipt time (like every local handler moves it to its event's time), so the
+ * sample events stay valid; the follow-up finds it where the webhook left it.
  */
-function webhookClock(deps: Dependencies, cluster: string | undefined, event: APIGatewayProxyEventV2): Clock {
+function handlerClock(deps: Dependencies, cluster: string | undefined, eventTimeMs?: number): Clock {
   if (deps.local === undefined) return systemClock;
   const name = cluster ?? deps.configs[0]?.cluster.name;
-  return name === undefined ? systemClock : deps.portsFor(name, event.requestContext.timeEpoch).clock;
-}
-
-/** AWS: the system clock. Local: the cluster's simulated clock, where the webhook left it. */
-function followUpClock(deps: Dependencies, cluster: string | undefined): Clock {
-  if (deps.local === undefined) return systemClock;
-  const name = cluster ?? deps.configs[0]?.cluster.name;
-  return name === undefined ? systemClock : deps.portsFor(name).clock;
+  return name === undefined ? systemClock : deps.portsFor(name, eventTimeMs).clock;
 }
 
 const NOT_HERE = async (): Promise<never> => {
@@ -107,7 +102,7 @@ export interface Acknowledgement {
 export async function acknowledgeSlackInteraction(deps: Dependencies, event: APIGatewayProxyEventV2, log: LogSink): Promise<Acknowledgement> {
   const planId = claimedPlanId(event);
   const cluster = planId === undefined ? undefined : clusterOfPlanId(deps.configs.map((c) => c.cluster.name), planId);
-  const clock = webhookClock(deps, cluster, event);
+  const clock = handlerClock(deps, cluster, event.requestContext.timeEpoch);
   const result = await handleSlackApproval(
     {
       store: deps.state,
@@ -141,7 +136,7 @@ export async function acknowledgeSlackInteraction(deps: Dependencies, event: API
 export async function runApprovalFollowUp(deps: Dependencies, message: ApprovalMessage, runId: string, log: LogSink): Promise<FollowUpResult> {
   const cluster = clusterOfPlanId(deps.configs.map((c) => c.cluster.name), message.interaction.planId);
   // The queue is not trusted with who clicked: Slack's signature is checked again, and the click read from the signed body.
-  const interaction = verifiedInteraction(message, await deps.slack.signingSecret(), followUpClock(deps, cluster).nowMs(), APPROVAL_TTL_MINUTES * 60_000);
+  const interaction = verifiedInteraction(message, await deps.slack.signingSecret(), handlerClock(deps, cluster).nowMs(), APPROVAL_TTL_MINUTES * 60_000);
   const fallbackNotifier = deps.slack.hasBotToken ? createLazySlackNotifier(deps.slack, '') : logOnlyNotifier(log);
   if (cluster === undefined) {
     // No configured cluster has this plan: runSlackFollowUp finds no plan and says so.

@@ -23,6 +23,7 @@ import type {
   CapacityActuator,
   Clock,
   CooldownState,
+  DecisionRecord,
   Lease,
   ManifestApplier,
   MetricsSource,
@@ -190,7 +191,24 @@ function beforeAfter(command: Command): { before: unknown; after: unknown } {
   }
 }
 
-async function act(guarded: readonly GuardedCommand[], config: PrescaleConfig, ports: PipelinePorts, options: RunOptions, lease: Lease, nowMs: number): Promise<CommandOutcome[]> {
+/** The cooldown after an applied scale of a node group: the timestamp of its direction moves to now. */
+export function cooldownAfterScale(previous: CooldownState, command: { readonly fromNodes: number; readonly toNodes: number }, nowMs: number): CooldownState {
+  return command.toNodes > command.fromNodes ? { ...previous, lastScaleOutMs: nowMs } : { ...previous, lastScaleInMs: nowMs };
+}
+
+/**
+ * `cooldowns`: what the run already read under this lease (kept up to date
+ * here), so an applied scale does not read its group's cooldown again.
+ */
+async function act(
+  guarded: readonly GuardedCommand[],
+  config: PrescaleConfig,
+  ports: PipelinePorts,
+  options: RunOptions,
+  lease: Lease,
+  nowMs: number,
+  cooldowns: Map<string, CooldownState> = new Map(),
+): Promise<CommandOutcome[]> {
   const outcomes: CommandOutcome[] = [];
   for (const entry of guarded) {
     const command = entry.effective;
@@ -200,10 +218,10 @@ async function act(guarded: readonly GuardedCommand[], config: PrescaleConfig, p
       try {
         ({ result, message } = await actOne(command, config, ports));
         if (result === 'applied' && command.kind === 'scale-node-group') {
-          const previous = await ports.state.getCooldown(config.cluster.name, command.nodeGroup);
-          const next: CooldownState =
-            command.toNodes > command.fromNodes ? { ...previous, lastScaleOutMs: nowMs } : { ...previous, lastScaleInMs: nowMs };
+          const previous = cooldowns.get(command.nodeGroup) ?? (await ports.state.getCooldown(config.cluster.name, command.nodeGroup));
+          const next = cooldownAfterScale(previous, command, nowMs);
           await ports.state.putCooldown(lease, command.nodeGroup, next);
+          cooldowns.set(command.nodeGroup, next);
         }
       } catch (error) {
         if (!isPrescaleError(error)) throw error;
@@ -228,6 +246,18 @@ async function act(guarded: readonly GuardedCommand[], config: PrescaleConfig, p
     outcomes.push({ guarded: entry, result, message });
   }
   return outcomes;
+}
+
+/** The decision log entry of one act step, fenced by the lease it ran under. */
+function decisionRecord(cluster: string, lease: Lease, nowMs: number, trigger: string, forecastModel: string | undefined, outcomes: readonly CommandOutcome[]): DecisionRecord {
+  return {
+    cluster,
+    atMs: nowMs,
+    trigger,
+    fencingToken: lease.fencingToken,
+    forecastModel,
+    commands: outcomes.map((o) => ({ command: o.guarded.command, verdict: o.guarded.verdict, reason: o.guarded.reason })),
+  };
 }
 
 /** Group prices for choosing where pods go; a group the table cannot price falls back to its config price (or 0). */
@@ -312,23 +342,14 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
       priceTable: ports.priceTable ?? bundledPriceTable(),
       override: options.override,
     });
-    const outcomes = await act(budget.guarded, config, ports, options, lease, nowMs);
+    const outcomes = await act(budget.guarded, config, ports, options, lease, nowMs, cooldowns);
     const pendingPlan = options.dryRun ? undefined : await requestApproval(config, ports, budget.guarded, nodeGroups, nowMs);
     if (!options.dryRun) {
       await ports.state.putPlannerMemory(lease, { ...planned.memory, ledger: budget.ledger, ledgerAtMs: budget.ledgerAtMs });
       for (const alert of budget.alerts) await ports.notifier?.post(alert);
     }
     const forecastModel = [...new Set([...forecasts.values()].map((f) => f.model))].sort().join('+') || undefined;
-    if (outcomes.length > 0) {
-      await ports.state.appendDecision({
-        cluster,
-        atMs: nowMs,
-        trigger: options.actor,
-        fencingToken: lease.fencingToken,
-        forecastModel,
-        commands: outcomes.map((o) => ({ command: o.guarded.command, verdict: o.guarded.verdict, reason: o.guarded.reason })),
-      });
-    }
+    if (outcomes.length > 0) await ports.state.appendDecision(decisionRecord(cluster, lease, nowMs, options.actor, forecastModel, outcomes));
     return { cluster, atMs: nowMs, trigger: options.trigger, status: 'done', outcomes, forecasts, forecastModel, pendingPlan };
   } finally {
     await ports.state.releaseLease(lease);
@@ -376,14 +397,7 @@ export async function executeApprovedPlan(
     const approvedBy = actor.replace(/^slack:/, '');
     const guarded: GuardedCommand[] = plan.commands.map((command) => ({ command, verdict: 'allow', effective: command, reason: `approved by ${approvedBy} (plan ${plan.id})` }));
     const outcomes = await act(guarded, config, ports, { trigger: 'approval', actor, runId: lease.owner }, lease, nowMs);
-    await ports.state.appendDecision({
-      cluster,
-      atMs: nowMs,
-      trigger: actor,
-      fencingToken: lease.fencingToken,
-      forecastModel: undefined,
-      commands: outcomes.map((o) => ({ command: o.guarded.command, verdict: o.guarded.verdict, reason: o.guarded.reason })),
-    });
+    await ports.state.appendDecision(decisionRecord(cluster, lease, nowMs, actor, undefined, outcomes));
     return { status: 'done', outcomes };
   } finally {
     if (options.lease === undefined) await ports.state.releaseLease(lease);

@@ -64,6 +64,23 @@ function header(text: string): Record<string, unknown> {
   return { type: 'header', text: { type: 'plain_text', text: truncate(text, HEADER_TEXT_MAX), emoji: true } };
 }
 
+/** A button carrying the plan id, behind a confirm dialog (a stray click must not scale a cluster). */
+function button(actionId: string, style: 'primary' | 'danger', label: string, planId: string, confirmTitle: string, confirmText: string): Record<string, unknown> {
+  return {
+    type: 'button',
+    action_id: actionId,
+    style,
+    text: { type: 'plain_text', text: label },
+    value: planId,
+    confirm: {
+      title: { type: 'plain_text', text: confirmTitle },
+      text: { type: 'mrkdwn', text: truncate(confirmText, 300) },
+      confirm: { type: 'plain_text', text: label },
+      deny: { type: 'plain_text', text: 'Cancel' },
+    },
+  };
+}
+
 function costLines(cost: PlanCostSummary): string {
   const lines = [`*Cost change:* ${formatUsd(cost.deltaUsdPerHour, { signed: true })}/h (${formatUsd(cost.beforeUsdPerHour)}/h → ${formatUsd(cost.afterUsdPerHour)}/h)`];
   if (cost.projectedMonthEndUsd !== undefined && cost.monthlyUsd !== undefined) {
@@ -80,8 +97,9 @@ function costLines(cost: PlanCostSummary): string {
  * the plan id; the action id says which decision.
  */
 export function pendingPlanMessage(plan: PendingPlan, cost: PlanCostSummary, forecastSummary: string, options: { readonly channel?: string } = {}): NotifierMessage {
+  const delta = formatUsd(cost.deltaUsdPerHour, { signed: true });
   const commandLines = plan.commands.map((c) => `• ${describeCommand(c)}\n    _${escapeMrkdwn(truncate(c.reason, 300))}_`).join('\n');
-  const summary = `prescale wants to change *${escapeMrkdwn(plan.cluster)}* (${plan.commands.length} command${plan.commands.length === 1 ? '' : 's'}, ${formatUsd(cost.deltaUsdPerHour, { signed: true })}/h)`;
+  const summary = `prescale wants to change *${escapeMrkdwn(plan.cluster)}* (${plan.commands.length} command${plan.commands.length === 1 ? '' : 's'}, ${delta}/h)`;
   const blocks = [
     header(`Approval needed: ${plan.cluster}`),
     section(`${summary}\n${commandLines}`),
@@ -91,37 +109,13 @@ export function pendingPlanMessage(plan: PendingPlan, cost: PlanCostSummary, for
       type: 'actions',
       block_id: APPROVAL_BLOCK_ID,
       elements: [
-        {
-          type: 'button',
-          action_id: APPROVE_ACTION_ID,
-          style: 'primary',
-          text: { type: 'plain_text', text: 'Approve' },
-          value: plan.id,
-          confirm: {
-            title: { type: 'plain_text', text: 'Approve this plan?' },
-            text: { type: 'mrkdwn', text: truncate(`Scale *${escapeMrkdwn(plan.cluster)}* now, ${formatUsd(cost.deltaUsdPerHour, { signed: true })}/h. The state is re-checked first: if it changed, you will be asked again.`, 300) },
-            confirm: { type: 'plain_text', text: 'Approve' },
-            deny: { type: 'plain_text', text: 'Cancel' },
-          },
-        },
-        {
-          type: 'button',
-          action_id: REJECT_ACTION_ID,
-          style: 'danger',
-          text: { type: 'plain_text', text: 'Reject' },
-          value: plan.id,
-          confirm: {
-            title: { type: 'plain_text', text: 'Reject this plan?' },
-            text: { type: 'mrkdwn', text: truncate(`Nothing in this plan will run. prescale plans again on its next run.`, 300) },
-            confirm: { type: 'plain_text', text: 'Reject' },
-            deny: { type: 'plain_text', text: 'Cancel' },
-          },
-        },
+        button(APPROVE_ACTION_ID, 'primary', 'Approve', plan.id, 'Approve this plan?', `Scale *${escapeMrkdwn(plan.cluster)}* now, ${delta}/h. The state is re-checked first: if it changed, you will be asked again.`),
+        button(REJECT_ACTION_ID, 'danger', 'Reject', plan.id, 'Reject this plan?', `Nothing in this plan will run. prescale plans again on its next run.`),
       ],
     },
     context(`Plan \`${escapeMrkdwn(plan.id)}\` · expires ${slackDate(plan.expiresAtMs)} · state ${escapeMrkdwn(plan.stateHash.slice(0, 12))}`),
   ];
-  const text = `Approval needed for ${plan.cluster}: ${plan.commands.length} command(s), ${formatUsd(cost.deltaUsdPerHour, { signed: true })}/h (plan ${plan.id})`;
+  const text = `Approval needed for ${plan.cluster}: ${plan.commands.length} command(s), ${delta}/h (plan ${plan.id})`;
   return { channel: options.channel, text, blocks };
 }
 

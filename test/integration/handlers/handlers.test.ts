@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import type { Context } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ValidationError } from '../../../lib/errors.ts';
-import { getDependencies, requireLocal, resetDependencies, type Dependencies } from '../../../lib/handlers/deps.ts';
+import { requireLocal, resetDependencies, type Dependencies } from '../../../lib/handlers/deps.ts';
 import { startDynalite, type DynaliteHandle } from '../../support/dynalite.ts';
+import { freshLocalDeps, loadHandler, useLocalHandlerEnv } from '../../support/local-handlers.ts';
 import { lambdaContext, sampleEvent } from '../../support/lambda.ts';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
@@ -17,8 +18,6 @@ const sample = sampleEvent;
 
 const context = (): Context => lambdaContext(60_000);
 
-type Handler = (event: unknown, context: Context) => Promise<unknown>;
-const load = async (name: string): Promise<Handler> => ((await import(`../../../functions/${name}.ts`)) as { handler: Handler }).handler;
 
 let dynamo: DynaliteHandle;
 let configDir: string;
@@ -29,21 +28,11 @@ beforeAll(async () => {
   const example = readFileSync(join(ROOT, 'config', 'example.yaml'), 'utf8');
   writeFileSync(join(configDir, 'debate-prod.yaml'), example);
   writeFileSync(join(configDir, 'debate-staging.yaml'), example.replace('name: debate-prod', 'name: debate-staging'));
-  Object.assign(process.env, {
-    PRESCALE_BACKEND: 'local',
-    PRESCALE_CONFIG: configDir,
-    PRESCALE_DYNAMODB_ENDPOINT: dynamo.endpoint,
-    POWERTOOLS_LOG_LEVEL: 'SILENT',
-    POWERTOOLS_METRICS_DISABLED: 'true',
-  });
+  useLocalHandlerEnv(dynamo, configDir);
 });
 
 /** A fresh table and fresh simulated clouds per test: no idempotency record or lease leaks between tests. */
-async function freshDeps(): Promise<Dependencies> {
-  await resetDependencies();
-  process.env.PRESCALE_TABLE = await dynamo.createTable();
-  return getDependencies();
-}
+const freshDeps = (): Promise<Dependencies> => freshLocalDeps(dynamo);
 
 afterEach(async () => {
   vi.restoreAllMocks();
@@ -71,7 +60,7 @@ async function rejection(promise: Promise<unknown>): Promise<ValidationError> {
 describe('scheduled → worker fan-out', () => {
   it('enqueues one message per cluster, once per schedule firing', async () => {
     const deps = await freshDeps();
-    const scheduled = await load('scheduled');
+    const scheduled = await loadHandler('scheduled');
     expect(await scheduled(sample('scheduled'), context())).toEqual({ enqueued: ['debate-prod', 'debate-staging'] });
     // Redelivered firing (same schedule ARN + scheduled time): replayed, nothing sent again.
     expect(await scheduled(sample('scheduled'), context())).toEqual({ enqueued: ['debate-prod', 'debate-staging'] });
@@ -83,7 +72,7 @@ describe('scheduled → worker fan-out', () => {
 
   it('the worker runs the pipeline for the sample message', async () => {
     const deps = await freshDeps();
-    const worker = await load('worker');
+    const worker = await loadHandler('worker');
     expect(await worker(sample('worker'), context())).toEqual({ batchItemFailures: [] });
     const decisions = await deps.state.listDecisions('debate-prod', 0, 10);
     const audit = await deps.state.listAudit('debate-prod', 0, 100);
@@ -93,7 +82,7 @@ describe('scheduled → worker fan-out', () => {
 
   it('one broken cluster fails only its own message', async () => {
     const deps = await freshDeps();
-    const worker = await load('worker');
+    const worker = await loadHandler('worker');
     const good = (sample('worker').Records as Record<string, unknown>[])[0]!;
     const message = (cluster: string, id: string) => ({ ...good, messageId: id, body: JSON.stringify({ ...JSON.parse(good.body as string), cluster }) });
     // debate-staging's node groups cannot be described: its run throws.
@@ -115,7 +104,7 @@ describe('scheduled → worker fan-out', () => {
 
   it('a redelivered message does not run the cluster twice', async () => {
     const deps = await freshDeps();
-    const worker = await load('worker');
+    const worker = await loadHandler('worker');
     const spy = vi.spyOn(deps, 'portsFor');
     await worker(sample('worker'), context());
     await worker(sample('worker'), context());
@@ -126,7 +115,7 @@ describe('scheduled → worker fan-out', () => {
 describe('alarm', () => {
   it('runs each cluster the alarm speaks for, once per state change', async () => {
     const deps = await freshDeps();
-    const alarm = await load('alarm');
+    const alarm = await loadHandler('alarm');
     const spy = vi.spyOn(deps, 'portsFor');
     const first = (await alarm(sample('alarm'), context())) as { action: string; runs: { cluster: string; status: string }[] };
     expect(first.action).toBe('ran');
@@ -140,7 +129,7 @@ describe('alarm', () => {
 
   it('ignores a recovery to OK', async () => {
     const deps = await freshDeps();
-    const alarm = await load('alarm');
+    const alarm = await loadHandler('alarm');
     const event = sample('alarm') as { detail: { state: Record<string, unknown> } };
     const spy = vi.spyOn(deps, 'portsFor');
     expect(await alarm({ ...event, detail: { ...event.detail, state: { ...event.detail.state, value: 'OK' } } }, context())).toMatchObject({ action: 'ignored' });
@@ -151,7 +140,7 @@ describe('alarm', () => {
 describe('emergency', () => {
   it('sets capacity once per request id, audited with the requester', async () => {
     const deps = await freshDeps();
-    const emergency = await load('emergency');
+    const emergency = await loadHandler('emergency');
     const first = await emergency(sample('emergency'), context());
     expect(first).toMatchObject({ cluster: 'debate-prod', target: 'debate-prod/nodegroup/general', verdict: 'allow', result: 'applied' });
     const { from, to } = first as { from: number; to: number };
@@ -164,7 +153,7 @@ describe('emergency', () => {
 
   it('clamps an absolute target to the node group bounds', async () => {
     await freshDeps();
-    const emergency = await load('emergency');
+    const emergency = await loadHandler('emergency');
     const result = await emergency({ ...sample('emergency'), requestId: 'clamp-0001', target: { set: 500 } }, context());
     expect(result).toMatchObject({ verdict: 'clamp', result: 'applied', to: 20 });
   });
@@ -177,7 +166,7 @@ describe('emergency', () => {
     ['an unknown node group', { nodeGroup: 'gpu' }, 'nodeGroup "gpu" is not a node group of cluster debate-prod (known: general, compute, memory, spot)'],
   ])('rejects %s, naming the field, and acts on nothing', async (_name, change, expected) => {
     const deps = await freshDeps();
-    const emergency = await load('emergency');
+    const emergency = await loadHandler('emergency');
     const spy = vi.spyOn(deps, 'portsFor');
     const error = await rejection(emergency({ ...sample('emergency'), ...change }, context()));
     expect(error.details).toContain(expected);
@@ -197,7 +186,7 @@ describe('malformed events never reach a port', () => {
     ['slackApproval', { ...sample('slackApproval'), requestContext: undefined }, 'requestContext is required'],
   ])('%s', async (name, event, expected) => {
     const deps = await freshDeps();
-    const handler = await load(name);
+    const handler = await loadHandler(name);
     const spy = vi.spyOn(deps, 'portsFor');
     const error = await rejection(handler(event, context()));
     expect(error.details.some((d) => d.includes(expected))).toBe(true);
@@ -209,7 +198,7 @@ describe('malformed events never reach a port', () => {
 describe('reweight, manifests, slackApproval', () => {
   it('reweight plans every ALB rule of every cluster', async () => {
     await freshDeps();
-    const reweight = await load('reweight');
+    const reweight = await loadHandler('reweight');
     const result = (await reweight(sample('reweight'), context())) as { clusters: { cluster: string; rules: { rule: string; result: string }[] }[]; failed: unknown[] };
     expect(result.failed).toEqual([]);
     expect(result.clusters.map((c) => [c.cluster, c.rules.map((r) => r.rule)])).toEqual([
@@ -220,7 +209,7 @@ describe('reweight, manifests, slackApproval', () => {
 
   it('manifests applies the rendered objects to the selected cluster, once per firing', async () => {
     const deps = await freshDeps();
-    const manifests = await load('manifests');
+    const manifests = await loadHandler('manifests');
     const result = (await manifests(sample('manifests'), context())) as { clusters: { cluster: string; objects: { key: string; outcome: string }[] }[] };
     expect(result.clusters.map((c) => c.cluster)).toEqual(['debate-prod']);
     const keys = result.clusters[0]!.objects.map((o) => o.key);
@@ -232,7 +221,7 @@ describe('reweight, manifests, slackApproval', () => {
 
   it('slackApproval refuses the sample event when no signing secret is configured', async () => {
     await freshDeps();
-    const slack = await load('slackApproval');
+    const slack = await loadHandler('slackApproval');
     expect(await slack(sample('slackApproval'), context())).toMatchObject({ statusCode: 401, body: 'invalid request signature' });
   });
 });

@@ -9,11 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Context } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { getDependencies, requireLocal, resetDependencies, type Dependencies } from '../../../lib/handlers/deps.ts';
+import { requireLocal, resetDependencies, type Dependencies } from '../../../lib/handlers/deps.ts';
 import { commandTarget } from '../../../lib/core/commands.ts';
 import type { ApprovalMessage } from '../../../lib/handlers/approval-queue.ts';
 import type { SimCloud } from '../../../lib/sim/cloud.ts';
 import { startDynalite, type DynaliteHandle } from '../../support/dynalite.ts';
+import { freshLocalDeps, loadHandler, useLocalHandlerEnv } from '../../support/local-handlers.ts';
 import { lambdaContext, sampleEvent } from '../../support/lambda.ts';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
@@ -27,8 +28,6 @@ const MIN = 60_000;
 
 const context = (): Context => lambdaContext(10_000);
 
-type Handler = (event: unknown, context: Context) => Promise<unknown>;
-const load = async (name: string): Promise<Handler> => ((await import(`../../../functions/${name}.ts`)) as { handler: Handler }).handler;
 interface HttpResult {
   statusCode: number;
   headers: Record<string, string>;
@@ -48,22 +47,11 @@ beforeAll(async () => {
   );
   expect(example).toContain('capacityChangePercent: 1,');
   writeFileSync(join(configDir, 'debate-prod.yaml'), example);
-  Object.assign(process.env, {
-    PRESCALE_BACKEND: 'local',
-    PRESCALE_CONFIG: configDir,
-    PRESCALE_DYNAMODB_ENDPOINT: dynamo.endpoint,
-    POWERTOOLS_LOG_LEVEL: 'SILENT',
-    POWERTOOLS_METRICS_DISABLED: 'true',
-    SLACK_SIGNING_SECRET: SECRET,
-  });
+  useLocalHandlerEnv(dynamo, configDir, { SLACK_SIGNING_SECRET: SECRET });
   delete process.env.SLACK_BOT_TOKEN;
 });
 
-async function freshDeps(): Promise<Dependencies> {
-  await resetDependencies();
-  process.env.PRESCALE_TABLE = await dynamo.createTable();
-  return getDependencies();
-}
+const freshDeps = (): Promise<Dependencies> => freshLocalDeps(dynamo);
 
 afterEach(async () => {
   await resetDependencies();
@@ -128,19 +116,19 @@ function queued(deps: Dependencies): ApprovalMessage[] {
 async function drain(deps: Dependencies): Promise<unknown> {
   const messages = queued(deps).splice(0);
   if (messages.length === 0) return { batchItemFailures: [] };
-  return (await load('worker'))(sqsEvent(messages), context());
+  return (await loadHandler('worker'))(sqsEvent(messages), context());
 }
 
 /** The scheduled worker run of the sample message: the pipeline posts a pending plan. */
 async function pendingPlanId(deps: Dependencies): Promise<string> {
-  expect(await (await load('worker'))(sample('worker'), context())).toEqual({ batchItemFailures: [] });
+  expect(await (await loadHandler('worker'))(sample('worker'), context())).toEqual({ batchItemFailures: [] });
   const posted = cloud(deps).notifier.posted.map((m) => /\(plan ([^)]+)\)$/.exec(m.text)?.[1]).filter((id) => id !== undefined);
   expect(posted, 'the pipeline posted an approval request').toHaveLength(1);
   return posted[0]!;
 }
 
 async function click(user: string, action: string, planId: string | null, nowMs: number, options: SignOptions = {}): Promise<HttpResult> {
-  return (await (await load('slackApproval'))(httpEvent(formBody(user, action, planId), nowMs, options), context())) as HttpResult;
+  return (await (await loadHandler('slackApproval'))(httpEvent(formBody(user, action, planId), nowMs, options), context())) as HttpResult;
 }
 
 function nowOf(deps: Dependencies): number {
@@ -176,7 +164,7 @@ describe('slackApproval: requests that get a clear answer and execute nothing', 
   it('a malformed body that is not even form-encoded JSON', async () => {
     const deps = await freshDeps();
     const nowMs = nowOf(deps);
-    const response = (await (await load('slackApproval'))(httpEvent('payload=%7Bnot-json', nowMs), context())) as HttpResult;
+    const response = (await (await loadHandler('slackApproval'))(httpEvent('payload=%7Bnot-json', nowMs), context())) as HttpResult;
     expect(response).toMatchObject({ statusCode: 400, body: expect.stringMatching(/^malformed-json: /) });
     expect(queued(deps)).toHaveLength(0);
   });
