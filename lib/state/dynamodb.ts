@@ -44,14 +44,15 @@ import {
   expiryEpochSeconds,
   firstIncludedMs,
   leaseHeldError,
+  normalizePlan,
   planExistsError,
   planPurgeAtMs,
   requireCooldown,
-  requireEpochMs,
   requireFiniteMs,
   requireLease,
   requireLeaseRequest,
   requireLimit,
+  requireLogEntry,
   requireName,
   requirePlan,
   requireTransition,
@@ -59,7 +60,6 @@ import {
   staleError,
   transitionError,
   viewPlan,
-  isPlanPurged,
 } from './rules.ts';
 
 export const TTL_ATTRIBUTE = 'ttl';
@@ -87,12 +87,12 @@ export function timeToLiveDefinition(tableName: string): UpdateTimeToLiveCommand
 
 // ---------------------------------------------------------------- keys
 
-export interface ItemKey {
+interface ItemKey {
   readonly pk: string;
   readonly sk: string;
 }
 
-export const itemKeys = {
+const itemKeys = {
   lease: (cluster: string): ItemKey => ({ pk: `CLUSTER#${cluster}`, sk: 'LEASE' }),
   cooldown: (cluster: string, target: string): ItemKey => ({ pk: `CLUSTER#${cluster}`, sk: `COOLDOWN#${target}` }),
   plannerMemory: (cluster: string): ItemKey => ({ pk: `CLUSTER#${cluster}`, sk: 'PLANNER' }),
@@ -106,7 +106,7 @@ export const itemKeys = {
  * A log entry's sort key: time first, then a per-store sequence (entries one store writes in the same ms
  * keep their order), then the store instance (two Lambdas writing in the same ms never collide).
  */
-export function logSortKey(atMs: number, sequence: number, instanceId: string): string {
+function logSortKey(atMs: number, sequence: number, instanceId: string): string {
   return `${sortableMs(atMs)}#${String(sequence).padStart(12, '0')}#${instanceId}`;
 }
 
@@ -137,7 +137,7 @@ function errorName(error: unknown): string | undefined {
   return typeof name === 'string' ? name : undefined;
 }
 
-export function isConditionFailure(error: unknown): boolean {
+function isConditionFailure(error: unknown): boolean {
   return errorName(error) === 'ConditionalCheckFailedException';
 }
 
@@ -282,11 +282,13 @@ export function createDynamoStateStore(options: DynamoStateStoreOptions): StateS
     throw new PrescaleError('conflict', `could not find a free sort key for a log entry in ${pk} at ${atMs} (instance ${instanceId} reused?)`, { retryable: true });
   }
 
-  async function listLog(pk: string, sinceMs: number, limit: number): Promise<unknown[]> {
+  async function listLog<T>(pkOf: (cluster: string) => string, cluster: string, sinceMs: number, limit: number): Promise<T[]> {
+    requireName('cluster', cluster);
     requireLimit(limit);
     const fromMs = firstIncludedMs(sinceMs);
     if (limit === 0 || fromMs === undefined) return [];
-    const bodies: unknown[] = [];
+    const pk = pkOf(cluster);
+    const bodies: T[] = [];
     let startKey: Record<string, unknown> | undefined;
     // A page stops at 1 MB: keep reading until `limit` entries or the end.
     do {
@@ -304,10 +306,15 @@ export function createDynamoStateStore(options: DynamoStateStoreOptions): StateS
           }),
         ),
       );
-      for (const item of output.Items ?? []) bodies.push(decodeJson(readString(item, 'body')));
+      for (const item of output.Items ?? []) bodies.push(decodeJson(readString(item, 'body')) as T);
       startKey = output.LastEvaluatedKey;
     } while (startKey !== undefined && bodies.length < limit);
     return bodies;
+  }
+
+  async function getPlan(id: string): Promise<PendingPlan | undefined> {
+    const item = await getItem(itemKeys.pendingPlan(id));
+    return item === undefined ? undefined : planFromItem(item);
   }
 
   async function putFenced(lease: Lease, key: ItemKey, attributes: Record<string, unknown>, what: string): Promise<void> {
@@ -404,40 +411,29 @@ export function createDynamoStateStore(options: DynamoStateStoreOptions): StateS
     },
 
     async appendDecision(record: DecisionRecord): Promise<void> {
-      requireName('cluster', record.cluster);
-      requireEpochMs('decision atMs', record.atMs);
+      requireLogEntry('decision', record);
       await appendLog(itemKeys.decisions(record.cluster), record.atMs, DECISION_RETENTION_MS, record);
     },
 
     async listDecisions(cluster: string, sinceMs: number, limit: number): Promise<DecisionRecord[]> {
-      requireName('cluster', cluster);
-      return (await listLog(itemKeys.decisions(cluster), sinceMs, limit)) as DecisionRecord[];
+      return listLog(itemKeys.decisions, cluster, sinceMs, limit);
     },
 
     async appendAudit(entry: AuditEntry): Promise<void> {
-      requireName('cluster', entry.cluster);
-      requireEpochMs('audit atMs', entry.atMs);
+      requireLogEntry('audit', entry);
       await appendLog(itemKeys.audit(entry.cluster), entry.atMs, AUDIT_RETENTION_MS, entry);
     },
 
     async listAudit(cluster: string, sinceMs: number, limit: number): Promise<AuditEntry[]> {
-      requireName('cluster', cluster);
-      return (await listLog(itemKeys.audit(cluster), sinceMs, limit)) as AuditEntry[];
+      return listLog(itemKeys.audit, cluster, sinceMs, limit);
     },
 
     async putPendingPlan(plan: PendingPlan): Promise<void> {
       requirePlan(plan);
       const item = definedOnly({
         ...itemKeys.pendingPlan(plan.id),
-        id: plan.id,
-        cluster: plan.cluster,
-        createdAtMs: plan.createdAtMs,
-        expiresAtMs: plan.expiresAtMs,
-        stateHash: plan.stateHash,
+        ...normalizePlan(plan),
         commands: encodeJson(plan.commands),
-        status: plan.status,
-        decidedBy: plan.decidedBy,
-        decidedAtMs: plan.decidedAtMs,
         [TTL_ATTRIBUTE]: expiryEpochSeconds(planPurgeAtMs(plan.expiresAtMs)),
       });
       await call(
@@ -458,10 +454,7 @@ export function createDynamoStateStore(options: DynamoStateStoreOptions): StateS
 
     async getPendingPlan(id: string, nowMs: number): Promise<PendingPlan | undefined> {
       requireFiniteMs('nowMs', nowMs);
-      const item = await getItem(itemKeys.pendingPlan(id));
-      if (item === undefined) return undefined;
-      const plan = planFromItem(item);
-      return isPlanPurged(plan, nowMs) ? undefined : viewPlan(plan, nowMs);
+      return viewPlan(await getPlan(id), nowMs);
     },
 
     async decidePendingPlan(id: string, from: PendingPlanStatus, to: PendingPlanStatus, by: string, nowMs: number): Promise<PendingPlan> {
@@ -498,8 +491,7 @@ export function createDynamoStateStore(options: DynamoStateStoreOptions): StateS
       );
       if (result.applied) return planFromItem(result.output.Attributes ?? {});
       // The condition failed: read the plan to say why (not-found, conflict or stale), as the memory store does.
-      const item = await getItem(itemKeys.pendingPlan(id));
-      const check = checkTransition(item === undefined ? undefined : planFromItem(item), from, nowMs);
+      const check = checkTransition(await getPlan(id), from, nowMs);
       // 'ok' here means the plan changed between the write and the read: someone else still decided first.
       throw transitionError(check === 'ok' ? 'conflict' : check, id, from, to);
     },

@@ -38,11 +38,11 @@ import {
   normalizePlan,
   planExistsError,
   requireCooldown,
-  requireEpochMs,
   requireFiniteMs,
   requireLease,
   requireLeaseRequest,
   requireLimit,
+  requireLogEntry,
   requireName,
   requirePlan,
   requireTransition,
@@ -82,7 +82,7 @@ export class TimeOrderedLog<T extends { readonly atMs: number }> {
 
   append(entry: T): void {
     const last = this.entries[this.entries.length - 1];
-    if (this.size === 0 || last === undefined || last.atMs <= entry.atMs) {
+    if (last === undefined || last.atMs <= entry.atMs) {
       this.entries.push(entry);
     } else {
       // Out of order (rare): after every entry with the same or an earlier time.
@@ -98,7 +98,7 @@ export class TimeOrderedLog<T extends { readonly atMs: number }> {
   /** Entries with `atMs >= fromMs`, oldest first, at most `limit`. */
   list(fromMs: number, limit: number): T[] {
     const start = this.firstIndexAfter(fromMs, (e, t) => e.atMs < t);
-    return this.entries.slice(start, Math.min(start + limit, this.entries.length));
+    return this.entries.slice(start, start + limit);
   }
 
   /** Binary search in [head, length): the first index whose entry is not `before(entry, t)`. */
@@ -202,8 +202,7 @@ export function createMemoryStateStore(options: MemoryStateStoreOptions = {}): S
     },
 
     async appendDecision(record: DecisionRecord): Promise<void> {
-      requireName('cluster', record.cluster);
-      requireEpochMs('decision atMs', record.atMs);
+      requireLogEntry('decision', record);
       logFor(decisions, record.cluster).append(record);
     },
 
@@ -212,8 +211,7 @@ export function createMemoryStateStore(options: MemoryStateStoreOptions = {}): S
     },
 
     async appendAudit(entry: AuditEntry): Promise<void> {
-      requireName('cluster', entry.cluster);
-      requireEpochMs('audit atMs', entry.atMs);
+      requireLogEntry('audit', entry);
       logFor(audits, entry.cluster).append(entry);
     },
 
@@ -231,9 +229,7 @@ export function createMemoryStateStore(options: MemoryStateStoreOptions = {}): S
 
     async getPendingPlan(id: string, nowMs: number): Promise<PendingPlan | undefined> {
       requireFiniteMs('nowMs', nowMs);
-      const stored = plans.get(id);
-      if (stored === undefined || isPlanPurged(stored, nowMs)) return undefined;
-      return viewPlan(stored, nowMs);
+      return viewPlan(plans.get(id), nowMs);
     },
 
     async decidePendingPlan(id: string, from: PendingPlanStatus, to: PendingPlanStatus, by: string, nowMs: number): Promise<PendingPlan> {

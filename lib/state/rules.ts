@@ -33,7 +33,7 @@ export function requireName(what: string, value: string): void {
 }
 
 /** Epoch ms that go into a sort key: a non-negative integer that fits the padded width. */
-export function requireEpochMs(what: string, value: number): void {
+function requireEpochMs(what: string, value: number): void {
   if (!Number.isSafeInteger(value) || value < 0 || value > MAX_SORTABLE_MS) {
     throw invalid(`${what} must be an integer epoch in milliseconds in [0, ${MAX_SORTABLE_MS}], got ${value}`);
   }
@@ -43,7 +43,7 @@ export function requireFiniteMs(what: string, value: number): void {
   if (!Number.isFinite(value)) throw invalid(`${what} must be a finite number of milliseconds, got ${value}`);
 }
 
-export function requireLeaseTtl(ttlMs: number): void {
+function requireLeaseTtl(ttlMs: number): void {
   if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw invalid(`lease ttlMs must be a positive finite number, got ${ttlMs}`);
 }
 
@@ -55,7 +55,7 @@ export function requireLimit(limit: number): void {
 // ---------------------------------------------------------------- lease
 
 /** Expiry is inclusive: a lease with `expiresAtMs === nowMs` is already free. */
-export function isExpired(expiresAtMs: number, nowMs: number): boolean {
+function isExpired(expiresAtMs: number, nowMs: number): boolean {
   return expiresAtMs <= nowMs;
 }
 
@@ -115,8 +115,12 @@ export function isPlanPurged(plan: Pick<PendingPlan, 'expiresAtMs'>, nowMs: numb
   return isExpired(planPurgeAtMs(plan.expiresAtMs), nowMs);
 }
 
-/** How a stored plan reads at `nowMs`: a pending plan past its expiry is `expired`; decided plans keep their status. */
-export function viewPlan(stored: PendingPlan, nowMs: number): PendingPlan {
+/**
+ * How a stored plan reads at `nowMs`: absent once purged; a pending plan past its expiry is `expired`;
+ * decided plans keep their status.
+ */
+export function viewPlan(stored: PendingPlan | undefined, nowMs: number): PendingPlan | undefined {
+  if (stored === undefined || isPlanPurged(stored, nowMs)) return undefined;
   if (stored.status === 'pending' && isExpired(stored.expiresAtMs, nowMs)) return { ...stored, status: 'expired' };
   return stored;
 }
@@ -205,6 +209,12 @@ export function requirePlan(plan: PendingPlan): void {
   requireName('plan cluster', plan.cluster);
   requireFiniteMs('plan createdAtMs', plan.createdAtMs);
   requireFiniteMs('plan expiresAtMs', plan.expiresAtMs);
+}
+
+/** A decision or audit entry: its time goes into a sort key. */
+export function requireLogEntry(log: 'decision' | 'audit', entry: { readonly cluster: string; readonly atMs: number }): void {
+  requireName('cluster', entry.cluster);
+  requireEpochMs(`${log} atMs`, entry.atMs);
 }
 
 export function requireCooldown(cooldown: { readonly lastScaleOutMs: number | undefined; readonly lastScaleInMs: number | undefined }): void {
