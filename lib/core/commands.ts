@@ -88,7 +88,15 @@ export function sameWeights(a: readonly TargetGroupWeight[], b: readonly TargetG
 
 /** Commands sorted by target so logs and plans are reproducible. */
 export function sortCommands<T extends Command>(commands: readonly T[]): T[] {
-  return [...commands].sort((x, y) => (commandTarget(x) < commandTarget(y) ? -1 : commandTarget(x) > commandTarget(y) ? 1 : 0));
+  return sortByTarget(commands, (command) => command);
+}
+
+/** Items sorted by the target of the command each carries (stable: equal targets keep their order); each target is built once. */
+export function sortByTarget<T>(items: readonly T[], commandOf: (item: T) => Command): T[] {
+  return items
+    .map((item) => ({ item, target: commandTarget(commandOf(item)) }))
+    .sort((x, y) => (x.target < y.target ? -1 : x.target > y.target ? 1 : 0))
+    .map(({ item }) => item);
 }
 
 export type GuardVerdict = 'allow' | 'clamp' | 'needs-approval' | 'deny';

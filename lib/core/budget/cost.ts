@@ -40,11 +40,6 @@ export function planCost(commands: readonly Command[], usdPerHourByGroup: Readon
   return { beforeUsdPerHour, afterUsdPerHour, deltaUsdPerHour: afterUsdPerHour - beforeUsdPerHour, unpricedNodeGroups: [...unpriced].sort() };
 }
 
-/** The USD/hour change the plan makes (positive = more spend). */
-export function planCostUsdPerHour(commands: readonly Command[], usdPerHourByGroup: Readonly<Record<string, number>>): number {
-  return planCost(commands, usdPerHourByGroup).deltaUsdPerHour;
-}
-
 /** `$1,234.56`; `+$0.38` with `signed`; `decimals: 4` for per-node prices ($0.0960). Sub-cent amounts get 4 decimals. */
 export function formatUsd(usd: number, options: { signed?: boolean; decimals?: number } = {}): string {
   const sign = usd < 0 ? '−' : options.signed === true ? '+' : '';

@@ -71,10 +71,6 @@ export function isValidOverride(override: BudgetOverride | undefined): override 
   return override !== undefined && override.reason.trim() !== '' && override.by.trim() !== '';
 }
 
-export function guardCommands(input: BudgetGuardInput): GuardedCommand[] {
-  return guardBudget(input).guarded;
-}
-
 export function guardBudget(input: BudgetGuardInput): BudgetGuardResult {
   const sorted = sortCommands(input.commands);
   const overridden = isValidOverride(input.override);

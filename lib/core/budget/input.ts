@@ -5,7 +5,7 @@
  */
 import type { PrescaleConfig } from '../../config/schema.ts';
 import type { Command, GuardedCommand, GuardVerdict } from '../commands.ts';
-import { commandTarget } from '../commands.ts';
+import { sortByTarget } from '../commands.ts';
 import type { BudgetGuardInput, BudgetNodeGroup, BudgetOverride } from './guard.ts';
 import { guardBudget } from './guard.ts';
 import type { Ledger } from './ledger.ts';
@@ -79,9 +79,5 @@ export function applyBudgetGuard(bounded: readonly GuardedCommand[], budget: Omi
       reason: b.verdict === 'allow' ? `budget: ${g.reason}` : `bounds: ${b.reason}; budget: ${g.reason}`,
     };
   });
-  return merged.sort((x, y) => {
-    const a = commandTarget(x.command);
-    const b = commandTarget(y.command);
-    return a < b ? -1 : a > b ? 1 : 0;
-  });
+  return sortByTarget(merged, (g) => g.command);
 }

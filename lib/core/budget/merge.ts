@@ -5,6 +5,7 @@
  * in the adapter; this decides what the numbers mean.
  */
 import { z } from 'zod';
+import { median } from '../forecast/numeric.ts';
 import type { PriceTable } from './prices.ts';
 import { compareStrings, instanceFamilyOf, onDemandUsdPerHourOf, parsePriceTable, roundUsd } from './prices.ts';
 
@@ -86,13 +87,6 @@ export function onDemandPriceOfProduct(raw: unknown): { region: string; instance
   return { region: a.regionCode, instanceType: a.instanceType, usdPerHour: roundUsd(Math.min(...prices)) };
 }
 
-function median(values: readonly number[]): number | undefined {
-  if (values.length === 0) return undefined;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid] : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
 /**
  * New on-demand prices replace old ones (types and regions not in the
  * products are kept); spot history becomes a per-region, per-family ratio:
@@ -132,7 +126,7 @@ export function mergePriceTable(old: PriceTable, pricingProducts: readonly unkno
   const byRegion: Record<string, Record<string, number>> = Object.fromEntries(Object.entries(old.spotPriceRatio.byRegion).map(([r, f]) => [r, { ...f }]));
   for (const [key, values] of [...ratios.entries()].sort(([a], [b]) => compareStrings(a, b))) {
     const [region, family] = key.split(' ') as [string, string];
-    const ratio = Math.round((median(values) as number) * 1000) / 1000;
+    const ratio = Math.round(median(values) * 1000) / 1000;
     if (ratio <= 0) continue;
     const families = (byRegion[region] ??= {});
     if (families[family] !== ratio) changes.push(`spot ${region} ${family} ${families[family] ?? 'new'} → ${ratio}`);

@@ -147,17 +147,16 @@ export function plan(input: PlanInput): PlanOutput {
     maxNodes: g.maxNodes,
     short: isSpotShort(g, groupStates.get(g.name)),
   }));
+  // servicePlans[i] is config.services[i].
   const packPods = (podsOf: (p: (typeof servicePlans)[number]) => number) =>
     packServices(
-      servicePlans.map((p) => {
-        const service = config.services.find((s) => s.name === p.service)!;
-        return { name: p.service, pods: podsOf(p), request: service.requests, groups: service.nodeGroups };
-      }),
+      config.services.map((service, i) => ({ name: service.name, pods: podsOf(servicePlans[i]!), request: service.requests, groups: service.nodeGroups })),
       groupsForPacking,
       config.policy.spotShare,
     );
   const packing = packPods((p) => p.pods);
   // The same packing for the pods the next period still claims: what scale-in must leave standing.
+  // Packed on its own because packing is not additive (spot share, waste-based group choice, FFD across services).
   const keepPacking = packPods((p) => p.keepPods);
   const commands: Command[] = [];
   const recommendations: Record<string, readonly (readonly [number, number])[]> = {};
@@ -199,8 +198,8 @@ export function plan(input: PlanInput): PlanOutput {
   }
   const raisedFloors: Record<string, number> = { ...input.memory.raisedFloors };
   if (config.policy.predictiveHpaFloors && input.trigger !== 'alarm') {
-    for (const plan of servicePlans) {
-      const service = config.services.find((s) => s.name === plan.service)!;
+    for (const [i, plan] of servicePlans.entries()) {
+      const service = config.services[i]!;
       const key = `${service.namespace}/${service.name}`;
       const hpa = observations.get(service.name)?.hpa;
       const floor = planHpaFloor(service, hpa, plan.forecastPods, raisedFloors[key]);

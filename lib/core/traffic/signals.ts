@@ -15,7 +15,7 @@
 import type { NodeGroupConfig } from '../../config/schema.ts';
 import type { DemandHistory } from '../forecast/types.ts';
 import type { MetricQuery, NodeGroupState } from '../../ports.ts';
-import type { TargetHealthCounts } from './capacity.ts';
+import { http5xxPercent, type TargetHealthCounts } from './capacity.ts';
 
 const MINUTE_MS = 60_000;
 export const ALB_NAMESPACE = 'AWS/ApplicationELB';
@@ -111,7 +111,7 @@ export function latestSloSignals(series: { readonly requests: DemandHistory; rea
     const errors = valueAt(series.errors5xx, timeMs);
     const p95 = valueAt(series.p95, timeMs);
     return {
-      http5xxPercent: (100 * (Number.isFinite(errors) ? Math.max(0, errors) : 0)) / count,
+      http5xxPercent: http5xxPercent(Number.isFinite(errors) ? errors : 0, count),
       p95ResponseSeconds: Number.isFinite(p95) ? p95 : undefined,
     };
   }

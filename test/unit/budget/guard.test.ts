@@ -4,7 +4,6 @@ import type { Command, GuardVerdict, ScaleNodeGroupCommand } from '../../../lib/
 import {
   affordableNodes,
   guardBudget,
-  guardCommands,
   isValidOverride,
   projectedMonthEndUsd,
   type BudgetGuardInput,
@@ -41,7 +40,7 @@ function withBudget(patch: Partial<BudgetGuardInput['budget']>): Pick<BudgetGuar
   return { budget: { ...base.budget, ...patch } };
 }
 
-describe('guardCommands: one command', () => {
+describe('guardBudget: one command', () => {
   it.each<[string, Partial<BudgetGuardInput>, Command, GuardVerdict, number | undefined, RegExp]>([
     // +2 × 0.10 = +0.20/h → 3.00/h → 400 + 300 = 700 (70 %); +20 % capacity; +$0.20/h < $10 → allow
     ['allows a small scale-out within budget', {}, scale('general', 10, 12), 'allow', 12, /projected month-end \$700\.00/],
@@ -74,7 +73,7 @@ describe('guardCommands: one command', () => {
     ['ignores an override without a reason', { monthToDateUsd: 800, override: { reason: '  ', by: 'alice' } }, scale('general', 10, 11), 'deny', undefined, /override ignored/],
     ['denies a scale-out of a group it cannot price', {}, scale('gpu', 0, 2), 'deny', undefined, /"gpu" has no price/],
   ])('%s', (_name, patch, command, verdict, effectiveNodes, reason) => {
-    const [guarded] = guardCommands({ ...base, ...patch, commands: [command] });
+    const [guarded] = guardBudget({ ...base, ...patch, commands: [command] }).guarded;
     expect(guarded?.verdict).toBe(verdict);
     expect(guarded?.reason).toMatch(reason);
     if (effectiveNodes === undefined) {
@@ -85,15 +84,15 @@ describe('guardCommands: one command', () => {
   });
 });
 
-describe('guardCommands: whole plans', () => {
+describe('guardBudget: whole plans', () => {
   it('credits scale-ins before any scale-out, whatever the order', () => {
     // MTD 700, projectedSpendPercent 100 so only the cap decides:
     // alone, general 10 → 13 needs 3.10/h → 700 + 310 = 1010 > 1000: room 20 → 2 nodes, clamped to 12 (= 1000, 100 % → approval).
     // with memory 5 → 3 first (−0.40/h → 2.40/h), general 10 → 13 gives 2.70/h → 970 < 1000 → allow.
     const patch = { monthToDateUsd: 700, ...withBudget({ approval: { ...base.budget.approval, projectedSpendPercent: 100 } }) };
-    const alone = guardCommands({ ...base, ...patch, commands: [scale('general', 10, 13)] });
+    const alone = guardBudget({ ...base, ...patch, commands: [scale('general', 10, 13)] }).guarded;
     expect(alone.map((g) => g.verdict)).toEqual(['needs-approval']);
-    const together = guardCommands({ ...base, ...patch, commands: [scale('general', 10, 13), scale('memory', 5, 3)] });
+    const together = guardBudget({ ...base, ...patch, commands: [scale('general', 10, 13), scale('memory', 5, 3)] }).guarded;
     expect(together.map((g) => [g.command.kind === 'scale-node-group' && g.command.nodeGroup, g.verdict])).toEqual([
       ['general', 'allow'],
       ['memory', 'allow'],
@@ -115,7 +114,7 @@ describe('guardCommands: whole plans', () => {
   it('counts a needs-approval command as committed so approving it later stays under the cap', () => {
     // compute 2 → 4: +0.80/h, +100 % → approval, but its 80 USD of room is reserved:
     // MTD 600: room 120 − 80 = 40 → general 10 → 20 gets 4 nodes (10 → 14).
-    const guarded = guardCommands({ ...base, monthToDateUsd: 600, commands: [scale('general', 10, 20), scale('compute', 2, 4)] });
+    const guarded = guardBudget({ ...base, monthToDateUsd: 600, commands: [scale('general', 10, 20), scale('compute', 2, 4)] }).guarded;
     expect(guarded.map((g) => g.verdict)).toEqual(['needs-approval', 'needs-approval']);
     expect(guarded[1]?.effective).toMatchObject({ toNodes: 14 });
   });
@@ -188,7 +187,7 @@ const scenario = fc
 /** The fleet after every command that may run (allow, clamp, and needs-approval if approved). */
 function nodesAfter(input: BudgetGuardInput, verdicts: readonly GuardVerdict[] = ['allow', 'clamp', 'needs-approval']): Map<string, number> {
   const nodes = new Map(Object.entries(input.nodeGroups).map(([name, g]) => [name, g.currentNodes]));
-  for (const g of guardCommands(input)) {
+  for (const g of guardBudget(input).guarded) {
     if (verdicts.includes(g.verdict) && g.effective?.kind === 'scale-node-group') nodes.set(g.effective.nodeGroup, g.effective.toNodes);
   }
   return nodes;
@@ -223,7 +222,7 @@ describe('properties', () => {
   it('clamps to the largest affordable capacity: one more node would break a cap', () => {
     fc.assert(
       fc.property(scenario, (input) => {
-        const guarded = guardCommands(input);
+        const guarded = guardBudget(input).guarded;
         const nodes = nodesAfter(input);
         for (const g of guarded) {
           if (g.effective?.kind !== 'scale-node-group' || g.command.kind !== 'scale-node-group') continue;
@@ -243,7 +242,7 @@ describe('properties', () => {
   it('never blocks a scale-in or a hold, with or without an override', () => {
     fc.assert(
       fc.property(scenario, fc.option(fc.record({ reason: fc.string(), by: fc.string() }), { nil: undefined }), (input, override) => {
-        for (const g of guardCommands({ ...input, override })) {
+        for (const g of guardBudget({ ...input, override }).guarded) {
           if (g.command.kind === 'scale-node-group' && g.command.toNodes <= g.command.fromNodes) {
             expect(g.verdict).toBe('allow');
             expect(g.effective).toEqual(g.command);
@@ -270,7 +269,7 @@ describe('properties', () => {
   it('with a valid override, every command runs as planned', () => {
     fc.assert(
       fc.property(scenario, (input) => {
-        for (const g of guardCommands({ ...input, override: { reason: 'incident', by: 'oncall' } })) {
+        for (const g of guardBudget({ ...input, override: { reason: 'incident', by: 'oncall' } }).guarded) {
           expect(g.verdict).toBe('allow');
           expect(g.effective).toEqual(g.command);
         }

@@ -10,7 +10,7 @@ import {
   type NodeGroupPricing,
   type PriceTable,
 } from '../../../lib/core/budget/prices.ts';
-import { fleetUsdPerHour, formatUsd, planCost, planCostUsdPerHour } from '../../../lib/core/budget/cost.ts';
+import { fleetUsdPerHour, formatUsd, planCost } from '../../../lib/core/budget/cost.ts';
 import { mergePriceTable, onDemandPriceOfProduct, regionOfAvailabilityZone } from '../../../lib/core/budget/merge.ts';
 
 const table: PriceTable = {
@@ -148,7 +148,7 @@ describe('plan cost', () => {
     expect(cost.afterUsdPerHour).toBeCloseTo(0.82, 9);
     expect(cost.deltaUsdPerHour).toBeCloseTo(-0.148, 9);
     expect(cost.unpricedNodeGroups).toEqual(['gpu']);
-    expect(planCostUsdPerHour(commands, prices)).toBeCloseTo(-0.148, 9);
+    expect(planCost(commands, prices).deltaUsdPerHour).toBeCloseTo(-0.148, 9);
   });
 
   it('prices a fleet', () => {
