@@ -16,6 +16,7 @@ import type { PrescaleConfig } from '../config/schema.ts';
 import { mergePriceTable, type MergeResult } from '../core/budget/merge.ts';
 import { parsePriceTable } from '../core/budget/prices.ts';
 import { ValidationError } from '../errors.ts';
+import { stableJson } from '../sim/report.ts';
 
 export const BUNDLED_TABLE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'data', 'prices', 'ec2.json');
 
@@ -40,16 +41,6 @@ export function pricedTypesByRegion(configs: readonly PrescaleConfig[]): Map<str
     byRegion.set(config.cluster.region, types);
   }
   return new Map([...byRegion.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([region, types]) => [region, [...types].sort()]));
-}
-
-/** JSON with every object's keys sorted, two-space indented, newline-terminated: reproducible files. */
-export function stableJson(value: unknown): string {
-  const sortKeys = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(sortKeys);
-    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, x]) => [k, sortKeys(x)]));
-    return v;
-  };
-  return `${JSON.stringify(sortKeys(value), null, 2)}\n`;
 }
 
 export interface RefreshInput {

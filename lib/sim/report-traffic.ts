@@ -3,16 +3,13 @@
  * HTML fragment with an inline SVG (no script, no network), appended to
  * report.html before `</body>`.
  */
+import { escapeHtml } from './report.ts';
 import { formatTimestamp } from './trace.ts';
 import type { SpotScenarioRun } from './traffic-backtest.ts';
 
 const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#9467bd', '#8c564b'];
 /** Interruptions listed in the table; the rest are in summary.json. */
 const LISTED_INTERRUPTIONS = 20;
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
 
 /**
  * A step path that emits a point only where the value changes: a week of

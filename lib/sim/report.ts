@@ -70,10 +70,10 @@ export function summary(input: SummaryInput): Record<string, unknown> {
 
 // ------------------------------------------------------------------ terminal
 
-export function scoreTable(results: readonly PolicyResult[]): string {
+/** The scores as text cells, one row per policy: the terminal table and the report's table show the same numbers. */
+function scoreRows(results: readonly PolicyResult[]): string[][] {
   const oracle = results.find((r) => r.policy === 'oracle');
-  const header = ['policy', 'cost USD', '× oracle', 'unserved %', 'violation min', 'launches', 'actions'];
-  const rows = results.map((r) => [
+  return results.map((r) => [
     r.policy,
     r.scores.cost.toFixed(2),
     oracle && oracle.scores.cost > 0 ? (r.scores.cost / oracle.scores.cost).toFixed(3) : '-',
@@ -82,6 +82,11 @@ export function scoreTable(results: readonly PolicyResult[]): string {
     String(r.scores.launches),
     String(r.scores.actions),
   ]);
+}
+
+export function scoreTable(results: readonly PolicyResult[]): string {
+  const header = ['policy', 'cost USD', '× oracle', 'unserved %', 'violation min', 'launches', 'actions'];
+  const rows = scoreRows(results);
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]!.length)));
   const line = (cells: readonly string[]): string => cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
@@ -91,7 +96,7 @@ export function scoreTable(results: readonly PolicyResult[]): string {
 
 const COLORS: Readonly<Record<string, string>> = { predictive: '#1f77b4', reactive: '#d62728', static: '#7f7f7f', oracle: '#2ca02c', 'aws-predictive': '#9467bd' };
 
-function escapeHtml(text: string): string {
+export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
@@ -229,9 +234,8 @@ export function reportHtml(input: ReportInput): string {
     const step = Math.max(1, Math.ceil(values.length / buckets));
     return { label: r.policy, values: values.filter((_, i) => i % step === 0 || i === values.length - 1), color: COLORS[r.policy] ?? '#333' };
   });
-  const oracle = input.results.find((r) => r.policy === 'oracle');
-  const rows = input.results
-    .map((r) => `<tr><td>${escapeHtml(r.policy)}</td><td>${r.scores.cost.toFixed(2)}</td><td>${oracle && oracle.scores.cost > 0 ? (r.scores.cost / oracle.scores.cost).toFixed(3) : '-'}</td><td>${(r.scores.unserved_fraction * 100).toFixed(4)}</td><td>${r.scores.violation_minutes}</td><td>${r.scores.launches}</td><td>${r.scores.actions}</td></tr>`)
+  const rows = scoreRows(input.results)
+    .map((cells) => `<tr>${cells.map((cell) => `<td>${escapeHtml(cell)}</td>`).join('')}</tr>`)
     .join('\n');
   const s = input.scenario;
   return `<!doctype html>

@@ -13,8 +13,6 @@ import { mulberry32 } from '../core/random.ts';
 /** EC2's spot interruption notice. */
 export const SPOT_NOTICE_MINUTES = 2;
 
-export { mulberry32 };
-
 export interface SpotInterruptionOptions {
   readonly seed: number;
   /** Notices fall in [startMinute, endMinute). */

@@ -3,6 +3,7 @@
  * and their minute grid: minute m holds the latest sample at or before
  * t0 + m minutes (step-hold), t0 being the first timestamp floored to the minute.
  */
+import { median, quantileSorted } from '../core/forecast/numeric.ts';
 import { ValidationError } from '../errors.ts';
 
 export interface TraceSample {
@@ -66,13 +67,6 @@ export function parseTraceCsv(text: string, source = 'trace'): TraceSample[] {
   return samples;
 }
 
-export function medianOf(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  if (sorted.length === 0) return Number.NaN;
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
 /**
  * The minute grid of BACKTEST.md. It ends one median sampling interval after
  * the last sample (exclusive). Minutes before the first sample (only when it
@@ -84,7 +78,7 @@ export function toMinuteGrid(samples: readonly TraceSample[]): MinuteGrid {
   if (first === undefined || last === undefined) throw new ValidationError('trace', ['needs at least 2 samples']);
   const intervalsSeconds: number[] = [];
   for (let i = 1; i < samples.length; i++) intervalsSeconds.push((samples[i]!.timeMs - samples[i - 1]!.timeMs) / 1000);
-  const medianIntervalSeconds = medianOf(intervalsSeconds);
+  const medianIntervalSeconds = median(intervalsSeconds);
   const t0Ms = Math.floor(first.timeMs / MINUTE_MS) * MINUTE_MS;
   const endMs = last.timeMs + medianIntervalSeconds * 1000;
   const minutes = Math.max(1, Math.ceil((endMs - t0Ms) / MINUTE_MS));
@@ -101,12 +95,7 @@ export function toMinuteGrid(samples: readonly TraceSample[]): MinuteGrid {
 
 /** Percentile by linear interpolation between order statistics (NumPy's default, "type 7"). */
 export function percentile(values: ArrayLike<number>, p: number): number {
-  const sorted = Float64Array.from(values).sort();
-  if (sorted.length === 0) return Number.NaN;
-  const rank = (p / 100) * (sorted.length - 1);
-  const lower = Math.floor(rank);
-  const upper = Math.min(lower + 1, sorted.length - 1);
-  return sorted[lower]! + (rank - lower) * (sorted[upper]! - sorted[lower]!);
+  return quantileSorted(Float64Array.from(values).sort(), p / 100);
 }
 
 export function formatTimestamp(ms: number): string {

@@ -5,7 +5,8 @@ import { DescribeSpotPriceHistoryCommand, EC2Client } from '@aws-sdk/client-ec2'
 import { GetProductsCommand, PricingClient } from '@aws-sdk/client-pricing';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { pricedTypesByRegion, pricesCommand, stableJson } from '../../../lib/cli/prices.ts';
+import { pricedTypesByRegion, pricesCommand } from '../../../lib/cli/prices.ts';
+import { stableJson } from '../../../lib/sim/report.ts';
 import { loadConfigFile } from '../../../lib/config/load.ts';
 import { main } from '../../../lib/cli/main.ts';
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { oraclePolicy, reactivePolicy, staticPolicy } from '../../../lib/sim/reference-policies.ts';
 import { initialFleetNodes, scoreDecisions, type Scenario } from '../../../lib/sim/score.ts';
-import { parseTraceCsv, percentile, toMinuteGrid, medianOf } from '../../../lib/sim/trace.ts';
+import { median } from '../../../lib/core/forecast/numeric.ts';
+import { parseTraceCsv, percentile, toMinuteGrid } from '../../../lib/sim/trace.ts';
 import { Fleet } from '../../../lib/sim/fleet.ts';
 
 // warmupDays is a fraction of a day so that S is small: 2/1440 days → S = 2 minutes.
@@ -103,6 +104,6 @@ describe('trace and minute grid', () => {
     // sorted [1,2,3,4]; p99 rank = 0.99 × 3 = 2.97 → 3 + 0.97 × (4 − 3) = 3.97
     expect(percentile([4, 1, 3, 2], 99)).toBeCloseTo(3.97, 12);
     expect(percentile([7], 50)).toBe(7);
-    expect(medianOf([300, 120, 300, 60])).toBe(210); // (120 + 300) / 2
+    expect(median([300, 120, 300, 60])).toBe(210); // (120 + 300) / 2
   });
 });

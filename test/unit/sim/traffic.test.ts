@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { TargetGroupWeight } from '../../../lib/core/commands.ts';
+import { mulberry32 } from '../../../lib/core/random.ts';
 import { planReweight, type ReweightInput } from '../../../lib/core/traffic/reweight.ts';
 import { PrescaleError } from '../../../lib/errors.ts';
 import { SteppedClock } from '../../../lib/sim/cloud.ts';
 import {
   meanMinutesBetweenInterruptions,
-  mulberry32,
   nodesReclaimedAt,
   nodesUnderNotice,
   planSpotInterruptions,
