@@ -11,8 +11,11 @@
  * included (ValidationError, InvalidParameterException…), is a CLIENT_ERROR and
  * is not retried: checked in @smithy/core's StandardRetryStrategy.isRetryableError
  * (only THROTTLING and TRANSIENT) and asserted in test/unit/aws/clients.test.ts.
- * Note the SDK also counts `LimitExceededException` as throttling and retries it,
- * although prescale classifies the error as `capacity` once retries are spent.
+ * The SDK also counts `LimitExceededException` (DynamoDB's limit on concurrent
+ * table operations) as throttling and retries it; prescale classifies it as
+ * `throttling` too once retries are spent, while `LimitExceededFault` (an Auto
+ * Scaling or CloudWatch quota), which the SDK does not retry, is `capacity`
+ * (lib/aws/errors.ts).
  *
  * Timeouts: `requestTimeoutMs` bounds each attempt (the NodeHttpHandler the client
  * builds from these options; `throwOnRequestTimeout` makes a breach an error

@@ -309,7 +309,11 @@ export class CloudWatchMetrics implements MetricsSource {
     // One call covers one grid: queries with different periods go to different calls,
     // so CloudWatch aligns every datapoint of a call to the same step.
     const byPeriod = new Map<number, PlannedQuery[]>();
-    for (const p of planned) byPeriod.set(p.grid.stepSeconds, [...(byPeriod.get(p.grid.stepSeconds) ?? []), p]);
+    for (const p of planned) {
+      const group = byPeriod.get(p.grid.stepSeconds);
+      if (group === undefined) byPeriod.set(p.grid.stepSeconds, [p]);
+      else group.push(p);
+    }
 
     const results: DemandHistory[] = new Array<DemandHistory>(queries.length);
     for (const [periodSeconds, group] of [...byPeriod.entries()].sort(([a], [b]) => a - b)) {

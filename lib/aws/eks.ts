@@ -67,11 +67,12 @@ export class EksNodeGroups implements CapacityActuator {
   /** In the order asked; one DescribeAutoScalingGroups (per 50) for all the groups' instances. */
   async describeNodeGroups(cluster: string, names: readonly string[]): Promise<NodeGroupState[]> {
     const nodegroups = await Promise.all(names.map((name) => this.describeNodegroup(cluster, name)));
-    const groups = await describeAutoScalingGroups(this.autoScaling, nodegroups.flatMap(autoScalingGroupNames));
+    const asgNames = nodegroups.map(autoScalingGroupNames);
+    const groups = await describeAutoScalingGroups(this.autoScaling, asgNames.flat());
     return nodegroups.map((nodegroup, i) => {
       const live = liveScalingConfig(nodegroup);
       // A node group still CREATING has no ASG yet: nothing ready, nothing booting.
-      const instances = autoScalingGroupNames(nodegroup).flatMap((asg) => groups.get(asg)?.Instances ?? []);
+      const instances = asgNames[i]!.flatMap((asg) => groups.get(asg)?.Instances ?? []);
       return {
         name: names[i]!,
         status: mapNodegroupStatus(nodegroup.status),

@@ -7,7 +7,13 @@
  * `ScalingActivityInProgressFault`, `TargetGroupNotFoundException`), while
  * unmodelled awsQuery errors carry the wire code (`Throttling`, `ValidationError`).
  * The table therefore keys on the name with a trailing `Exception`/`Fault`
- * stripped, so both spellings of one error land on one row.
+ * stripped, so both spellings of one error land on one row. A row keyed by a
+ * full spelling is looked up first: it is for the one name whose meaning
+ * depends on the spelling (`LimitExceededException`, below).
+ *
+ * This is the one table for every AWS service prescale calls, DynamoDB
+ * included: lib/state/dynamodb.ts keeps only the failed condition, whose
+ * meaning depends on the call, and delegates everything else here.
  */
 import { PrescaleError } from '../errors.ts';
 import type { ErrorCode } from '../errors.ts';
@@ -25,10 +31,11 @@ const NOT_FOUND: Classification = { code: 'not-found', retryable: false, summary
 const DENIED: Classification = { code: 'access-denied', retryable: false, summary: 'access denied' };
 const INVALID: Classification = { code: 'validation', retryable: false, summary: 'request rejected as invalid' };
 const CAPACITY: Classification = { code: 'capacity', retryable: false, summary: 'capacity or quota exhausted' };
+const CONFLICT: Classification = { code: 'conflict', retryable: true, summary: 'item locked by a concurrent transaction' };
 const UNAVAILABLE: Classification = { code: 'unavailable', retryable: true, summary: 'AWS unavailable or timed out' };
 const UNKNOWN: Classification = { code: 'internal', retryable: false, summary: 'unexpected AWS error' };
 
-/** Keyed by the error name without its `Exception`/`Fault` suffix (see `normalizeErrorName`). */
+/** Keyed by the error name without its `Exception`/`Fault` suffix (see `normalizeErrorName`), or by a full name that must win over that. */
 const BY_NAME: Readonly<Record<string, Classification>> = {
   // throttling
   Throttling: THROTTLED,
@@ -38,11 +45,19 @@ const BY_NAME: Readonly<Record<string, Classification>> = {
   SlowDown: THROTTLED,
   RequestThrottled: THROTTLED,
   PriorRequestNotComplete: THROTTLED,
+  // DynamoDB's LimitExceededException is its control-plane limit on concurrent table operations
+  // (CreateTable, UpdateTable, UpdateTimeToLive…): a rate, over when they finish. The SDK's retry
+  // strategy already retries it as throttling (THROTTLING_ERROR_CODES in @smithy/core lists this exact
+  // name, not LimitExceededFault). Auto Scaling's and CloudWatch's LimitExceededFault (wire code
+  // LimitExceeded) is a quota on resources: capacity, below. Hence a row for the full spelling.
+  LimitExceededException: THROTTLED,
   // busy: the resource is mid-change; try again on the next run
   ResourceInUse: BUSY,
   ScalingActivityInProgress: BUSY,
   ResourceContention: BUSY,
-  // not found
+  // DynamoDB: the item is part of a transaction in progress
+  TransactionConflict: CONFLICT,
+  // not found (for DynamoDB: the table, or an index of it)
   ResourceNotFound: NOT_FOUND,
   NoSuchEntity: NOT_FOUND,
   NotFound: NOT_FOUND,
@@ -56,6 +71,8 @@ const BY_NAME: Readonly<Record<string, Classification>> = {
   UnrecognizedClient: DENIED,
   ExpiredToken: DENIED,
   InvalidClientTokenId: DENIED,
+  MissingAuthenticationToken: DENIED,
+  InvalidSignature: DENIED,
   // validation: our request is wrong; retrying cannot help
   Validation: INVALID,
   ValidationError: INVALID,
@@ -66,14 +83,18 @@ const BY_NAME: Readonly<Record<string, Classification>> = {
   InvalidRequest: INVALID,
   InvalidConfigurationRequest: INVALID,
   InvalidNextToken: INVALID,
+  Serialization: INVALID,
   // capacity and quotas
   InsufficientInstanceCapacity: CAPACITY,
   LimitExceeded: CAPACITY,
   ServiceQuotaExceeded: CAPACITY,
+  // DynamoDB: an item collection (one partition key with local secondary indexes) reached 10 GB
+  ItemCollectionSizeLimitExceeded: CAPACITY,
   // AWS side
   ServiceUnavailable: UNAVAILABLE,
   InternalFailure: UNAVAILABLE,
   InternalError: UNAVAILABLE,
+  InternalServerError: UNAVAILABLE,
   InternalService: UNAVAILABLE,
   Server: UNAVAILABLE,
   // timeouts (the SDK's own, the request handler's, our total time cap)
@@ -96,13 +117,15 @@ interface AwsErrorShape {
   readonly httpStatusCode: number | undefined;
   readonly requestId: string | undefined;
   readonly nodeCode: string | undefined;
+  /** The SDK's `$fault`: `server` for errors it models as AWS-side, or an unmodelled 5xx. */
+  readonly fault: string | undefined;
 }
 
 function describeError(error: unknown): AwsErrorShape {
   if (typeof error !== 'object' || error === null) {
-    return { name: 'Error', message: String(error), httpStatusCode: undefined, requestId: undefined, nodeCode: undefined };
+    return { name: 'Error', message: String(error), httpStatusCode: undefined, requestId: undefined, nodeCode: undefined, fault: undefined };
   }
-  const e = error as { name?: unknown; message?: unknown; code?: unknown; Code?: unknown; $metadata?: { httpStatusCode?: unknown; requestId?: unknown } };
+  const e = error as { name?: unknown; message?: unknown; code?: unknown; Code?: unknown; $fault?: unknown; $metadata?: { httpStatusCode?: unknown; requestId?: unknown } };
   // awsQuery errors the SDK does not model keep the wire code in `Code`.
   const name = typeof e.name === 'string' && e.name !== 'Error' ? e.name : typeof e.Code === 'string' ? e.Code : 'Error';
   return {
@@ -111,21 +134,22 @@ function describeError(error: unknown): AwsErrorShape {
     httpStatusCode: typeof e.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : undefined,
     requestId: typeof e.$metadata?.requestId === 'string' ? e.$metadata.requestId : undefined,
     nodeCode: typeof e.code === 'string' ? e.code : undefined,
+    fault: typeof e.$fault === 'string' ? e.$fault : undefined,
   };
 }
 
-/** The decision alone, for the table test: name first, then message, then HTTP status. */
-export function classifyAwsErrorName(name: string, message: string, httpStatusCode: number | undefined, nodeCode?: string): Classification {
+/** The decision alone, for the table test: name first, then message, then socket code, HTTP status and the SDK's fault side. */
+export function classifyAwsErrorName(name: string, message: string, httpStatusCode: number | undefined, nodeCode?: string, fault?: string): Classification {
   const normalized = normalizeErrorName(name);
   // Auto Scaling reports a missing group as a generic ValidationError.
   if (normalized === 'ValidationError' && /not found/i.test(message)) return NOT_FOUND;
-  const byName = BY_NAME[normalized] ?? BY_NAME[name];
+  const byName = BY_NAME[name] ?? BY_NAME[normalized];
   if (byName !== undefined) return byName;
   // ELBv2 quotas: TooManyTargetGroups, TooManyRules, TooManyActions… (TooManyRequests is in the table).
   if (normalized.startsWith('TooMany')) return CAPACITY;
   if (nodeCode !== undefined && NETWORK_ERROR_CODES.has(nodeCode)) return UNAVAILABLE;
   if (httpStatusCode === 429) return THROTTLED;
-  if (httpStatusCode !== undefined && httpStatusCode >= 500) return UNAVAILABLE;
+  if ((httpStatusCode !== undefined && httpStatusCode >= 500) || fault === 'server') return UNAVAILABLE;
   if (httpStatusCode === 403) return DENIED;
   if (httpStatusCode === 404) return NOT_FOUND;
   return UNKNOWN;
@@ -139,7 +163,7 @@ export function classifyAwsErrorName(name: string, message: string, httpStatusCo
 export function classifyAwsError(error: unknown, context: string): PrescaleError {
   if (error instanceof PrescaleError) return error;
   const shape = describeError(error);
-  const { code, retryable, summary } = classifyAwsErrorName(shape.name, shape.message, shape.httpStatusCode, shape.nodeCode);
+  const { code, retryable, summary } = classifyAwsErrorName(shape.name, shape.message, shape.httpStatusCode, shape.nodeCode, shape.fault);
   const detail = shape.message === '' ? shape.name : `${shape.name}: ${shape.message}`;
   const details = [
     `aws error: ${shape.name}`,

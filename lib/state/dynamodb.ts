@@ -23,7 +23,8 @@
 import { randomUUID } from 'node:crypto';
 import type { CreateTableCommandInput, DynamoDBClient, UpdateTimeToLiveCommandInput } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { PrescaleError, type ErrorCode } from '../errors.ts';
+import { classifyAwsError } from '../aws/errors.ts';
+import { PrescaleError } from '../errors.ts';
 import type {
   AuditEntry,
   CooldownState,
@@ -112,61 +113,27 @@ function logSortKey(atMs: number, sequence: number, instanceId: string): string 
 
 // ---------------------------------------------------------------- errors
 
-interface SdkErrorShape {
-  readonly name?: unknown;
-  readonly code?: unknown;
-  readonly message?: unknown;
-  readonly $fault?: unknown;
-  readonly $metadata?: { readonly httpStatusCode?: unknown };
-}
-
-const THROTTLING_NAMES = new Set([
-  'ProvisionedThroughputExceededException',
-  'ThrottlingException',
-  'Throttling',
-  'RequestLimitExceeded',
-  'LimitExceededException',
-  'TooManyRequestsException',
-]);
-const ACCESS_DENIED_NAMES = new Set(['AccessDeniedException', 'UnrecognizedClientException', 'MissingAuthenticationTokenException', 'InvalidSignatureException', 'ExpiredTokenException']);
-const UNAVAILABLE_NAMES = new Set(['InternalServerError', 'InternalFailure', 'ServiceUnavailable', 'ServiceUnavailableException', 'RequestTimeout', 'RequestTimeoutException', 'TimeoutError']);
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
-
-function errorName(error: unknown): string | undefined {
-  const name = typeof error === 'object' && error !== null ? (error as SdkErrorShape).name : undefined;
-  return typeof name === 'string' ? name : undefined;
-}
-
 function isConditionFailure(error: unknown): boolean {
-  return errorName(error) === 'ConditionalCheckFailedException';
+  return typeof error === 'object' && error !== null && (error as { readonly name?: unknown }).name === 'ConditionalCheckFailedException';
 }
 
 /**
  * Maps an SDK error to a PrescaleError. A failed condition means different things per call, so the
  * caller says what it means (`lease-held`, `stale`, `conflict`); without that it is a `conflict`.
+ * Every other error is classified by the AWS-wide table (classifyAwsError), which holds the
+ * DynamoDB names too; `context` says what call failed on which table and item.
  */
-export function classifyDynamoError(error: unknown, onConditionFailed?: () => PrescaleError): PrescaleError {
-  if (error instanceof PrescaleError) return error;
-  const shape: SdkErrorShape = typeof error === 'object' && error !== null ? (error as SdkErrorShape) : {};
-  const name = errorName(error) ?? 'UnknownError';
-  const detail = typeof shape.message === 'string' && shape.message.length > 0 ? `${name}: ${shape.message}` : name;
-  const make = (code: ErrorCode, retryable: boolean, message: string): PrescaleError => new PrescaleError(code, message, { retryable, cause: error });
+export function classifyDynamoError(error: unknown, context: string, onConditionFailed?: () => PrescaleError): PrescaleError {
+  if (!isConditionFailure(error)) return classifyAwsError(error, context);
+  const meant = onConditionFailed?.() ?? new PrescaleError('conflict', `${context} failed: the item changed since it was read`);
+  return new PrescaleError(meant.code, meant.message, { retryable: meant.retryable, details: meant.details, cause: error });
+}
 
-  if (isConditionFailure(error)) {
-    const meant = onConditionFailed?.() ?? new PrescaleError('conflict', 'the item changed since it was read');
-    return new PrescaleError(meant.code, meant.message, { retryable: meant.retryable, details: meant.details, cause: error });
-  }
-  if (name === 'TransactionConflictException') return make('conflict', true, `DynamoDB write conflict (${detail})`);
-  if (THROTTLING_NAMES.has(name)) return make('throttling', true, `DynamoDB throttled the request (${detail})`);
-  if (name === 'ResourceNotFoundException') return make('not-found', false, `DynamoDB table not found (${detail})`);
-  if (ACCESS_DENIED_NAMES.has(name)) return make('access-denied', false, `DynamoDB denied access (${detail})`);
-  if (name === 'ValidationException' || name === 'SerializationException') return make('validation', false, `DynamoDB rejected the request (${detail})`);
-  if (name === 'ItemCollectionSizeLimitExceededException') return make('capacity', false, `DynamoDB item collection is full (${detail})`);
-  if (UNAVAILABLE_NAMES.has(name)) return make('unavailable', true, `DynamoDB is unavailable (${detail})`);
-  if (typeof shape.code === 'string' && NETWORK_CODES.has(shape.code)) return make('unavailable', true, `cannot reach DynamoDB (${shape.code})`);
-  const status = shape.$metadata?.httpStatusCode;
-  if (shape.$fault === 'server' || (typeof status === 'number' && status >= 500)) return make('unavailable', true, `DynamoDB server error (${detail})`);
-  return make('internal', false, `unexpected DynamoDB error (${detail})`);
+type Operation = 'GetItem' | 'PutItem' | 'UpdateItem' | 'Query';
+
+/** What a call did, where, for error messages: `DynamoDB PutItem prescale-state CLUSTER#prod/LEASE`. */
+function callContext(operation: Operation, tableName: string, key: ItemKey | string): string {
+  return `DynamoDB ${operation} ${tableName} ${typeof key === 'string' ? key : `${key.pk}/${key.sk}`}`;
 }
 
 // ---------------------------------------------------------------- item reading
@@ -238,26 +205,29 @@ export function createDynamoStateStore(options: DynamoStateStoreOptions): StateS
   const instanceId = options.instanceId ?? randomUUID().slice(0, 8);
   let logSequence = 0;
 
-  async function call<T>(operation: () => Promise<T>, onConditionFailed?: () => PrescaleError): Promise<T> {
+  /** `key` is the item, or the partition a Query reads. */
+  const where = (operation: Operation, key: ItemKey | string): string => callContext(operation, TableName, key);
+
+  async function call<T>(context: string, operation: () => Promise<T>, onConditionFailed?: () => PrescaleError): Promise<T> {
     try {
       return await operation();
     } catch (error) {
-      throw classifyDynamoError(error, onConditionFailed);
+      throw classifyDynamoError(error, context, onConditionFailed);
     }
   }
 
   /** A conditional write: `false` when the condition failed (the caller decides what that means), any other error classified. */
-  async function conditional<T>(operation: () => Promise<T>): Promise<{ readonly applied: true; readonly output: T } | { readonly applied: false }> {
+  async function conditional<T>(context: string, operation: () => Promise<T>): Promise<{ readonly applied: true; readonly output: T } | { readonly applied: false }> {
     try {
       return { applied: true, output: await operation() };
     } catch (error) {
       if (isConditionFailure(error)) return { applied: false };
-      throw classifyDynamoError(error);
+      throw classifyDynamoError(error, context);
     }
   }
 
   async function getItem(key: ItemKey): Promise<Item | undefined> {
-    const output = await call(() => doc.send(new GetCommand({ TableName, Key: key, ConsistentRead: true })));
+    const output = await call(where('GetItem', key), () => doc.send(new GetCommand({ TableName, Key: key, ConsistentRead: true })));
     return output.Item;
   }
 
@@ -266,7 +236,7 @@ export function createDynamoStateStore(options: DynamoStateStoreOptions): StateS
     for (let attempt = 1; attempt <= LOG_APPEND_ATTEMPTS; attempt += 1) {
       const sk = logSortKey(atMs, logSequence, instanceId);
       logSequence += 1;
-      const result = await conditional(() =>
+      const result = await conditional(where('PutItem', { pk, sk }), () =>
         doc.send(
           new PutCommand({
             TableName,
@@ -292,7 +262,7 @@ export function createDynamoStateStore(options: DynamoStateStoreOptions): StateS
     let startKey: Record<string, unknown> | undefined;
     // A page stops at 1 MB: keep reading until `limit` entries or the end.
     do {
-      const output = await call(() =>
+      const output = await call(where('Query', pk), () =>
         doc.send(
           new QueryCommand({
             TableName,
@@ -319,6 +289,7 @@ export function createDynamoStateStore(options: DynamoStateStoreOptions): StateS
 
   async function putFenced(lease: Lease, key: ItemKey, attributes: Record<string, unknown>, what: string): Promise<void> {
     await call(
+      where('PutItem', key),
       () =>
         doc.send(
           new PutCommand({
@@ -338,6 +309,7 @@ export function createDynamoStateStore(options: DynamoStateStoreOptions): StateS
       requireLeaseRequest(cluster, owner, nowMs, ttlMs);
       const expiresAtMs = nowMs + ttlMs;
       const output = await call(
+        where('UpdateItem', itemKeys.lease(cluster)),
         () =>
           doc.send(
             new UpdateCommand({
@@ -360,7 +332,7 @@ export function createDynamoStateStore(options: DynamoStateStoreOptions): StateS
     async releaseLease(lease: Lease): Promise<void> {
       // A failed condition means this is not the current lease any more (expired and re-acquired, or
       // already released): a no-op, as the contract says.
-      await conditional(() =>
+      await conditional(where('UpdateItem', itemKeys.lease(lease.cluster)), () =>
         doc.send(
           new UpdateCommand({
             TableName,
@@ -406,8 +378,9 @@ export function createDynamoStateStore(options: DynamoStateStoreOptions): StateS
     async putForecastCache(cluster: string, key: string, entry: ForecastCacheEntry): Promise<void> {
       requireName('cluster', cluster);
       requireName('forecast cache key', key);
-      const item = { ...itemKeys.forecastCache(cluster, key), cluster, key, fittedAtMs: entry.fittedAtMs, entry: encodeJson(entry) };
-      await call(() => doc.send(new PutCommand({ TableName, Item: definedOnly(item) })));
+      const itemKey = itemKeys.forecastCache(cluster, key);
+      const item = { ...itemKey, cluster, key, fittedAtMs: entry.fittedAtMs, entry: encodeJson(entry) };
+      await call(where('PutItem', itemKey), () => doc.send(new PutCommand({ TableName, Item: definedOnly(item) })));
     },
 
     async appendDecision(record: DecisionRecord): Promise<void> {
@@ -437,6 +410,7 @@ export function createDynamoStateStore(options: DynamoStateStoreOptions): StateS
         [TTL_ATTRIBUTE]: expiryEpochSeconds(planPurgeAtMs(plan.expiresAtMs)),
       });
       await call(
+        where('PutItem', itemKeys.pendingPlan(plan.id)),
         () =>
           doc.send(
             new PutCommand({
@@ -466,7 +440,7 @@ export function createDynamoStateStore(options: DynamoStateStoreOptions): StateS
       const update = leavingPending ? 'SET #status = :to, #decidedBy = :by, #decidedAtMs = :nowMs' : 'SET #status = :to';
       const conditions = ['attribute_exists(#pk)', '#status = :from', '#expiresAtMs > :purgedBeforeMs'];
       if (leavingPending) conditions.push('#expiresAtMs > :nowMs');
-      const result = await conditional(() =>
+      const result = await conditional(where('UpdateItem', itemKeys.pendingPlan(id)), () =>
         doc.send(
           new UpdateCommand({
             TableName,

@@ -61,6 +61,33 @@ describe('classifyAwsErrorName', () => {
     ['TimeoutError', 'socket hang up', undefined, 'unavailable', true],
     ['RequestTimeout', 'x', 408, 'unavailable', true],
     ['AbortError', 'Request aborted', undefined, 'unavailable', true],
+    // DynamoDB: lib/state/dynamodb.ts delegates every error but ConditionalCheckFailedException to this table,
+    // so these rows pin what its own classifier used to decide, name by name (statuses as DynamoDB sends them).
+    ['ProvisionedThroughputExceededException', 'The level of configured provisioned throughput for the table was exceeded', 400, 'throttling', true],
+    ['RequestLimitExceeded', 'Throughput exceeds the current throughput limit for your account', 400, 'throttling', true],
+    ['ThrottlingException', 'Rate of requests exceeds the allowed throughput', 400, 'throttling', true],
+    ['TooManyRequestsException', 'x', 400, 'throttling', true],
+    // LimitExceededException: too many concurrent table operations. Throttling, as the SDK's retry strategy
+    // treats this exact name (it retries it), unlike Auto Scaling's LimitExceededFault, a quota (capacity, above).
+    ['LimitExceededException', 'Too many concurrent table operations', 400, 'throttling', true],
+    ['TransactionConflictException', 'Transaction is ongoing for the item', 400, 'conflict', true],
+    ['ResourceNotFoundException', 'Requested resource not found', 400, 'not-found', false],
+    ['AccessDeniedException', 'x', 400, 'access-denied', false],
+    ['UnrecognizedClientException', 'x', 400, 'access-denied', false],
+    ['MissingAuthenticationTokenException', 'x', 400, 'access-denied', false],
+    ['InvalidSignatureException', 'x', 400, 'access-denied', false],
+    ['ExpiredTokenException', 'The security token included in the request is expired', 400, 'access-denied', false],
+    ['ValidationException', 'Item size has exceeded the maximum allowed size', 400, 'validation', false],
+    ['SerializationException', 'x', 400, 'validation', false],
+    ['ItemCollectionSizeLimitExceededException', 'Collection size exceeded', 400, 'capacity', false],
+    ['InternalServerError', 'x', 500, 'unavailable', true],
+    ['InternalServerError', 'x', undefined, 'unavailable', true],
+    ['InternalFailure', 'The request processing has failed', 500, 'unavailable', true],
+    ['ServiceUnavailable', 'The service is unavailable', 503, 'unavailable', true],
+    ['ServiceUnavailableException', 'x', 503, 'unavailable', true],
+    ['RequestTimeout', 'x', undefined, 'unavailable', true],
+    ['RequestTimeoutException', 'x', undefined, 'unavailable', true],
+    ['TimeoutError', 'x', undefined, 'unavailable', true],
     // unknown names fall back on the HTTP status
     ['SomethingNew', 'x', 502, 'unavailable', true],
     ['SomethingNew', 'x', 429, 'throttling', true],
@@ -75,6 +102,16 @@ describe('classifyAwsErrorName', () => {
 
   it('classifies node socket errors as unavailable', () => {
     expect(classifyAwsErrorName('Error', 'read ECONNRESET', undefined, 'ECONNRESET').code).toBe('unavailable');
+  });
+
+  // The SDK marks errors it models as AWS-side, and unmodelled 5xx, `$fault: 'server'` (DynamoDB's classifier relied on it).
+  it.each<[fault: string | undefined, status: number | undefined, code: ErrorCode]>([
+    ['server', undefined, 'unavailable'],
+    ['client', 400, 'internal'],
+    ['client', undefined, 'internal'],
+  ])('an unknown name with $fault %s (HTTP %s) → %s', (fault, status, code) => {
+    expect(classifyAwsErrorName('SomethingNew', 'x', status, undefined, fault).code).toBe(code);
+    expect(classifyAwsError(Object.assign(new Error('x'), { name: 'SomethingNew', $fault: fault, $metadata: { httpStatusCode: status } }), 'call').code).toBe(code);
   });
 
   it.each([

@@ -4,6 +4,8 @@ import {
   ConditionalCheckFailedException,
   DynamoDBClient,
   InternalServerError,
+  ItemCollectionSizeLimitExceededException,
+  LimitExceededException,
   ProvisionedThroughputExceededException,
   RequestLimitExceeded,
   ResourceNotFoundException,
@@ -18,6 +20,7 @@ import { classifyDynamoError, createDynamoStateStore, tableDefinition, timeToLiv
 const $metadata = {};
 const T0 = 1_700_000_000_000;
 const LEASE: Lease = { cluster: 'prod', owner: 'run-a', fencingToken: 7, expiresAtMs: T0 + 300_000 };
+const CONTEXT = 'DynamoDB GetItem prescale-state CLUSTER#prod/PLANNER';
 
 function named(name: string, extra: Record<string, unknown> = {}): Error {
   return Object.assign(new Error(`${name} happened`), { name, ...extra });
@@ -42,8 +45,20 @@ describe('classifyDynamoError', () => {
     ['an unknown server fault', named('SomethingNew', { $fault: 'server' }), 'unavailable', true],
     ['an unknown client error', named('SomethingNew', { $fault: 'client', $metadata: { httpStatusCode: 400 } }), 'internal', false],
     ['not even an Error', 'a string', 'internal', false],
+    // The DynamoDB names classifyDynamoError once matched itself, now rows of classifyAwsError's table
+    // (test/unit/aws/errors.test.ts pins them there by name): these check the delegation end to end.
+    // LimitExceededException (too many concurrent table operations) is throttling, as the SDK's retry strategy treats it.
+    ['concurrent table operations limit', new LimitExceededException({ message: 'too many table operations', $metadata }), 'throttling', true],
+    ['item collection full', new ItemCollectionSizeLimitExceededException({ message: 'collection size exceeded', $metadata }), 'capacity', false],
+    ['too many requests', named('TooManyRequestsException'), 'throttling', true],
+    ['missing credentials', named('MissingAuthenticationTokenException'), 'access-denied', false],
+    ['bad signature', named('InvalidSignatureException'), 'access-denied', false],
+    ['expired credentials', named('ExpiredTokenException'), 'access-denied', false],
+    ['malformed request', named('SerializationException'), 'validation', false],
+    ['service unavailable', named('ServiceUnavailableException'), 'unavailable', true],
+    ['request timeout', named('RequestTimeoutException'), 'unavailable', true],
   ])('%s → %s (retryable %s)', (_label, error, code, retryable) => {
-    const classified = classifyDynamoError(error);
+    const classified = classifyDynamoError(error, CONTEXT);
     expect(classified).toBeInstanceOf(PrescaleError);
     expect(classified.code).toBe(code);
     expect(classified.retryable).toBe(retryable);
@@ -52,14 +67,21 @@ describe('classifyDynamoError', () => {
 
   it('gives a condition failure the meaning the caller names, keeping the SDK error as the cause', () => {
     const error = new ConditionalCheckFailedException({ message: 'failed', $metadata });
-    const classified = classifyDynamoError(error, () => new PrescaleError('stale', 'token 3 is older', { retryable: false }));
+    const classified = classifyDynamoError(error, CONTEXT, () => new PrescaleError('stale', 'token 3 is older', { retryable: false }));
     expect(classified).toMatchObject({ code: 'stale', message: 'token 3 is older', retryable: false });
     expect(classified.cause).toBe(error);
   });
 
   it('passes a PrescaleError through unchanged', () => {
     const error = new PrescaleError('validation', 'bad');
-    expect(classifyDynamoError(error)).toBe(error);
+    expect(classifyDynamoError(error, CONTEXT)).toBe(error);
+  });
+
+  it('says what call failed on which table and item, and why', () => {
+    const error = new ResourceNotFoundException({ message: 'Requested resource not found', $metadata });
+    expect(classifyDynamoError(error, CONTEXT).message).toBe(`${CONTEXT} failed: resource not found (ResourceNotFoundException: Requested resource not found)`);
+    const condition = new ConditionalCheckFailedException({ message: 'failed', $metadata });
+    expect(classifyDynamoError(condition, CONTEXT).message).toBe(`${CONTEXT} failed: the item changed since it was read`);
   });
 });
 
@@ -187,6 +209,14 @@ describe('DynamoDB state store: SDK inputs and errors', () => {
   it('maps a missing table to not-found', async () => {
     ddb.onAnyCommand().rejects(new ResourceNotFoundException({ message: 'Requested resource not found', $metadata }));
     await expect(store.getPlannerMemory('prod')).rejects.toMatchObject({ code: 'not-found', retryable: false });
+  });
+
+  it('names the call, the table and the item or partition in the error', async () => {
+    ddb.onAnyCommand().rejects(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata }));
+    await expect(store.getPlannerMemory('prod')).rejects.toThrow(/^DynamoDB GetItem prescale-state CLUSTER#prod\/PLANNER failed: throttled by AWS/);
+    await expect(store.listAudit('prod', 0, 10)).rejects.toThrow(/^DynamoDB Query prescale-state AUDIT#prod failed: /);
+    await expect(store.putCooldown(LEASE, 'general', { lastScaleOutMs: T0, lastScaleInMs: undefined })).rejects.toThrow(/^DynamoDB PutItem prescale-state CLUSTER#prod\/COOLDOWN#general failed: /);
+    await expect(store.decidePendingPlan('p1', 'pending', 'approved', 'slack:alice', T0)).rejects.toThrow(/^DynamoDB UpdateItem prescale-state PLAN#p1\/PLAN failed: /);
   });
 });
 
