@@ -55,10 +55,13 @@ export function computeTreeDrift(outDir: string, files: readonly RenderedFile[])
 
 export function writeTree(outDir: string, files: readonly RenderedFile[]): TreeDrift {
   const drift = computeTreeDrift(outDir, files);
+  // The drift already read every file: write only the ones it found changed or missing.
+  const toWrite = new Set([...drift.changed, ...drift.missing]);
   for (const file of files) {
+    if (!toWrite.has(file.path)) continue;
     const path = join(outDir, file.path);
     mkdirSync(dirname(path), { recursive: true });
-    if (readOrUndefined(path) !== file.content) writeFileSync(path, file.content);
+    writeFileSync(path, file.content);
   }
   for (const path of drift.stale) rmSync(join(outDir, path));
   return drift;

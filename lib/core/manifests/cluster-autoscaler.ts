@@ -21,6 +21,7 @@ import { stringify } from 'yaml';
 import type { NodeGroupConfig, PrescaleConfig } from '../../config/schema.ts';
 import type { ManifestObject } from '../../ports.ts';
 import { createManagedLabels } from './labels.ts';
+import { compareStrings } from './yaml.ts';
 
 export const CLUSTER_AUTOSCALER_TAG_PREFIX = 'k8s.io/cluster-autoscaler';
 /** Cluster Autoscaler's own default for --scale-down-unneeded-time. */
@@ -50,12 +51,12 @@ export function computeClusterAutoscalerTags(config: PrescaleConfig, group: Node
   };
   for (const [key, value] of Object.entries(labels)) tags[`${template}/label/${key}`] = value;
   for (const taint of group.taints) tags[`${template}/taint/${taint.key}`] = `${taint.value ?? ''}:${taint.effect}`;
-  return Object.fromEntries(Object.entries(tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return Object.fromEntries(Object.entries(tags).sort(([a], [b]) => compareStrings(a, b)));
 }
 
 export function renderClusterAutoscalerConfigMap(config: PrescaleConfig): ManifestObject {
   const groups = [...config.nodeGroups]
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .sort((a, b) => compareStrings(a.name, b.name))
     .map((group) => ({
       name: group.name,
       type: group.type,

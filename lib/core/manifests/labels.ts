@@ -3,6 +3,7 @@
  * what pruning selects on, so an object prescale never rendered is never deleted.
  */
 import type { ServiceConfig } from '../../config/schema.ts';
+import { compareStrings } from './yaml.ts';
 
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY_VALUE = 'prescale';
@@ -50,5 +51,5 @@ function fnv1a32(text: string): number {
  */
 export function podSelectorOf(service: ServiceConfig): Record<string, string> {
   const labels = service.podLabels ?? { 'app.kubernetes.io/name': service.deployment };
-  return Object.fromEntries(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return Object.fromEntries(Object.entries(labels).sort(([a], [b]) => compareStrings(a, b)));
 }

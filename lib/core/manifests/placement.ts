@@ -10,6 +10,7 @@
 import type { NodeGroupConfig, PrescaleConfig, ServiceConfig } from '../../config/schema.ts';
 import type { ManifestObject } from '../../ports.ts';
 import { podSelectorOf } from './labels.ts';
+import { compareStrings } from './yaml.ts';
 
 export const ZONE_TOPOLOGY_KEY = 'topology.kubernetes.io/zone';
 export const HOSTNAME_TOPOLOGY_KEY = 'kubernetes.io/hostname';
@@ -24,7 +25,7 @@ interface NodeSelectorRequirement {
 
 /** How to select the nodes of one group, or undefined when nothing identifies them (an unlabelled ASG). */
 export function nodeGroupSelector(group: NodeGroupConfig): NodeSelectorRequirement[] | undefined {
-  const labels = Object.entries(group.labels).sort(([a], [b]) => compare(a, b));
+  const labels = Object.entries(group.labels).sort(([a], [b]) => compareStrings(a, b));
   if (labels.length > 0) return labels.map(([key, value]) => ({ key, operator: 'In', values: [value] }));
   if (group.type === 'eks-managed') return [{ key: EKS_NODEGROUP_LABEL, operator: 'In', values: [group.nodegroupName ?? group.name] }];
   return undefined;
@@ -84,7 +85,7 @@ function mergeTerms(terms: NodeSelectorRequirement[][]): NodeSelectorRequirement
   const [first] = terms;
   const sharedKey = first?.length === 1 ? first[0]?.key : undefined;
   if (sharedKey !== undefined && terms.every((t) => t.length === 1 && t[0]?.key === sharedKey)) {
-    const values = [...new Set(terms.flatMap((t) => t[0]?.values ?? []))].sort(compare);
+    const values = [...new Set(terms.flatMap((t) => t[0]?.values ?? []))].sort(compareStrings);
     return [[{ key: sharedKey, operator: 'In', values }]];
   }
   return terms;
@@ -93,7 +94,7 @@ function mergeTerms(terms: NodeSelectorRequirement[][]): NodeSelectorRequirement
 function renderTolerations(service: ServiceConfig): Record<string, string>[] {
   return service.tolerations
     .map((t): Record<string, string> => (t.value === undefined ? { key: t.key, operator: 'Exists', effect: t.effect } : { key: t.key, operator: 'Equal', value: t.value, effect: t.effect }))
-    .sort((a, b) => compare(`${a.key}\0${a.value ?? ''}\0${a.effect}`, `${b.key}\0${b.value ?? ''}\0${b.effect}`));
+    .sort((a, b) => compareStrings(`${a.key}\0${a.value ?? ''}\0${a.effect}`, `${b.key}\0${b.value ?? ''}\0${b.effect}`));
 }
 
 /**
@@ -133,9 +134,5 @@ export function computePlacementWarnings(config: PrescaleConfig): string[] {
       );
     }
   });
-  return warnings.sort(compare);
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  return warnings.sort(compareStrings);
 }

@@ -11,7 +11,7 @@ import { renderPdb } from './pdb.ts';
 import { renderPlacementPatch } from './placement.ts';
 import { renderRbac } from './rbac.ts';
 import { renderVpa } from './vpa.ts';
-import { toYaml } from './yaml.ts';
+import { compareStrings, toYaml } from './yaml.ts';
 
 /** `apiVersion/kind/namespace/name`, the same key the simulated applier uses. */
 export function manifestKey(object: Pick<ManifestObject, 'apiVersion' | 'kind' | 'metadata'>): string {
@@ -19,7 +19,7 @@ export function manifestKey(object: Pick<ManifestObject, 'apiVersion' | 'kind' |
 }
 
 export function sortManifests<T extends ManifestObject>(objects: readonly T[]): T[] {
-  return [...objects].sort((a, b) => compare(manifestKey(a), manifestKey(b)));
+  return [...objects].sort((a, b) => compareStrings(manifestKey(a), manifestKey(b)));
 }
 
 function renderService(config: PrescaleConfig, service: ServiceConfig): ManifestObject[] {
@@ -60,13 +60,13 @@ export function renderManifestTree(config: PrescaleConfig, options: { readonly s
   const top = header(options.source);
   const files: RenderedFile[] = [];
   const serviceFiles = [...config.services]
-    .sort((a, b) => compare(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`))
+    .sort((a, b) => compareStrings(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`))
     .map((service) => ({ path: `${service.namespace}/${service.name}.yaml`, content: top + toYaml(sortManifests(renderService(config, service))) }));
   files.push(...serviceFiles);
   files.push({ path: 'cluster-autoscaler.yaml', content: top + toYaml([renderClusterAutoscalerConfigMap(config)]) });
   files.push({
     path: 'kustomization.yaml',
-    content: top + toYaml([{ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: [...files.map((f) => f.path)].sort(compare) }]),
+    content: top + toYaml([{ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: files.map((f) => f.path).sort(compareStrings) }]),
   });
 
   const patches = renderPlacementPatches(config).map((patch) => ({
@@ -85,7 +85,7 @@ export function renderManifestTree(config: PrescaleConfig, options: { readonly s
         {
           apiVersion: 'kustomize.config.k8s.io/v1alpha1',
           kind: 'Component',
-          patches: patches.map((p) => ({ path: p.path.slice('placement/'.length), target: p.target })).sort((a, b) => compare(a.path, b.path)),
+          patches: patches.map((p) => ({ path: p.path.slice('placement/'.length), target: p.target })).sort((a, b) => compareStrings(a.path, b.path)),
         },
       ]),
   });
@@ -95,9 +95,5 @@ export function renderManifestTree(config: PrescaleConfig, options: { readonly s
     path: 'rbac/kustomization.yaml',
     content: top + toYaml([{ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: ['clusterrole.yaml'] }]),
   });
-  return files.sort((a, b) => compare(a.path, b.path));
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  return files.sort((a, b) => compareStrings(a.path, b.path));
 }

@@ -6,12 +6,17 @@
  */
 import { stringify } from 'yaml';
 
+/** Code-unit order, the one comparator every sorted list and map in the rendered output uses. */
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 export function sortKeysDeep(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeysDeep);
   if (value !== null && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>)
       .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      .sort(([a], [b]) => compareStrings(a, b));
     return Object.fromEntries(entries.map(([k, v]) => [k, sortKeysDeep(v)]));
   }
   return value;
