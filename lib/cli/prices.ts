@@ -78,7 +78,8 @@ export async function pricesCommand(argv: readonly string[], deps: { readonly no
   }
   if (values.config === undefined || values.config.length === 0) throw new ValidationError('options', ['--config is required (repeat it for several clusters)']);
   const tablePath = values.table!;
-  const configs = values.config.map((file) => loadConfigFile(file));
+  // Unchecked prices: adding the missing ones is what this command is for.
+  const configs = values.config.map((file) => loadConfigFile(file, { priceTable: false }));
   const clients = new Map<string, EC2Client>();
   const pricing = deps.pricing ?? createPricingClient();
   const ec2For = deps.ec2For ?? ((region: string) => {

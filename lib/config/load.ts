@@ -4,12 +4,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { priceProblems } from '../core/budget/input.ts';
+import { bundledPriceTable, type PriceTable } from '../core/budget/prices.ts';
 import { ValidationError } from '../errors.ts';
-import { configSchema, type PrescaleConfig } from './schema.ts';
+import { configSchema, nodeGroupSchema, type PrescaleConfig } from './schema.ts';
 import { parseCpuMillicores, parseMemoryMiB } from './quantity.ts';
 import { formatIssue } from './issues.ts';
-
-export { formatPath } from './issues.ts';
 
 // --- rules that span fields, checked on the raw input so they are reported beside shape errors ---
 
@@ -38,7 +39,7 @@ function tolerates(tolerations: unknown[], taintValue: Raw): boolean {
   );
 }
 
-export function crossFieldProblems(raw: unknown): string[] {
+function crossFieldProblems(raw: unknown): string[] {
   const problems: string[] = [];
   if (!isObject(raw)) return problems;
   const nodeGroups = list(raw.nodeGroups);
@@ -160,28 +161,58 @@ export function crossFieldProblems(raw: unknown): string[] {
   return problems;
 }
 
+// --- prices, checked on the raw input too: a group the planner cannot price would look free to it ---
+
+export interface LoadOptions {
+  /**
+   * The table every node group without a `usdPerHour` override must be priced
+   * by (default: the bundled one, which the pipeline prices with). `false`
+   * skips the check: `prescale prices refresh` loads configs to add their
+   * missing prices.
+   */
+  readonly priceTable?: PriceTable | false;
+}
+
+const regionSchema = configSchema.shape.cluster.shape.region;
+/** The fields a node group is priced by, under the schema's own rules (other keys ignored). */
+const nodeGroupPricingSchema = z.object(nodeGroupSchema.pick({ name: true, instanceTypes: true, capacityType: true, usdPerHour: true }).shape);
+
+/** Node groups the table cannot price; a group whose pricing fields are malformed is left to the schema's message. */
+function unpricedProblems(raw: unknown, table: PriceTable): string[] {
+  if (!isObject(raw) || !isObject(raw.cluster)) return [];
+  const region = regionSchema.safeParse(raw.cluster.region);
+  if (!region.success) return [];
+  const nodeGroups = list(raw.nodeGroups).map((group) => nodeGroupPricingSchema.safeParse(group).data);
+  return priceProblems({ cluster: { region: region.data }, nodeGroups }, table);
+}
+
 /** Validates an already-parsed object. `source` names it in the error. */
-export function parseConfig(raw: unknown, source = 'config'): PrescaleConfig {
+export function parseConfig(raw: unknown, source = 'config', options: LoadOptions = {}): PrescaleConfig {
   const result = configSchema.safeParse(raw, { reportInput: true });
-  const problems = [...(result.success ? [] : result.error.issues.flatMap((issue) => formatIssue(issue))), ...crossFieldProblems(raw)];
+  const table = options.priceTable ?? bundledPriceTable();
+  const problems = [
+    ...(result.success ? [] : result.error.issues.flatMap((issue) => formatIssue(issue))),
+    ...crossFieldProblems(raw),
+    ...(table === false ? [] : unpricedProblems(raw, table)),
+  ];
   if (problems.length > 0 || !result.success) throw new ValidationError(source, [...new Set(problems)].sort());
   return result.data;
 }
 
-export function parseConfigYaml(text: string, source = 'config'): PrescaleConfig {
+export function parseConfigYaml(text: string, source = 'config', options: LoadOptions = {}): PrescaleConfig {
   const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (document.errors.length > 0) {
     throw new ValidationError(source, document.errors.map((e) => `YAML ${e.message.split('\n')[0] ?? e.message}`));
   }
-  return parseConfig(document.toJS(), source);
+  return parseConfig(document.toJS(), source, options);
 }
 
-export function loadConfigFile(path: string): PrescaleConfig {
+export function loadConfigFile(path: string, options: LoadOptions = {}): PrescaleConfig {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     throw new ValidationError(path, [`cannot be read: ${(error as Error).message}`]);
   }
-  return parseConfigYaml(text, path);
+  return parseConfigYaml(text, path, options);
 }

@@ -156,7 +156,7 @@ const service = z.strictObject({
       spreadNodes: z.boolean().default(false),
       antiAffinity: z.enum(['none', 'preferred', 'required']).default('none'),
     })
-    .default({ spreadZones: false, spreadNodes: false, antiAffinity: 'none' }),
+    .prefault({}),
   hpa,
   vpa: vpa.optional(),
   pdb: z
@@ -205,7 +205,7 @@ const budget = z.strictObject({
       costChangeUsdPerHour: z.number().positive('must be > 0').default(10),
       projectedSpendPercent: percent.default(90),
     })
-    .default({ capacityChangePercent: 50, costChangeUsdPerHour: 10, projectedSpendPercent: 90 }),
+    .prefault({}),
   alertPercents: z.array(percent).default([50, 80, 100]),
 });
 
@@ -284,8 +284,9 @@ export const configSchema = z.strictObject({
   services: z.array(service).min(1, 'must list at least one service'),
   albRules: z.array(albRule).default([]),
   budget: budget.optional(),
-  policy: policy.default(policy.parse({})),
-  calendar: calendar.default(calendar.parse({})),
+  // prefault: an omitted block is parsed as {} (each field its own default), afresh for every config.
+  policy: policy.prefault({}),
+  calendar: calendar.prefault({}),
   slack: slack.optional(),
 });
 
@@ -297,5 +298,3 @@ export type AlbRuleConfig = PrescaleConfig['albRules'][number];
 export type BudgetConfig = NonNullable<PrescaleConfig['budget']>;
 export type PolicyConfig = PrescaleConfig['policy'];
 export type CalendarConfig = PrescaleConfig['calendar'];
-/** The raw shape a user writes (quantities as strings, defaults omitted). */
-export type PrescaleConfigInput = z.input<typeof configSchema>;

@@ -10,13 +10,18 @@ import type { BudgetGuardInput, BudgetNodeGroup, BudgetOverride } from './guard.
 import { guardBudget } from './guard.ts';
 import type { Ledger } from './ledger.ts';
 import { hoursLeftInMonth, monthToDateUsd } from './ledger.ts';
-import type { PriceTable } from './prices.ts';
+import type { NodeGroupPricing, PriceTable } from './prices.ts';
 import { usdPerHourOf } from './prices.ts';
 
-/** Every node group the table (or an override) cannot price, as config problems. Run at config load so a missing price fails early. */
-export function priceProblems(config: Pick<PrescaleConfig, 'cluster' | 'nodeGroups'>, table: PriceTable): string[] {
+/**
+ * Every node group the table (or an override) cannot price, as config
+ * problems; the config loader runs it so a missing price fails at load.
+ * An undefined group (one not yet well-formed) is skipped, keeping the others' indexes.
+ */
+export function priceProblems(config: { readonly cluster: { readonly region: string }; readonly nodeGroups: readonly (NodeGroupPricing | undefined)[] }, table: PriceTable): string[] {
   const problems: string[] = [];
   config.nodeGroups.forEach((group, index) => {
+    if (group === undefined) return;
     try {
       usdPerHourOf(group, config.cluster.region, table);
     } catch (error) {

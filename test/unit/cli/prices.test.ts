@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pricedTypesByRegion, pricesCommand } from '../../../lib/cli/prices.ts';
 import { stableJson } from '../../../lib/sim/report.ts';
 import { loadConfigFile } from '../../../lib/config/load.ts';
+import { parsePriceTable } from '../../../lib/core/budget/prices.ts';
 import { main } from '../../../lib/cli/main.ts';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
@@ -78,6 +79,19 @@ describe('prescale prices refresh', () => {
     expect(parsed.asOf).toBe('2026-11-02');
     expect(parsed.onDemandUsdPerHour['us-east-1']!['m5.large']).toBe(0.1);
     expect(parsed.spotPriceRatio.byRegion['us-east-1']!.m5).toBe(0.4);
+  });
+
+  it('loads a config the table cannot price yet, whose missing price it adds', async () => {
+    const table = join(dir, 'ec2.json');
+    writeFileSync(table, readFileSync(join(ROOT, 'data', 'prices', 'ec2.json'), 'utf8'));
+    const config = join(dir, 'gpu.yaml');
+    writeFileSync(config, readFileSync(EXAMPLE, 'utf8').replace('instanceTypes: [r5.xlarge, r5.2xlarge]', 'instanceTypes: [g5.xlarge]'));
+    expect(() => loadConfigFile(config)).toThrow('nodeGroups[2] node group "memory": no on-demand price for g5.xlarge in us-east-1');
+    pricingMock.on(GetProductsCommand).resolves({ PriceList: [product('g5.xlarge', '1.006')] });
+    ec2Mock.on(DescribeSpotPriceHistoryCommand).resolves({ SpotPriceHistory: [] });
+    const code = await pricesCommand(['refresh', '--config', config, '--table', table], { nowMs: NOW_MS, pricing: new PricingClient({ region: 'us-east-1' }), ec2For: (region) => new EC2Client({ region }), write: () => undefined });
+    expect(code).toBe(0);
+    expect(loadConfigFile(config, { priceTable: parsePriceTable(JSON.parse(readFileSync(table, 'utf8'))) }).nodeGroups[2]!.instanceTypes).toEqual(['g5.xlarge']);
   });
 
   it('--dry-run writes nothing', async () => {

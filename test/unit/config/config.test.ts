@@ -1,10 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { loadConfigFile, parseConfig, parseConfigYaml } from '../../../lib/config/load.ts';
 import { formatPath } from '../../../lib/config/issues.ts';
 import { ValidationError } from '../../../lib/errors.ts';
 import { parseCpuMillicores, parseMemoryMiB } from '../../../lib/config/quantity.ts';
+import type { PriceTable } from '../../../lib/core/budget/prices.ts';
 
 const EXAMPLE = 'config/example.yaml';
 const example = (): Record<string, unknown> => parseDocument(readFileSync(EXAMPLE, 'utf8')).toJS() as Record<string, unknown>;
@@ -14,11 +16,11 @@ const example = (): Record<string, unknown> => parseDocument(readFileSync(EXAMPL
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type RawConfig = any;
 
-function problemsAfter(edit: (c: RawConfig) => void): readonly string[] {
+function problemsAfter(edit: (c: RawConfig) => void, options: Parameters<typeof parseConfig>[2] = {}): readonly string[] {
   const raw = example();
   edit(raw);
   try {
-    parseConfig(raw);
+    parseConfig(raw, 'config', options);
   } catch (error) {
     expect(error).toBeInstanceOf(ValidationError);
     return (error as ValidationError).details;
@@ -41,6 +43,56 @@ describe('config/example.yaml', () => {
     // VPA bounds gateway 100m/256Mi–2000m/4Gi
     expect(config.services[0]!.vpa).toMatchObject({ minAllowed: { cpuMillicores: 100, memoryMiB: 256 }, maxAllowed: { cpuMillicores: 2000, memoryMiB: 4096 } });
     expect(config.policy.serviceLevel).toBe(0.95);
+  });
+});
+
+describe('every bundled example config', () => {
+  const files = readdirSync('config').filter((name) => /\.ya?ml$/.test(name)).sort();
+  it('there is at least one', () => expect(files).toContain('example.yaml'));
+  it.each(files)('config/%s loads, every node group priced by the bundled table', (name) => {
+    expect(loadConfigFile(join('config', name)).nodeGroups.length).toBeGreaterThan(0);
+  });
+});
+
+describe('node group prices are checked at load', () => {
+  const UNPRICED = 'no on-demand price for x9.huge in us-east-1 in the price table of 2024-06-01; set nodeGroups[].usdPerHour or run `prescale prices refresh`';
+  it.each<[string, (c: RawConfig) => void, readonly string[]]>([
+    ['an unpriceable group is refused with its path', (c) => (c.nodeGroups[2].instanceTypes = ['x9.huge']), [`nodeGroups[2] node group "memory": ${UNPRICED}`]],
+    ['one unpriceable type of several is enough', (c) => (c.nodeGroups[0].instanceTypes = ['m5.large', 'x9.huge']), [`nodeGroups[0] node group "general": ${UNPRICED}`]],
+    // Prices also choose among node groups, so a config without a budget is checked too.
+    ['without a budget too', (c) => ((c.nodeGroups[3].instanceTypes = ['x9.huge']), delete c.budget), [`nodeGroups[3] node group "spot": ${UNPRICED}`]],
+    [
+      'every unpriceable group, beside the other problems',
+      (c) => ((c.nodeGroups[1].instanceTypes = ['x9.huge']), (c.nodeGroups[2].instanceTypes = ['x9.huge']), (c.nodeGroups[0].maxNodes = 2), (c.services[0].hpa.maxReplica = 4)),
+      [
+        'nodeGroups[0].maxNodes must be ≥ minNodes (3)',
+        `nodeGroups[1] node group "compute": ${UNPRICED}`,
+        `nodeGroups[2] node group "memory": ${UNPRICED}`,
+        'services[0].hpa.maxReplica is not a known key',
+      ],
+    ],
+    [
+      'a region the table does not hold',
+      (c) => ((c.cluster.region = 'sa-east-1'), c.nodeGroups.slice(1).forEach((g: RawConfig) => (g.usdPerHour = 1))),
+      ['nodeGroups[0] node group "general": no on-demand price for m5.large, m5.xlarge in sa-east-1 (the table has no prices for region sa-east-1) in the price table of 2024-06-01; set nodeGroups[].usdPerHour or run `prescale prices refresh`'],
+    ],
+    ['a usdPerHour override prices a group the table cannot', (c) => ((c.nodeGroups[2].instanceTypes = ['x9.huge']), (c.nodeGroups[2].usdPerHour = 2.5)), []],
+    ['an override prices a group in a region the table does not hold', (c) => ((c.cluster.region = 'sa-east-1'), c.nodeGroups.forEach((g: RawConfig) => (g.usdPerHour = 0.12))), []],
+    // A malformed pricing field gets the schema's message alone, not a price problem on top.
+    ['a bad override is the schema\'s problem', (c) => ((c.nodeGroups[2].instanceTypes = ['x9.huge']), (c.nodeGroups[2].usdPerHour = 0)), ['nodeGroups[2].usdPerHour must be > 0']],
+    ['a bad region is the schema\'s problem', (c) => (c.cluster.region = 'useast1'), ['cluster.region must be an AWS region such as us-east-1']],
+  ])('%s', (_name, edit, expected) => {
+    expect(problemsAfter(edit)).toEqual(expected);
+  });
+
+  const table: PriceTable = { source: 'test', asOf: '2026-01-01', currency: 'USD', onDemandUsdPerHour: { 'us-east-1': { 'x9.huge': 9 } }, spotPriceRatio: { byFamily: { x9: 0.3 }, byRegion: {} } };
+  it.each<[string, Parameters<typeof parseConfig>[2], readonly string[]]>([
+    ['a table given to the loader is the one checked', { priceTable: table }, []],
+    ['priceTable false skips the check (prices refresh)', { priceTable: false }, []],
+  ])('%s', (_name, options, expected) => {
+    const onlyX9 = (c: RawConfig): void => c.nodeGroups.forEach((g: RawConfig) => (g.instanceTypes = ['x9.huge']));
+    expect(problemsAfter(onlyX9, options)).toEqual(expected);
+    expect(problemsAfter(onlyX9)).toHaveLength(4); // the bundled table, by default
   });
 });
 
