@@ -74,7 +74,7 @@ export function renderClusterAutoscalerConfigMap(config: PrescaleConfig): Manife
     metadata: { name: 'prescale-cluster-autoscaler', namespace: 'kube-system', labels: createManagedLabels(config.cluster.name) },
     data: {
       'cluster-autoscaler-args': `${args.join('\n')}\n`,
-      'node-groups.yaml': stringify(groups, { sortMapEntries: true, lineWidth: 0 }),
+      'node-groups.yaml': stringify(groups, { sortMapEntries: true, lineWidth: 0, version: '1.1' }),
     },
   };
 }

@@ -9,6 +9,7 @@ import {
   formatQuantity,
   manifestKey,
   renderManifestTree,
+  renderClusterAutoscalerConfigMap,
   renderManifests,
   renderPlacementPatches,
   toYaml,
@@ -310,6 +311,14 @@ describe('Cluster Autoscaler tags', () => {
 
   it('compute: 10 + boot 4 + llm pod start 2 + schedule 1 + metric period 1 = 18 minutes', () => {
     expect(computeClusterAutoscalerTags(config, group('compute'))['k8s.io/cluster-autoscaler/node-template/autoscaling-options/scaledownunneededtime']).toBe('18m0s');
+  });
+
+  it('node-groups.yaml quotes a group named like a YAML 1.1 boolean, so a 1.1 reader still sees the name', () => {
+    // A group named `no` (every `general` renamed): YAML 1.2 writes it bare, and a YAML 1.1 reader (PyYAML, older Go yaml) reads `name: no` as false.
+    const raw = parseDocument(exampleYaml.replaceAll(/\bgeneral\b/g, 'no')).toJS() as unknown;
+    const configMap = renderClusterAutoscalerConfigMap(parseConfig(raw)) as ManifestObject & { data: Record<string, string> };
+    const groups = parseDocument(configMap.data['node-groups.yaml']!, { version: '1.1' }).toJS() as { name: unknown }[];
+    expect(groups.map((g) => g.name).sort()).toEqual(['compute', 'memory', 'no', 'spot']);
   });
 });
 
