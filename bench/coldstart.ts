@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { build } from 'esbuild';
+import { median } from '../lib/core/forecast/numeric.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 /** Every Lambda function serverless.yml deploys, in its order: one added there is measured here without an edit. */
@@ -46,11 +47,6 @@ function initMs(file: string): number {
     encoding: 'utf8',
   });
   return Number(output);
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(2)} MB`;

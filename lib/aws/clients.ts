@@ -106,7 +106,14 @@ export function addTotalTimeout(client: MiddlewareHost, totalTimeoutMs: number):
   );
 }
 
-/** Client constructor options shared by the four clients. */
+/** `client` with the total time cap added (every client built from computeClientConfig gets one). */
+export function withTotalTimeout<T>(client: T, totalTimeoutMs: number = DEFAULT_TOTAL_TIMEOUT_MS): T {
+  // Each client's stack is typed per service; the middleware touches nothing service-specific.
+  addTotalTimeout(client as unknown as MiddlewareHost, totalTimeoutMs);
+  return client;
+}
+
+/** Client constructor options shared by every client prescale builds (these four, and the price refresh's two in pricing.ts). */
 export function computeClientConfig(options: AwsClientOptions) {
   return {
     region: options.region,
@@ -125,14 +132,11 @@ export function computeClientConfig(options: AwsClientOptions) {
 
 export function createAwsClients(options: AwsClientOptions): AwsClients {
   const config = computeClientConfig(options);
-  const clients: AwsClients = {
-    cloudWatch: new CloudWatchClient(config),
-    eks: new EKSClient(config),
-    autoScaling: new AutoScalingClient(config),
-    elbv2: new ElasticLoadBalancingV2Client(config),
-  };
   const totalTimeoutMs = options.totalTimeoutMs ?? DEFAULT_TOTAL_TIMEOUT_MS;
-  // The four stacks are typed per service; the middleware touches nothing service-specific.
-  for (const client of Object.values(clients)) addTotalTimeout(client as unknown as MiddlewareHost, totalTimeoutMs);
-  return clients;
+  return {
+    cloudWatch: withTotalTimeout(new CloudWatchClient(config), totalTimeoutMs),
+    eks: withTotalTimeout(new EKSClient(config), totalTimeoutMs),
+    autoScaling: withTotalTimeout(new AutoScalingClient(config), totalTimeoutMs),
+    elbv2: withTotalTimeout(new ElasticLoadBalancingV2Client(config), totalTimeoutMs),
+  };
 }

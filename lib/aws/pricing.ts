@@ -6,6 +6,7 @@
 import { EC2Client, DescribeSpotPriceHistoryCommand } from '@aws-sdk/client-ec2';
 import { GetProductsCommand, PricingClient, type Filter } from '@aws-sdk/client-pricing';
 import type { SpotPriceEntry } from '../core/budget/merge.ts';
+import { computeClientConfig, withTotalTimeout } from './clients.ts';
 import { callAws } from './errors.ts';
 
 /** The Pricing API is served from a few regions only; us-east-1 answers for every region's prices. */
@@ -16,12 +17,13 @@ const DAY_MS = 86_400_000;
 /** A runaway pager (a token that never ends) stops here rather than looping. */
 const MAX_PAGES = 100;
 
+/** With the retry mode and timeouts every prescale client has (clients.ts). */
 export function createPricingClient(): PricingClient {
-  return new PricingClient({ region: PRICING_API_REGION });
+  return withTotalTimeout(new PricingClient(computeClientConfig({ region: PRICING_API_REGION })));
 }
 
 export function createEc2Client(region: string): EC2Client {
-  return new EC2Client({ region });
+  return withTotalTimeout(new EC2Client(computeClientConfig({ region })));
 }
 
 /** Linux, shared tenancy, no pre-installed software, capacity actually used (not reservations): the list price the cost model uses. */

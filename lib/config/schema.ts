@@ -5,6 +5,7 @@
  * `crossFieldProblems`, so a bad file fails with all of its problems at once.
  */
 import { z } from 'zod';
+import { SLACK_USER_ID_PATTERN } from '../slack/ids.ts';
 import { parseCpuMillicores, parseMemoryMiB } from './quantity.ts';
 
 const name = z
@@ -270,7 +271,7 @@ const calendar = z.strictObject({
 
 const slack = z.strictObject({
   channel: z.string().min(1),
-  approvers: z.array(z.string().regex(/^[UW][A-Z0-9]+$/, 'must be a Slack user id such as U012ABCDEF')).default([]),
+  approvers: z.array(z.string().regex(SLACK_USER_ID_PATTERN, 'must be a Slack user id such as U012ABCDEF')).default([]),
 });
 
 export const configSchema = z.strictObject({

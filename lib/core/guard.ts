@@ -5,6 +5,7 @@
  */
 import type { PrescaleConfig } from '../config/schema.ts';
 import type { Command, GuardedCommand } from './commands.ts';
+import { clamp } from './forecast/numeric.ts';
 
 export interface GuardContext {
   readonly config: PrescaleConfig;
@@ -15,7 +16,7 @@ export function guardBounds(command: Command, context: GuardContext): GuardedCom
   if (command.kind === 'scale-node-group') {
     const group = context.config.nodeGroups.find((g) => g.name === command.nodeGroup);
     if (group === undefined) return { command, verdict: 'deny', effective: undefined, reason: `node group "${command.nodeGroup}" is not in the configuration` };
-    const bounded = Math.min(group.maxNodes, Math.max(group.minNodes, command.toNodes));
+    const bounded = clamp(command.toNodes, group.minNodes, group.maxNodes);
     if (bounded !== command.toNodes) {
       return { command, verdict: 'clamp', effective: { ...command, toNodes: bounded }, reason: `${command.toNodes} is outside [${group.minNodes}, ${group.maxNodes}]: clamped to ${bounded}` };
     }
@@ -23,7 +24,7 @@ export function guardBounds(command: Command, context: GuardContext): GuardedCom
   if (command.kind === 'set-hpa-floor') {
     const service = context.config.services.find((s) => s.name === command.service);
     if (service === undefined) return { command, verdict: 'deny', effective: undefined, reason: `service "${command.service}" is not in the configuration` };
-    const bounded = Math.min(service.hpa.maxReplicas, Math.max(service.hpa.minReplicas, command.toMinReplicas));
+    const bounded = clamp(command.toMinReplicas, service.hpa.minReplicas, service.hpa.maxReplicas);
     if (bounded !== command.toMinReplicas) {
       return { command, verdict: 'clamp', effective: { ...command, toMinReplicas: bounded }, reason: `floor ${command.toMinReplicas} is outside [${service.hpa.minReplicas}, ${service.hpa.maxReplicas}]: clamped to ${bounded}` };
     }

@@ -18,6 +18,7 @@ import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
 import { callAws } from '../aws/errors.ts';
 import { PrescaleError } from '../errors.ts';
+import { PLAN_ID_PATTERN, SLACK_USER_ID_PATTERN } from '../slack/ids.ts';
 import { parseInteractionPayload, type ApprovalInteraction } from '../slack/interaction.ts';
 import { verifySlackSignature } from '../slack/signature.ts';
 
@@ -32,8 +33,8 @@ export const approvalMessageSchema = z.strictObject({
   kind: z.enum(['decide', 'refuse']),
   interaction: z.strictObject({
     action: z.enum(['approve', 'reject']),
-    planId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'must be a plan id'),
-    userId: z.string().regex(/^[UW][A-Z0-9]+$/, 'must be a Slack user id'),
+    planId: z.string().regex(PLAN_ID_PATTERN, 'must be a plan id'),
+    userId: z.string().regex(SLACK_USER_ID_PATTERN, 'must be a Slack user id'),
     userName: optionalString,
     responseUrl: z.string().max(2048),
     channelId: optionalString,

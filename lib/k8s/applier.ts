@@ -15,6 +15,7 @@
  *   larger of the configured value and the predictive floor.
  */
 import { PrescaleError } from '../errors.ts';
+import { compareStrings } from '../core/canonical.ts';
 import { FIELD_MANAGER, FLOOR_FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, managedLabelSelector, manifestKey } from '../core/manifests/index.ts';
 import type { ApplyResult, HpaState, ManifestApplier, ManifestObject } from '../ports.ts';
 import type { KubeClient, KubeResponse } from './client.ts';
@@ -250,7 +251,7 @@ export class KubeManifestApplier implements ManifestApplier {
           desiredReplicas: typeof status.desiredReplicas === 'number' ? status.desiredReplicas : currentReplicas,
         };
       })
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      .sort((a, b) => compareStrings(a.name, b.name));
   }
 
   /**
@@ -319,6 +320,6 @@ export class KubeManifestApplier implements ManifestApplier {
         else results.push({ key, outcome: 'failed', message: `${kind} ${namespace ?? ''}/${name}: ${failure(response)}` });
       }
     }
-    return results.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return results.sort((a, b) => compareStrings(a.key, b.key));
   }
 }

@@ -6,6 +6,7 @@
  */
 import type { PrescaleConfig } from '../config/schema.ts';
 import { parseConfig } from '../config/load.ts';
+import { compareStrings } from '../core/canonical.ts';
 import type { Forecaster } from '../core/forecast/types.ts';
 import { quantileAt } from '../core/forecast/types.ts';
 import { runPipeline, type PipelinePorts } from '../pipeline/run.ts';
@@ -153,7 +154,7 @@ export async function runPredictive(options: PredictiveOptions): Promise<Predict
     desired[i] = fleet.aliveNodes;
     if (options.onProgress !== undefined && (i % 1440 === 0 || i === total - 1)) options.onProgress(i + 1, total);
   }
-  return { desired, band, alarmRuns, scheduledRuns, models: Object.fromEntries([...models].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))), serviceLevel: level };
+  return { desired, band, alarmRuns, scheduledRuns, models: Object.fromEntries([...models].sort(([a], [b]) => compareStrings(a, b))), serviceLevel: level };
 }
 
 export interface PolicyResult {

@@ -3,6 +3,7 @@
  * BACKTEST.md) and `report.html`, a self-contained page with inline SVG charts
  * that opens with no network.
  */
+import { compareStrings, sortKeysDeep } from '../core/canonical.ts';
 import type { ForecastBand, PolicyResult } from './backtest.ts';
 import type { Scenario, Scores } from './score.ts';
 import { scoringStartMinute } from './score.ts';
@@ -17,14 +18,7 @@ export function decisionsCsv(result: Pick<PolicyResult, 'desired'>, startMinute:
 
 /** JSON with keys sorted at every level: the same run gives the same bytes. */
 export function stableJson(value: unknown): string {
-  const sortKeys = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(sortKeys);
-    if (v !== null && typeof v === 'object') {
-      return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
-    }
-    return v;
-  };
-  return `${JSON.stringify(sortKeys(value), null, 2)}\n`;
+  return `${JSON.stringify(sortKeysDeep(value), null, 2)}\n`;
 }
 
 export interface SummaryInput {
@@ -199,7 +193,7 @@ function paretoChart(points: readonly ParetoPoint[], results: readonly PolicyRes
 
 /** The most used models first: a run can pick a different combination at every refit. */
 export function describeModels(runsByModel: Readonly<Record<string, number>>, shown = 3): string {
-  const ranked = Object.entries(runsByModel).sort(([a, x], [b, y]) => y - x || (a < b ? -1 : a > b ? 1 : 0));
+  const ranked = Object.entries(runsByModel).sort(([a, x], [b, y]) => y - x || compareStrings(a, b));
   if (ranked.length === 0) return 'none';
   const total = ranked.reduce((sum, [, runs]) => sum + runs, 0);
   const head = ranked.slice(0, shown).map(([model, runs]) => `${model} (${Math.round((runs / total) * 100)} % of runs)`);

@@ -5,6 +5,7 @@
  * the rest through (loose, unlike our own config and events, which are strict).
  */
 import { z } from 'zod';
+import { PLAN_ID_PATTERN, SLACK_USER_ID_PATTERN } from './ids.ts';
 
 export const APPROVE_ACTION_ID = 'approve';
 export const REJECT_ACTION_ID = 'reject';
@@ -12,7 +13,7 @@ export type ApprovalAction = 'approve' | 'reject';
 
 /** Plan ids are ours (putPendingPlan); anything else in a button value is not one of our buttons. */
 const PLAN_ID_RULE = 'must be a plan id (letters, digits, . _ : -, at most 128)';
-const planId = z.string(PLAN_ID_RULE).regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, PLAN_ID_RULE);
+const planId = z.string(PLAN_ID_RULE).regex(PLAN_ID_PATTERN, PLAN_ID_RULE);
 
 const RESPONSE_URL_HOSTS = new Set(['hooks.slack.com', 'hooks.slack-gov.com']);
 
@@ -30,7 +31,7 @@ const responseUrl = z.string().refine(isSlackResponseUrl, 'must be an https://ho
 
 const blockActionsSchema = z.looseObject({
   type: z.literal('block_actions'),
-  user: z.looseObject({ id: z.string().regex(/^[UW][A-Z0-9]+$/, 'must be a Slack user id'), username: z.string().optional(), name: z.string().optional() }),
+  user: z.looseObject({ id: z.string().regex(SLACK_USER_ID_PATTERN, 'must be a Slack user id'), username: z.string().optional(), name: z.string().optional() }),
   team: z.looseObject({ id: z.string() }).nullable().optional(),
   channel: z.looseObject({ id: z.string() }).optional(),
   container: z.looseObject({ message_ts: z.string().optional(), channel_id: z.string().optional() }).optional(),

@@ -5,7 +5,7 @@
  * the message.
  */
 import type { Command } from '../core/commands.ts';
-import { formatUsd } from '../core/budget/cost.ts';
+import { formatUsd, type PlanCost } from '../core/budget/cost.ts';
 import type { NotifierMessage, PendingPlan } from '../ports.ts';
 import { APPROVE_ACTION_ID, REJECT_ACTION_ID } from './interaction.ts';
 
@@ -15,10 +15,8 @@ export const APPROVAL_BLOCK_ID = 'prescale-approval';
 const SECTION_TEXT_MAX = 3000;
 const HEADER_TEXT_MAX = 150;
 
-export interface PlanCostSummary {
-  readonly beforeUsdPerHour: number;
-  readonly afterUsdPerHour: number;
-  readonly deltaUsdPerHour: number;
+/** The plan's run-rate change (planCost), with the month-end projection when the caller has one. */
+export interface PlanCostSummary extends Pick<PlanCost, 'beforeUsdPerHour' | 'afterUsdPerHour' | 'deltaUsdPerHour'> {
   readonly projectedMonthEndUsd?: number | undefined;
   readonly monthlyUsd?: number | undefined;
 }

@@ -1,12 +1,13 @@
 /**
  * An embedded DynamoDB (dynalite, in memory) for integration tests: no
  * network beyond 127.0.0.1, fake credentials, the same table schema the
- * deployed stack uses (tableDefinition).
+ * deployed stack uses (tableDefinition), created the way local mode creates it
+ * (ensureLocalTable).
  */
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import { tableDefinition } from '../../lib/state/dynamodb.ts';
+import { ensureLocalTable } from '../../lib/handlers/state.ts';
 
 export interface DynaliteHandle {
   readonly client: DynamoDBClient;
@@ -18,24 +19,12 @@ export interface DynaliteHandle {
   close(): Promise<void>;
 }
 
-/** dynalite flips a table to ACTIVE on a timer; each DescribeTable round trip lets it run. */
-const MAX_DESCRIBE_ATTEMPTS = 500;
-
 let tableCounter = 0;
 
 function nextTableName(): string {
   tableCounter += 1;
   // DynamoDB table names are 3–255 characters of [a-zA-Z0-9_.-].
   return `prescale-test-${process.pid}-${tableCounter}`;
-}
-
-async function createActiveTable(client: DynamoDBClient, tableName: string): Promise<void> {
-  await client.send(new CreateTableCommand(tableDefinition(tableName)));
-  for (let attempt = 0; attempt < MAX_DESCRIBE_ATTEMPTS; attempt += 1) {
-    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    if (Table?.TableStatus === 'ACTIVE') return;
-  }
-  throw new Error(`dynalite table ${tableName} did not become ACTIVE`);
 }
 
 export async function startDynalite(): Promise<DynaliteHandle> {
@@ -54,7 +43,7 @@ export async function startDynalite(): Promise<DynaliteHandle> {
     maxAttempts: 1,
   });
   const createTable = async (tableName: string = nextTableName()): Promise<string> => {
-    await createActiveTable(client, tableName);
+    await ensureLocalTable(client, tableName);
     return tableName;
   };
   try {

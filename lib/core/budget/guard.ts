@@ -16,6 +16,7 @@
  * commands allowed now still fit under the cap together with them.
  */
 import type { BudgetConfig } from '../../config/schema.ts';
+import { compareStrings } from '../canonical.ts';
 import type { Command, GuardedCommand, ScaleNodeGroupCommand } from '../commands.ts';
 import { sortCommands } from '../commands.ts';
 import { formatUsd } from './cost.ts';
@@ -132,7 +133,7 @@ export function guardBudget(input: BudgetGuardInput): BudgetGuardResult {
 
 function fleetRunRate(groups: Readonly<Record<string, BudgetNodeGroup>>, nodes: ReadonlyMap<string, number>): number {
   let total = 0;
-  for (const [name, group] of Object.entries(groups).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) total += (nodes.get(name) ?? 0) * group.usdPerHour;
+  for (const [name, group] of Object.entries(groups).sort(([a], [b]) => compareStrings(a, b))) total += (nodes.get(name) ?? 0) * group.usdPerHour;
   return total;
 }
 

@@ -4,6 +4,7 @@
  * spanning midnight on the 1st is split). The ledger is a plain value the
  * state store persists; these helpers never mutate it.
  */
+import { compareStrings } from '../canonical.ts';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
@@ -103,7 +104,7 @@ export function accrueFleet(
   fromMs: number,
   toMs: number,
 ): Ledger {
-  return [...fleet].sort((a, b) => (a.nodeGroup < b.nodeGroup ? -1 : a.nodeGroup > b.nodeGroup ? 1 : 0)).reduce((acc, g) => accrue(acc, { ...g, fromMs, toMs }), ledger);
+  return [...fleet].sort((a, b) => compareStrings(a.nodeGroup, b.nodeGroup)).reduce((acc, g) => accrue(acc, { ...g, fromMs, toMs }), ledger);
 }
 
 export function monthToDateUsd(ledger: Ledger, nowMs: number): number {
@@ -131,5 +132,5 @@ export function pruneLedger(ledger: Ledger, nowMs: number, keepMonths = 13): Led
 }
 
 function sortRecord<T>(record: Readonly<Record<string, T>>): Record<string, T> {
-  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => compareStrings(a, b)));
 }

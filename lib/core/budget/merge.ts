@@ -5,9 +5,10 @@
  * in the adapter; this decides what the numbers mean.
  */
 import { z } from 'zod';
+import { compareStrings } from '../canonical.ts';
 import { median } from '../forecast/numeric.ts';
 import type { PriceTable } from './prices.ts';
-import { compareStrings, instanceFamilyOf, onDemandUsdPerHourOf, parsePriceTable, roundUsd } from './prices.ts';
+import { instanceFamilyOf, onDemandUsdPerHourOf, parsePriceTable, roundUsd } from './prices.ts';
 
 /** The fields of a Pricing API product we read; Pricing returns many more (hence loose, not strict). */
 const pricingProductSchema = z.looseObject({

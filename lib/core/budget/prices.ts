@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import type { NodeGroupConfig } from '../../config/schema.ts';
 import { PrescaleError } from '../../errors.ts';
+import { compareStrings } from '../canonical.ts';
 import bundled from '../../../data/prices/ec2.json' with { type: 'json' };
 
 const usdPerHour = z.number().positive('must be > 0').finite();
@@ -112,8 +113,4 @@ export function nodeGroupPricesUsdPerHour(nodeGroups: readonly NodeGroupPricing[
 /** Prices are quoted to 6 decimals; rounding keeps products like 0.096 × 0.4 reproducible in logs. */
 export function roundUsd(usd: number): number {
   return Math.round(usd * 1e6) / 1e6;
-}
-
-export function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

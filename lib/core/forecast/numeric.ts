@@ -1,8 +1,14 @@
 /**
- * Small numeric helpers shared by the models. Pure and allocation-light: the
- * engine runs them thousands of times per forecast (every model at every
- * validation origin), so they work on Float64Array where it matters.
+ * Small numeric helpers shared by the models (and the rest of the core).
+ * Pure and allocation-light: the engine runs them thousands of times per
+ * forecast (every model at every validation origin), so they work on
+ * Float64Array where it matters.
  */
+
+/** `value` bounded to [min, max] (a NaN stays NaN): the one clamp the core uses. */
+export function clamp(value: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, value));
+}
 
 /** Median of the finite values; NaN when there are none. Does not modify the input. */
 export function median(values: ArrayLike<number>): number {

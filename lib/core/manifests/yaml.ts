@@ -5,22 +5,9 @@
  * rejected — so such strings must be quoted even though YAML 1.2 would not.
  */
 import { stringify } from 'yaml';
+import { sortKeysDeep } from '../canonical.ts';
 
-/** Code-unit order, the one comparator every sorted list and map in the rendered output uses. */
-export function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-export function sortKeysDeep(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeysDeep);
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => compareStrings(a, b));
-    return Object.fromEntries(entries.map(([k, v]) => [k, sortKeysDeep(v)]));
-  }
-  return value;
-}
+export { compareStrings, sortKeysDeep } from '../canonical.ts';
 
 /** One document per object, `---` between them, trailing newline. */
 export function toYaml(objects: readonly unknown[]): string {

@@ -7,6 +7,7 @@
  * raises it, a hit lowers it slightly, so in the long run the share of
  * covered periods converges to the target whatever the forecast's bias.
  */
+import { clamp } from '../forecast/numeric.ts';
 
 /** Step size per observed period: about 1 / γ = 100 periods to correct a 1-point bias. */
 export const CALIBRATION_STEP = 0.01;
@@ -28,7 +29,7 @@ export function initialCalibration(targetLevel: number): Calibration {
 /** One ACI step: α ← α + γ (α_target − miss), level = 1 − α, kept within bounds. */
 export function calibrateLevel(level: number, targetLevel: number, missed: boolean, step = CALIBRATION_STEP): number {
   const alpha = 1 - level + step * (1 - targetLevel - (missed ? 1 : 0));
-  return Math.min(MAX_CALIBRATED_LEVEL, Math.max(MIN_CALIBRATED_LEVEL, 1 - alpha));
+  return clamp(1 - alpha, MIN_CALIBRATED_LEVEL, MAX_CALIBRATED_LEVEL);
 }
 
 /**

@@ -4,6 +4,7 @@
  * small function so its table test reads like the rule.
  */
 import type { PolicyConfig } from '../../config/schema.ts';
+import { clamp } from '../forecast/numeric.ts';
 
 const MINUTE_MS = 60_000;
 
@@ -36,9 +37,8 @@ export interface NodeGroupDecision {
   readonly reason: string;
 }
 
-export function clamp(value: number, min: number, max: number): number {
-  return Math.min(max, Math.max(min, value));
-}
+/** The core's one clamp (forecast/numeric.ts), re-exported for plan.ts. */
+export { clamp };
 
 /** Recommendations still inside the window ending now (the newest included). */
 export function pruneRecommendations(

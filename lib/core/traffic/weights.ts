@@ -14,7 +14,9 @@
  * - when no group has a healthy target the weights stay (fail open, as ALB does
  *   inside a target group): moving traffic between dead groups helps nobody.
  */
+import { compareStrings } from '../canonical.ts';
 import type { TargetGroupWeight } from '../commands.ts';
+import { clamp } from '../forecast/numeric.ts';
 import {
   hasHealthyTarget,
   healthyTargets,
@@ -68,14 +70,10 @@ export interface WeightPlan {
   readonly reason: string;
 }
 
-export function clampNumber(value: number, min: number, max: number): number {
-  return Math.min(max, Math.max(min, value));
-}
-
 /** A floor above the cap means the cap (config validation reports it; the core must not break on it). */
 export function boundsOf(minWeight: number, maxWeight: number): WeightBounds {
-  const maxPoints = clampNumber(Math.floor(maxWeight), 0, MAX_ALB_WEIGHT);
-  return { minPoints: clampNumber(Math.floor(minWeight), 0, maxPoints), maxPoints };
+  const maxPoints = clamp(Math.floor(maxWeight), 0, MAX_ALB_WEIGHT);
+  return { minPoints: clamp(Math.floor(minWeight), 0, maxPoints), maxPoints };
 }
 
 function sum(values: readonly number[]): number {
@@ -95,7 +93,7 @@ export function distributeWithinBounds(scores: readonly number[], bounds: readon
   const at = (lambda: number): number[] =>
     scores.map((score, i) => {
       const { minPoints, maxPoints } = bounds[i]!;
-      return score > 0 ? clampNumber(lambda * score, minPoints, maxPoints) : minPoints;
+      return score > 0 ? clamp(lambda * score, minPoints, maxPoints) : minPoints;
     });
   const breakpoints = [0];
   scores.forEach((score, i) => {
@@ -124,7 +122,7 @@ export function distributeWithinBounds(scores: readonly number[], bounds: readon
  * deterministic): [33.3, 33.3, 33.3] → [34, 33, 33].
  */
 export function roundPoints(values: readonly number[], bounds: readonly WeightBounds[]): number[] {
-  const points = values.map((value, i) => clampNumber(Math.floor(value), bounds[i]!.minPoints, bounds[i]!.maxPoints));
+  const points = values.map((value, i) => clamp(Math.floor(value), bounds[i]!.minPoints, bounds[i]!.maxPoints));
   let remaining = Math.round(sum(values)) - sum(points);
   const order = values
     .map((value, i) => ({ i, fraction: value - Math.floor(value) }))
@@ -141,7 +139,7 @@ export function roundPoints(values: readonly number[], bounds: readonly WeightBo
 
 /** At most `maxStepPoints` from `current` toward `target`: 50 → 0 with step 20 gives 30. */
 export function stepToward(currentPoints: number, targetPoints: number, maxStepPoints: number): number {
-  return currentPoints + clampNumber(targetPoints - currentPoints, -maxStepPoints, maxStepPoints);
+  return currentPoints + clamp(targetPoints - currentPoints, -maxStepPoints, maxStepPoints);
 }
 
 /** The largest distance between where a group is and where it is heading. */
@@ -206,7 +204,7 @@ function withUnmanaged(input: PlanWeightsInput, managed: readonly TargetGroupWei
   const configured = new Set(input.groups.map((g) => g.targetGroupArn));
   const unmanaged = input.currentWeights
     .filter((w) => !configured.has(w.targetGroupArn))
-    .sort((a, b) => (a.targetGroupArn < b.targetGroupArn ? -1 : a.targetGroupArn > b.targetGroupArn ? 1 : 0));
+    .sort((a, b) => compareStrings(a.targetGroupArn, b.targetGroupArn));
   return [...managed, ...unmanaged];
 }
 

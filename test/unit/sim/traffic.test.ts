@@ -13,12 +13,9 @@ import {
   type SpotInterruption,
 } from '../../../lib/sim/spot.ts';
 import { SimTraffic, targetHealthCounts } from '../../../lib/sim/traffic.ts';
+import { GENERAL, LISTENER, RULE, SPOT } from '../../support/gateway-rule.ts';
 
 const MINUTE_MS = 60_000;
-const LISTENER = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/debate-prod/50dc6c495c0c9188/f2f7dc8efc522ab2';
-const RULE = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/debate-prod/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee';
-const GENERAL = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/gateway-general/73e2d6bc24d8a067';
-const SPOT = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/gateway-spot/2453ed029918f21f';
 const even: TargetGroupWeight[] = [{ targetGroupArn: GENERAL, weight: 50 }, { targetGroupArn: SPOT, weight: 50 }];
 
 describe('mulberry32', () => {

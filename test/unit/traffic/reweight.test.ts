@@ -3,11 +3,7 @@ import { PrescaleError } from '../../../lib/errors.ts';
 import { planReweight, planRuleWeights, type ReweightInput, type TargetGroupObservation } from '../../../lib/core/traffic/reweight.ts';
 import { CONTROLLER_MANAGED_REFUSAL, controllerManagedMessage, controllerStack, isControllerManaged, type ResourceTags } from '../../../lib/core/traffic/managed.ts';
 import type { TargetHealthState } from '../../../lib/ports.ts';
-
-const LISTENER = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/debate-prod/50dc6c495c0c9188/f2f7dc8efc522ab2';
-const RULE = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/debate-prod/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee';
-const GENERAL = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/gateway-general/73e2d6bc24d8a067';
-const SPOT = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/gateway-spot/2453ed029918f21f';
+import { GENERAL, LISTENER, RULE, SPOT } from '../../support/gateway-rule.ts';
 
 function observation(targetGroupArn: string, partial: Partial<Record<TargetHealthState, number>>, extra: Partial<TargetGroupObservation> = {}): TargetGroupObservation {
   return { targetGroupArn, counts: { initial: 0, healthy: 0, unhealthy: 0, unused: 0, draining: 0, unavailable: 0, ...partial }, ...extra };

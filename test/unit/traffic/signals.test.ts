@@ -9,9 +9,7 @@ import {
   targetGroupDimension,
 } from '../../../lib/core/traffic/signals.ts';
 import type { TargetHealthState } from '../../../lib/ports.ts';
-
-const LISTENER = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/debate-prod/50dc6c495c0c9188/f2f7dc8efc522ab2';
-const SPOT = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/gateway-spot/2453ed029918f21f';
+import { LISTENER, SPOT } from '../../support/gateway-rule.ts';
 
 function counts(partial: Partial<Record<TargetHealthState, number>>): Record<TargetHealthState, number> {
   return { initial: 0, healthy: 0, unhealthy: 0, unused: 0, draining: 0, unavailable: 0, ...partial };

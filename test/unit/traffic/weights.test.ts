@@ -13,9 +13,8 @@ import {
   type TargetGroupPlanInput,
 } from '../../../lib/core/traffic/weights.ts';
 import type { TargetHealthState } from '../../../lib/ports.ts';
+import { GENERAL as A, SPOT as B } from '../../support/gateway-rule.ts';
 
-const A = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/gateway-general/73e2d6bc24d8a067';
-const B = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/gateway-spot/2453ed029918f21f';
 const C = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/gateway-canary/0000000000000001';
 
 type Counts = Record<TargetHealthState, number>;
