@@ -22,12 +22,26 @@ export interface MetricQuery {
   readonly periodSeconds: number;
 }
 
+/** One `getDemand` read, for `getDemandMany`. */
+export interface DemandRequest {
+  readonly query: MetricQuery;
+  readonly startMs: number;
+  readonly endMs: number;
+}
+
 export interface MetricsSource {
   /**
    * Demand on a regular grid of `query.periodSeconds` from `startMs` (inclusive)
    * to `endMs` (exclusive), NaN where no datapoint exists.
    */
   getDemand(query: MetricQuery, startMs: number, endMs: number): Promise<DemandHistory>;
+  /**
+   * Many `getDemand` reads in as few calls as the source allows; one result
+   * per request, in request order, each settled on its own: a series that
+   * fails is `rejected` with the error `getDemand` would throw, the others
+   * still arrive.
+   */
+  getDemandMany(requests: readonly DemandRequest[]): Promise<PromiseSettledResult<DemandHistory>[]>;
 }
 
 export type NodeGroupStatus = 'ACTIVE' | 'UPDATING' | 'CREATING' | 'DELETING' | 'DEGRADED' | 'UNKNOWN';

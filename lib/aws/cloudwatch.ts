@@ -17,7 +17,7 @@ import { GetMetricDataCommand, PutMetricDataCommand } from '@aws-sdk/client-clou
 import type { CloudWatchClient, MetricDataQuery, MetricDataResult, MetricDatum } from '@aws-sdk/client-cloudwatch';
 import type { DemandHistory, Forecast } from '../core/forecast/types.ts';
 import { PrescaleError } from '../errors.ts';
-import type { Clock, MetricQuery, MetricsSource } from '../ports.ts';
+import type { Clock, DemandRequest, MetricQuery, MetricsSource } from '../ports.ts';
 import { chunk } from './chunk.ts';
 import { callAws } from './errors.ts';
 
@@ -298,8 +298,38 @@ export class CloudWatchMetrics implements MetricsSource {
     return history!;
   }
 
-  /** Many queries over one window in as few calls as the 500-query limit allows; results in input order. */
+  /** Many queries over one window in as few calls as the 500-query limit allows; results in input order, or the first query's error. */
   async getDemandBatch(queries: readonly DemandQuery[], startMs: number, endMs: number): Promise<DemandHistory[]> {
+    return (await this.settleBatch(queries, startMs, endMs)).map((result) => {
+      if (result.status === 'rejected') throw result.reason;
+      return result.value;
+    });
+  }
+
+  /**
+   * MetricsSource's batch read: requests over the same window share
+   * GetMetricData calls (one call covers one window). A query CloudWatch
+   * refuses (its StatusCode) fails alone; a failed call fails the queries it carried.
+   */
+  async getDemandMany(requests: readonly DemandRequest[]): Promise<PromiseSettledResult<DemandHistory>[]> {
+    const byWindow = new Map<string, number[]>();
+    requests.forEach((request, index) => {
+      const key = `${request.startMs}:${request.endMs}`;
+      const indexes = byWindow.get(key);
+      if (indexes === undefined) byWindow.set(key, [index]);
+      else indexes.push(index);
+    });
+    const results = new Array<PromiseSettledResult<DemandHistory>>(requests.length);
+    for (const indexes of byWindow.values()) {
+      const { startMs, endMs } = requests[indexes[0]!]!;
+      const settled = await this.settleBatch(indexes.map((i) => requests[i]!.query), startMs, endMs);
+      indexes.forEach((requestIndex, k) => (results[requestIndex] = settled[k]!));
+    }
+    return results;
+  }
+
+  /** One result per query, in input order, each fulfilled or rejected on its own. */
+  private async settleBatch(queries: readonly DemandQuery[], startMs: number, endMs: number): Promise<PromiseSettledResult<DemandHistory>[]> {
     const nowMs = this.clock.nowMs();
     const planned = queries.map((query, index): PlannedQuery => {
       const periodSeconds = choosePeriodSeconds(query.periodSeconds, startMs, nowMs);
@@ -315,26 +345,38 @@ export class CloudWatchMetrics implements MetricsSource {
       else group.push(p);
     }
 
-    const results: DemandHistory[] = new Array<DemandHistory>(queries.length);
+    const results = new Array<PromiseSettledResult<DemandHistory>>(queries.length);
     for (const [periodSeconds, group] of [...byPeriod.entries()].sort(([a], [b]) => a - b)) {
       const grid = group[0]!.grid;
       for (const batch of packBatches(group.map((p) => querySlots(p.query)), MAX_QUERIES_PER_GET_METRIC_DATA)) {
         const members = batch.map((i) => group[i]!);
-        const series = await this.fetch(members, grid, periodSeconds);
+        let fetched: Fetched;
+        try {
+          fetched = await this.fetch(members, grid, periodSeconds);
+        } catch (error) {
+          for (const member of members) results[member.index] = { status: 'rejected', reason: error };
+          continue;
+        }
         for (const member of members) {
-          const points = series.get(member.id) ?? { timestampsMs: [], values: [] };
-          results[member.index] = { startMs: grid.startMs, stepSeconds: periodSeconds, values: placeOnGrid(grid, points.timestampsMs, points.values, member.scale) };
+          const failure = fetched.failures.get(member.id);
+          const points = fetched.series.get(member.id) ?? { timestampsMs: [], values: [] };
+          results[member.index] =
+            failure !== undefined
+              ? { status: 'rejected', reason: failure }
+              : { status: 'fulfilled', value: { startMs: grid.startMs, stepSeconds: periodSeconds, values: placeOnGrid(grid, points.timestampsMs, points.values, member.scale) } };
         }
       }
     }
     return results;
   }
 
-  private async fetch(members: readonly PlannedQuery[], grid: Grid, periodSeconds: number): Promise<Map<string, { timestampsMs: number[]; values: number[] }>> {
-    const series = new Map<string, { timestampsMs: number[]; values: number[] }>();
-    if (grid.steps === 0) return series;
+  private async fetch(members: readonly PlannedQuery[], grid: Grid, periodSeconds: number): Promise<Fetched> {
+    const fetched: Fetched = { series: new Map(), failures: new Map() };
+    if (grid.steps === 0) return fetched;
     const metricDataQueries = members.flatMap((m) => buildMetricDataQueries(m.query, m.id, periodSeconds));
-    const context = `CloudWatch GetMetricData ${members.length === 1 ? describeQuery(members[0]!.query) : `${members.length} queries`}`;
+    const contextOf = (query: DemandQuery) => `CloudWatch GetMetricData ${describeQuery(query)}`;
+    const context = members.length === 1 ? contextOf(members[0]!.query) : `CloudWatch GetMetricData ${members.length} queries`;
+    const contextById = new Map(members.map((m) => [m.id, contextOf(m.query)]));
     let nextToken: string | undefined;
     let pages = 0;
     do {
@@ -352,11 +394,13 @@ export class CloudWatchMetrics implements MetricsSource {
           }),
         ),
       );
-      for (const result of output.MetricDataResults ?? []) appendResult(series, result, context);
+      for (const result of output.MetricDataResults ?? []) appendResult(fetched, result, contextById.get(result.Id ?? '') ?? context);
       // `PartialData` on a result means "more behind NextToken": the loop condition covers it.
       nextToken = output.NextToken;
     } while (nextToken !== undefined && nextToken !== '');
-    return series;
+    // A failure on an id no member owns cannot be pinned on one query: the whole call fails.
+    for (const [id, failure] of fetched.failures) if (!contextById.has(id)) throw failure;
+    return fetched;
   }
 
   /** Publishes forecasts in calls of at most 1000 metrics; returns what was sent. */
@@ -372,14 +416,25 @@ export class CloudWatchMetrics implements MetricsSource {
   }
 }
 
-function appendResult(series: Map<string, { timestampsMs: number[]; values: number[] }>, result: MetricDataResult, context: string): void {
+interface Fetched {
+  readonly series: Map<string, { timestampsMs: number[]; values: number[] }>;
+  /** Per query id, the first StatusCode CloudWatch refused it with. */
+  readonly failures: Map<string, PrescaleError>;
+}
+
+function appendResult({ series, failures }: Fetched, result: MetricDataResult, context: string): void {
   const id = result.Id ?? '';
   const messages = (result.Messages ?? []).map((m) => `${m.Code ?? ''}: ${m.Value ?? ''}`);
-  if (result.StatusCode === 'Forbidden') {
-    throw new PrescaleError('access-denied', `${context} failed: access denied to query ${id}`, { details: messages });
-  }
-  if (result.StatusCode === 'InternalError') {
-    throw new PrescaleError('unavailable', `${context} failed: CloudWatch internal error on query ${id}`, { retryable: true, details: messages });
+  if (result.StatusCode === 'Forbidden' || result.StatusCode === 'InternalError') {
+    if (!failures.has(id)) {
+      failures.set(
+        id,
+        result.StatusCode === 'Forbidden'
+          ? new PrescaleError('access-denied', `${context} failed: access denied to query ${id}`, { details: messages })
+          : new PrescaleError('unavailable', `${context} failed: CloudWatch internal error on query ${id}`, { retryable: true, details: messages }),
+      );
+    }
+    return;
   }
   const entry = series.get(id) ?? { timestampsMs: [], values: [] };
   const timestamps = result.Timestamps ?? [];

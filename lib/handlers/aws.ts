@@ -5,11 +5,9 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { createAwsCapacity } from '../aws/capacity.ts';
 import { createLazyKubeApplier } from './kube.ts';
 import { createAwsClients, type AwsClients } from '../aws/clients.ts';
-import { CloudWatchMetrics } from '../aws/cloudwatch.ts';
-import { ElbTraffic } from '../aws/elbv2.ts';
+import { createAwsAdapters } from '../aws/index.ts';
 import type { PrescaleConfig } from '../config/schema.ts';
 import { PrescaleError } from '../errors.ts';
 import type { Clock } from '../ports.ts';
@@ -71,9 +69,7 @@ export async function createAwsBackend(env: HandlerEnv, configs: readonly Presca
         const clients = clientsFor(clusterConfig.cluster.region);
         ports = {
           clock: systemClock,
-          metrics: new CloudWatchMetrics(clients.cloudWatch, systemClock),
-          capacity: createAwsCapacity(clusterConfig.nodeGroups, clients),
-          traffic: new ElbTraffic(clients.elbv2),
+          ...createAwsAdapters(clients, clusterConfig.nodeGroups, systemClock),
           manifests: createLazyKubeApplier({
             clusterName: clusterConfig.cluster.name,
             region: clusterConfig.cluster.region,

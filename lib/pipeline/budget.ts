@@ -12,7 +12,7 @@ import { applyBudgetGuard, budgetGuardInputFor } from '../core/budget/input.ts';
 import { accrueFleet, alertsSentThisMonth, emptyLedger, monthKeyOf, monthToDateUsd, pruneLedger, recordAlertsSent, type Ledger } from '../core/budget/ledger.ts';
 import { budgetAlerts, highestAlert, spendPercentOf } from '../core/budget/alerts.ts';
 import { fleetUsdPerHour } from '../core/budget/cost.ts';
-import { nodeGroupPricesUsdPerHour, type PriceTable } from '../core/budget/prices.ts';
+import type { PriceTable } from '../core/budget/prices.ts';
 import { budgetAlertMessage } from '../slack/messages.ts';
 import type { NodeGroupState, NotifierMessage, PlannerMemory } from '../ports.ts';
 
@@ -27,6 +27,8 @@ export interface BudgetStageInput {
   readonly memory: PlannerMemory;
   readonly bounded: readonly GuardedCommand[];
   readonly priceTable: PriceTable;
+  /** Every node group's price by `priceTable`, computed once per run (nodeGroupPricesUsdPerHour). */
+  readonly usdPerHourByGroup: Readonly<Record<string, number>>;
   readonly override: BudgetOverride | undefined;
 }
 
@@ -40,13 +42,13 @@ export interface BudgetStageOutput {
 export function budgetStage(input: BudgetStageInput): BudgetStageOutput {
   const { config, nowMs } = input;
   if (config.budget === undefined) return { guarded: [...input.bounded], ledger: undefined, ledgerAtMs: undefined, alerts: [] };
-  const prices = nodeGroupPricesUsdPerHour(config.nodeGroups, config.cluster.region, input.priceTable);
+  const prices = input.usdPerHourByGroup;
   const desiredNodes = Object.fromEntries(input.nodeGroups.map((g) => [g.name, g.desiredNodes]));
   const lastMs = input.memory.ledgerAtMs ?? nowMs;
   const fromMs = Math.max(lastMs, nowMs - MAX_ACCRUAL_GAP_MS);
   const fleet = input.nodeGroups.map((g) => ({ nodeGroup: g.name, nodes: g.desiredNodes, usdPerHour: prices[g.name] ?? 0 }));
   let ledger = fromMs < nowMs ? accrueFleet(input.memory.ledger ?? emptyLedger, fleet, fromMs, nowMs) : (input.memory.ledger ?? emptyLedger);
-  const guardInput = budgetGuardInputFor({ config, desiredNodes, ledger, nowMs, priceTable: input.priceTable, commands: [], override: input.override });
+  const guardInput = budgetGuardInputFor({ config, desiredNodes, ledger, nowMs, priceTable: input.priceTable, commands: [], override: input.override }, prices);
   const guarded = guardInput === undefined ? [...input.bounded] : applyBudgetGuard(input.bounded, guardInput);
   const spent = monthToDateUsd(ledger, nowMs);
   const due = budgetAlerts(alertsSentThisMonth(ledger, nowMs), spendPercentOf(spent, config.budget.monthlyUsd), config.budget.alertPercents);

@@ -4,6 +4,7 @@
  * Handlers and the backtest differ only in the ports they pass and the trigger.
  */
 import { createHash } from 'node:crypto';
+import type { DriftCheck } from '../approval/slack-approval.ts';
 import type { PrescaleConfig, ServiceConfig } from '../config/schema.ts';
 import type { BudgetOverride } from '../core/budget/guard.ts';
 import { planCost } from '../core/budget/cost.ts';
@@ -12,7 +13,7 @@ import { pendingPlanMessage } from '../slack/messages.ts';
 import { budgetStage } from './budget.ts';
 import type { Command, GuardedCommand } from '../core/commands.ts';
 import { commandTarget, isNoOp } from '../core/commands.ts';
-import type { Forecast, Forecaster } from '../core/forecast/types.ts';
+import type { DemandHistory, Forecast, Forecaster } from '../core/forecast/types.ts';
 import { STANDARD_LEVELS } from '../core/forecast/types.ts';
 import { guard } from '../core/guard.ts';
 import type { ServiceObservation, Trigger } from '../core/plan/plan.ts';
@@ -105,14 +106,20 @@ async function observeServices(config: PrescaleConfig, ports: PipelinePorts, now
       for (const hpa of await ports.manifests.describeHpas(namespace, names)) hpasByKey.set(`${hpa.namespace}/${hpa.name}`, hpa);
     }
   }
-  return Promise.all(
-    config.services.map(async (service) => {
+  const recent = await ports.metrics.getDemandMany(
+    config.services.map((service) => {
       const windowMs = Math.max(RECENT_DEMAND_MINUTES * MINUTE_MS, RECENT_DEMAND_PERIODS * service.demand.metric.periodSeconds * 1000);
       // endMs is exclusive: + 1 ms includes the minute in progress.
-      const recentDemand = await ports.metrics.getDemand(service.demand.metric, nowMs - windowMs, nowMs + 1);
-      return { service: service.name, recentDemand, hpa: hpasByKey.get(`${service.namespace}/${service.name}`) };
+      return { query: service.demand.metric, startMs: nowMs - windowMs, endMs: nowMs + 1 };
     }),
   );
+  return config.services.map((service, i) => ({ service: service.name, recentDemand: demandOrThrow(recent[i]!), hpa: hpasByKey.get(`${service.namespace}/${service.name}`) }));
+}
+
+/** A service whose demand cannot be read fails the run with its read's error (services in config order), as a single read would. */
+function demandOrThrow(result: PromiseSettledResult<DemandHistory>): DemandHistory {
+  if (result.status === 'rejected') throw result.reason;
+  return result.value;
 }
 
 /**
@@ -120,29 +127,36 @@ async function observeServices(config: PrescaleConfig, ports: PipelinePorts, now
  * reaches the decision horizon; a Lambda refits once an hour, not every minute.
  */
 async function forecastServices(config: PrescaleConfig, ports: PipelinePorts, nowMs: number): Promise<Map<string, Forecast>> {
-  const forecasts = new Map<string, Forecast>();
+  const cacheKey = (service: ServiceConfig) => `demand/${service.name}`;
+  const cachedForecasts: (Forecast | undefined)[] = [];
   for (const service of config.services) {
-    const cacheKey = `demand/${service.name}`;
-    const horizonMinutes = forecastHorizonMinutes(config, service);
-    const cached = await ports.state.getForecastCache(config.cluster.name, cacheKey);
+    const cached = await ports.state.getForecastCache(config.cluster.name, cacheKey(service));
     const stepMs = service.demand.metric.periodSeconds * 1000;
     const fresh =
       cached !== undefined &&
       nowMs - cached.fittedAtMs < config.policy.refitMinutes * MINUTE_MS &&
-      cached.forecast.startMs + cached.forecast.point.length * stepMs >= nowMs + (horizonMinutes - config.policy.refitMinutes) * MINUTE_MS;
-    if (fresh) {
-      forecasts.set(service.name, cached.forecast);
+      cached.forecast.startMs + cached.forecast.point.length * stepMs >= nowMs + (forecastHorizonMinutes(config, service) - config.policy.refitMinutes) * MINUTE_MS;
+    cachedForecasts.push(fresh ? cached.forecast : undefined);
+  }
+  // The services to refit read their history in one batch (the same window for all).
+  const stale = config.services.filter((_, i) => cachedForecasts[i] === undefined);
+  const histories = await ports.metrics.getDemandMany(stale.map((service) => ({ query: service.demand.metric, startMs: nowMs - config.policy.historyDays * 1440 * MINUTE_MS, endMs: nowMs + 1 })));
+  const historyOf = new Map(stale.map((service, i) => [service.name, histories[i]!]));
+  const forecasts = new Map<string, Forecast>();
+  for (const [i, service] of config.services.entries()) {
+    const cached = cachedForecasts[i];
+    if (cached !== undefined) {
+      forecasts.set(service.name, cached);
       continue;
     }
-    const history = await ports.metrics.getDemand(service.demand.metric, nowMs - config.policy.historyDays * 1440 * MINUTE_MS, nowMs + 1);
-    const horizonSteps = Math.ceil((horizonMinutes * MINUTE_MS) / stepMs) + 1;
+    const horizonSteps = Math.ceil((forecastHorizonMinutes(config, service) * MINUTE_MS) / (service.demand.metric.periodSeconds * 1000)) + 1;
     const forecast = ports.forecaster.forecast({
-      history,
+      history: demandOrThrow(historyOf.get(service.name)!),
       horizonSteps,
       levels: forecastLevels(config.policy.serviceLevel),
       calendar: config.calendar,
     });
-    await ports.state.putForecastCache(config.cluster.name, cacheKey, { fittedAtMs: nowMs, forecast });
+    await ports.state.putForecastCache(config.cluster.name, cacheKey(service), { fittedAtMs: nowMs, forecast });
     forecasts.set(service.name, forecast);
   }
   return forecasts;
@@ -260,19 +274,6 @@ function decisionRecord(cluster: string, lease: Lease, nowMs: number, trigger: s
   };
 }
 
-/** Group prices for choosing where pods go; a group the table cannot price falls back to its config price (or 0). */
-function pricesOrEmpty(config: PrescaleConfig, table: PriceTable | undefined): Record<string, number> {
-  const prices: Record<string, number> = {};
-  for (const group of config.nodeGroups) {
-    try {
-      prices[group.name] = nodeGroupPricesUsdPerHour([group], config.cluster.region, table ?? bundledPriceTable())[group.name] ?? group.usdPerHour ?? 0;
-    } catch {
-      prices[group.name] = group.usdPerHour ?? 0;
-    }
-  }
-  return prices;
-}
-
 /** Minutes a human has to approve a plan before it goes stale. */
 export const APPROVAL_TTL_MINUTES = 30;
 
@@ -289,7 +290,14 @@ export function observedStateHash(nodeGroups: readonly NodeGroupState[]): string
  * Commands the guard sent to a human become one pending plan, stored (the
  * first decision on it wins) and posted to Slack with Approve and Reject.
  */
-async function requestApproval(config: PrescaleConfig, ports: PipelinePorts, guarded: readonly GuardedCommand[], nodeGroups: readonly NodeGroupState[], nowMs: number): Promise<PendingPlan | undefined> {
+async function requestApproval(
+  config: PrescaleConfig,
+  ports: PipelinePorts,
+  guarded: readonly GuardedCommand[],
+  nodeGroups: readonly NodeGroupState[],
+  prices: Readonly<Record<string, number>>,
+  nowMs: number,
+): Promise<PendingPlan | undefined> {
   const commands = guarded.filter((g) => g.verdict === 'needs-approval').map((g) => g.effective ?? g.command);
   if (commands.length === 0) return undefined;
   const stateHash = observedStateHash(nodeGroups);
@@ -306,7 +314,6 @@ async function requestApproval(config: PrescaleConfig, ports: PipelinePorts, gua
   };
   await ports.state.putPendingPlan(plan);
   if (ports.notifier !== undefined) {
-    const prices = nodeGroupPricesUsdPerHour(config.nodeGroups, config.cluster.region, ports.priceTable ?? bundledPriceTable());
     const reasons = guarded.filter((g) => g.verdict === 'needs-approval').map((g) => g.reason).join('; ');
     await ports.notifier.post(pendingPlanMessage(plan, planCost(commands, prices), reasons, { channel: config.slack?.channel }));
   }
@@ -332,18 +339,22 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
     const memory = (await ports.state.getPlannerMemory(cluster)) ?? { recommendations: {}, raisedFloors: {} };
     const cooldowns = new Map<string, CooldownState>();
     for (const group of config.nodeGroups) cooldowns.set(group.name, await ports.state.getCooldown(cluster, group.name));
-    const planned = plan({ config, nowMs, trigger: options.trigger, nodeGroups, services, forecasts, memory, cooldowns, usdPerHourByGroup: pricesOrEmpty(config, ports.priceTable) });
+    // Config load refuses a group the table cannot price, so every group has one: priced once per run.
+    const priceTable = ports.priceTable ?? bundledPriceTable();
+    const prices = nodeGroupPricesUsdPerHour(config.nodeGroups, config.cluster.region, priceTable);
+    const planned = plan({ config, nowMs, trigger: options.trigger, nodeGroups, services, forecasts, memory, cooldowns, usdPerHourByGroup: prices });
     const budget = budgetStage({
       config,
       nowMs,
       nodeGroups,
       memory,
       bounded: guard(planned.commands, { config }),
-      priceTable: ports.priceTable ?? bundledPriceTable(),
+      priceTable,
+      usdPerHourByGroup: prices,
       override: options.override,
     });
     const outcomes = await act(budget.guarded, config, ports, options, lease, nowMs, cooldowns);
-    const pendingPlan = options.dryRun ? undefined : await requestApproval(config, ports, budget.guarded, nodeGroups, nowMs);
+    const pendingPlan = options.dryRun ? undefined : await requestApproval(config, ports, budget.guarded, nodeGroups, prices, nowMs);
     if (!options.dryRun) {
       await ports.state.putPlannerMemory(lease, { ...planned.memory, ledger: budget.ledger, ledgerAtMs: budget.ledgerAtMs });
       for (const alert of budget.alerts) await ports.notifier?.post(alert);
@@ -359,10 +370,8 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
 
 // ---------------------------------------------------------------- approved plans
 
-export type PlanDrift = 'unchanged' | 'drifted';
-
 /** Observe the plan's node groups again: `drifted` when anything the plan was made on changed (its stateHash). */
-export async function checkPlanDrift(config: PrescaleConfig, ports: PipelinePorts, plan: PendingPlan): Promise<PlanDrift> {
+export async function checkPlanDrift(config: PrescaleConfig, ports: PipelinePorts, plan: PendingPlan): Promise<DriftCheck> {
   const nodeGroups = await ports.capacity.describeNodeGroups(config.cluster.name, config.nodeGroups.map((g) => g.name));
   return observedStateHash(nodeGroups) === plan.stateHash ? 'unchanged' : 'drifted';
 }

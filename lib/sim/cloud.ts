@@ -4,12 +4,14 @@
  * against; the pipeline cannot tell it from AWS.
  */
 import type { NodeGroupConfig, PrescaleConfig } from '../config/schema.ts';
+import { compareStrings } from '../core/canonical.ts';
 import type { DemandHistory } from '../core/forecast/types.ts';
 import { PrescaleError } from '../errors.ts';
 import type {
   ApplyResult,
   CapacityActuator,
   Clock,
+  DemandRequest,
   HpaState,
   ManifestApplier,
   ManifestObject,
@@ -37,7 +39,7 @@ export class SteppedClock implements Clock {
 
 export function metricKey(query: Pick<MetricQuery, 'namespace' | 'name' | 'dimensions'>): string {
   const dims = Object.entries(query.dimensions)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .sort(([a], [b]) => compareStrings(a, b))
     .map(([k, v]) => `${k}=${v}`)
     .join(',');
   return `${query.namespace}/${query.name}{${dims}}`;
@@ -87,6 +89,11 @@ export class ReplayMetrics implements MetricsSource {
       values[i] = count === 0 ? Number.NaN : sum ? (total / count) * minutesPerStep : total / count;
     }
     return { startMs: this.t0Ms + firstMinute * MINUTE_MS, stepSeconds: query.periodSeconds, values };
+  }
+
+  /** One replay per request: nothing to batch in memory. */
+  async getDemandMany(requests: readonly DemandRequest[]): Promise<PromiseSettledResult<DemandHistory>[]> {
+    return Promise.allSettled(requests.map((r) => this.getDemand(r.query, r.startMs, r.endMs)));
   }
 }
 

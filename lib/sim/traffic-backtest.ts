@@ -247,9 +247,13 @@ export async function runSpotScenario(options: SpotScenarioOptions): Promise<Spo
     },
   };
   // The rule has no SLO, so the run never asks; a call would be a bug worth seeing.
+  const noMetrics = () => new PrescaleError('not-found', 'the spot scenario simulates no ALB metrics');
   const metrics: MetricsSource = {
     async getDemand() {
-      throw new PrescaleError('not-found', 'the spot scenario simulates no ALB metrics');
+      throw noMetrics();
+    },
+    async getDemandMany() {
+      throw noMetrics();
     },
   };
   const ports = { clock, traffic, capacity, metrics, state: options.createStateStore() };

@@ -128,6 +128,55 @@ describe('pipeline on the simulated cloud', () => {
     expect(result.outcomes[0]!.message).toContain('stale plan');
     expect(desired(h)).toBe(5);
   });
+
+  describe('demand reads, one batch per stage', () => {
+    const service = (name: string, metric: typeof METRIC) => ({
+      name,
+      namespace: 'prod',
+      deployment: name,
+      requests: { cpu: '1', memory: '1Gi' },
+      podStartMinutes: 0,
+      nodeGroups: ['web'],
+      hpa: { minReplicas: 1, maxReplicas: 80, metrics: [{ type: 'cpu', targetUtilizationPercent: 70 }] },
+      demand: { metric, perPod: 100 },
+    });
+    /** The metric names of each getDemandMany call, in order. */
+    function recordBatches(h: Harness): string[][] {
+      const batches: string[][] = [];
+      const getDemandMany = h.cloud.metrics.getDemandMany.bind(h.cloud.metrics);
+      h.cloud.metrics.getDemandMany = async (requests) => {
+        batches.push(requests.map((r) => r.query.name));
+        return getDemandMany(requests);
+      };
+      return batches;
+    }
+
+    it('reads recent demand, then the history of the services to refit, each in one batch in service order', async () => {
+      const other = { ...METRIC, name: 'Other' };
+      const h = harness(config({ services: [service('api', METRIC), service('jobs', other)] }), Array(30).fill(1500), 2);
+      h.cloud.metrics.add(other, Float64Array.from(Array(30).fill(100)));
+      const batches = recordBatches(h);
+      await h.run(10);
+      expect(batches).toEqual([
+        ['Requests', 'Other'],
+        ['Requests', 'Other'],
+      ]);
+      // A minute later both forecasts are cached: no history to read.
+      await h.run(11);
+      expect(batches.slice(2)).toEqual([['Requests', 'Other'], []]);
+    });
+
+    it('one unreadable series fails the run with its error and frees the lease', async () => {
+      const missing = { ...METRIC, name: 'Missing' };
+      const h = harness(config({ services: [service('api', METRIC), service('jobs', missing)] }), Array(30).fill(1500), 2);
+      const batches = recordBatches(h);
+      await expect(h.run(10, 'alarm')).rejects.toMatchObject({ code: 'not-found', message: expect.stringContaining('Test/Missing') });
+      expect(batches).toEqual([['Requests', 'Missing']]);
+      expect(desired(h)).toBe(2);
+      h.cloud.metrics.add(missing, Float64Array.from(Array(30).fill(0)));
+      expect((await h.run(11, 'alarm')).status).toBe('done');
+    });
+  });
 });
 
 describe('budget guard in the pipeline', () => {

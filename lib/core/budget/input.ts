@@ -42,13 +42,17 @@ export interface BudgetInputSource {
   readonly override?: BudgetOverride | undefined;
 }
 
-/** The guard's input, or undefined when the config sets no budget (then there is nothing to guard). */
-export function budgetGuardInputFor(source: BudgetInputSource): BudgetGuardInput | undefined {
+/**
+ * The guard's input, or undefined when the config sets no budget (then there is nothing to guard).
+ * `usdPerHourByGroup`: prices the caller already has (nodeGroupPricesUsdPerHour); a group it lacks is priced by the table.
+ */
+export function budgetGuardInputFor(source: BudgetInputSource, usdPerHourByGroup?: Readonly<Record<string, number>>): BudgetGuardInput | undefined {
   const budget = source.config.budget;
   if (budget === undefined) return undefined;
   const nodeGroups: Record<string, BudgetNodeGroup> = {};
   for (const group of source.config.nodeGroups) {
-    nodeGroups[group.name] = { usdPerHour: usdPerHourOf(group, source.config.cluster.region, source.priceTable), currentNodes: source.desiredNodes[group.name] ?? group.minNodes };
+    const usdPerHour = usdPerHourByGroup?.[group.name] ?? usdPerHourOf(group, source.config.cluster.region, source.priceTable);
+    nodeGroups[group.name] = { usdPerHour, currentNodes: source.desiredNodes[group.name] ?? group.minNodes };
   }
   return {
     commands: source.commands,

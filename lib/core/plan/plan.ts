@@ -31,7 +31,11 @@ export interface PlanInput {
   readonly forecasts: ReadonlyMap<string, Forecast>;
   readonly memory: PlannerMemory;
   readonly cooldowns: ReadonlyMap<string, CooldownState>;
-  /** Node prices for choosing between groups; the config's usdPerHour otherwise. */
+  /**
+   * Node prices for choosing between groups, one for every configured group
+   * (a missing one is a programming error, not a free group). Absent: the
+   * config's usdPerHour, or 0.
+   */
   readonly usdPerHourByGroup?: Readonly<Record<string, number>>;
 }
 
@@ -132,6 +136,13 @@ export function planHpaFloor(service: ServiceConfig, hpa: HpaState | undefined, 
   return undefined;
 }
 
+function packingUsdPerHour(group: NodeGroupConfig, usdPerHourByGroup: PlanInput['usdPerHourByGroup']): number {
+  if (usdPerHourByGroup === undefined) return group.usdPerHour ?? 0;
+  const usdPerHour = usdPerHourByGroup[group.name];
+  if (usdPerHour === undefined) throw new Error(`plan: usdPerHourByGroup has no price for node group "${group.name}"`);
+  return usdPerHour;
+}
+
 export function plan(input: PlanInput): PlanOutput {
   const { config, nowMs } = input;
   const groupStates = new Map(input.nodeGroups.map((g) => [g.name, g]));
@@ -143,7 +154,7 @@ export function plan(input: PlanInput): PlanOutput {
     name: g.name,
     allocatable: g.allocatable,
     capacityType: g.capacityType,
-    usdPerHour: input.usdPerHourByGroup?.[g.name] ?? g.usdPerHour ?? 0,
+    usdPerHour: packingUsdPerHour(g, input.usdPerHourByGroup),
     maxNodes: g.maxNodes,
     short: isSpotShort(g, groupStates.get(g.name)),
   }));

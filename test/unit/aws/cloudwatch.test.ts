@@ -269,6 +269,70 @@ describe('CloudWatchMetrics.getDemandBatch', () => {
   });
 });
 
+describe('CloudWatchMetrics.getDemandMany', () => {
+  const service = (i: number): MetricQuery => ({ ...requests, dimensions: { TargetGroup: `tg-${i}` } });
+  /** Each query's value is its own index, at the last full minute. */
+  const echo = (input: { MetricDataQueries: { Id: string }[] }) => ({
+    MetricDataResults: input.MetricDataQueries.map((q) => ({ Id: q.Id, StatusCode: 'Complete', Timestamps: [new Date(NOW - MIN)], Values: [Number(q.Id.slice(1))] })),
+  });
+
+  it('reads N services with one GetMetricData and returns them in request order', async () => {
+    cw.on(GetMetricDataCommand).callsFake(echo);
+    const results = await metrics.getDemandMany([0, 1, 2, 3].map((i) => ({ query: service(i), startMs: NOW - 2 * MIN, endMs: NOW })));
+    const calls = cw.commandCalls(GetMetricDataCommand);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.args[0].input.MetricDataQueries!.map((q) => q.MetricStat!.Metric!.Dimensions![0]!.Value)).toEqual(['tg-0', 'tg-1', 'tg-2', 'tg-3']);
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value.values : r.status))).toEqual([
+      [Number.NaN, 0],
+      [Number.NaN, 1],
+      [Number.NaN, 2],
+      [Number.NaN, 3],
+    ]);
+  });
+
+  it('requests over different windows go to different calls, results still in request order', async () => {
+    cw.on(GetMetricDataCommand).callsFake(echo);
+    const results = await metrics.getDemandMany([
+      { query: service(0), startMs: NOW - 2 * MIN, endMs: NOW },
+      { query: service(1), startMs: NOW - 3 * MIN, endMs: NOW },
+      { query: service(2), startMs: NOW - 2 * MIN, endMs: NOW },
+    ]);
+    const calls = cw.commandCalls(GetMetricDataCommand);
+    expect(calls.map((c) => [c.args[0].input.StartTime!.getTime() - NOW, c.args[0].input.MetricDataQueries!.length])).toEqual([
+      [-2 * MIN, 2],
+      [-3 * MIN, 1],
+    ]);
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value.values : r.status))).toEqual([
+      [Number.NaN, 0],
+      [Number.NaN, Number.NaN, 0],
+      [Number.NaN, 1],
+    ]);
+  });
+
+  it('a series CloudWatch refuses fails alone, with the error getDemand would throw for it', async () => {
+    cw.on(GetMetricDataCommand).callsFake((input: { MetricDataQueries: { Id: string }[] }) => ({
+      MetricDataResults: echo(input).MetricDataResults.map((r) => (r.Id === 'q1' ? { Id: 'q1', StatusCode: 'Forbidden' } : r)),
+    }));
+    const results = await metrics.getDemandMany([0, 1, 2].map((i) => ({ query: service(i), startMs: NOW - 2 * MIN, endMs: NOW })));
+    expect(cw.commandCalls(GetMetricDataCommand)).toHaveLength(1);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(results[2]).toEqual({ status: 'fulfilled', value: { startMs: NOW - 2 * MIN, stepSeconds: 60, values: [Number.NaN, 2] } });
+    expect(results[1]).toMatchObject({
+      status: 'rejected',
+      reason: { code: 'access-denied', retryable: false, message: expect.stringContaining('CloudWatch GetMetricData AWS/ApplicationELB/RequestCount{TargetGroup=tg-1} Sum failed') },
+    });
+  });
+
+  it('a failed call fails every series it carried', async () => {
+    cw.on(GetMetricDataCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'Throttling', $metadata: { httpStatusCode: 400 } }));
+    const results = await metrics.getDemandMany([0, 1].map((i) => ({ query: service(i), startMs: NOW - 2 * MIN, endMs: NOW })));
+    expect(results).toMatchObject([
+      { status: 'rejected', reason: { code: 'throttling', retryable: true } },
+      { status: 'rejected', reason: { code: 'throttling', retryable: true } },
+    ]);
+  });
+});
+
 describe('putForecastMetrics', () => {
   const forecast: Forecast = {
     model: 'ets',

@@ -13,11 +13,8 @@ import type { CapacityActuator, MetricQuery, MetricsSource, NodeGroupState } fro
 import { SteppedClock } from '../../../lib/sim/cloud.ts';
 import { SimTraffic } from '../../../lib/sim/traffic.ts';
 import { createMemoryStateStore } from '../../../lib/state/memory.ts';
+import { GENERAL, LISTENER, RULE, SPOT } from '../../support/gateway-rule.ts';
 
-const LISTENER = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/debate-prod/50dc6c495c0c9188/f2f7dc8efc522ab2';
-const RULE = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/debate-prod/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee';
-const GENERAL = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/gateway-general/73e2d6bc24d8a067';
-const SPOT = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/gateway-spot/2453ed029918f21f';
 /** 2026-11-02 14:00:30 UTC: the SLO window is the five whole minutes before, [13:55, 14:00). */
 const NOW_MS = Date.UTC(2026, 10, 2, 14, 0, 30);
 const WINDOW_START_MS = Date.UTC(2026, 10, 2, 13, 55);
@@ -94,6 +91,9 @@ function world(
       const tg = /targetgroup\/([^/]+)\//.exec(query.dimensions.TargetGroup ?? '')?.[1];
       const values = options.metrics?.[`${query.name}|${tg}`] ?? [];
       return { startMs, stepSeconds: 60, values: [...values] };
+    },
+    async getDemandMany(requests) {
+      return Promise.allSettled(requests.map((r) => this.getDemand(r.query, r.startMs, r.endMs)));
     },
   };
   return { ports: { clock, traffic, capacity, metrics, state: createMemoryStateStore() }, traffic, describes, queries };

@@ -253,3 +253,14 @@ describe('rules', () => {
     expect(nodes).toEqual({ compute: 3, memory: 2, spot: 2 });
   });
 });
+
+describe('node prices', () => {
+  it('throws naming the group when a price record is given but lacks a configured group', () => {
+    expect(() => plan({ ...input(scenario(), [500, 600], undefined, 5), usdPerHourByGroup: { other: 0.1 } })).toThrow(/no price for node group "g"/);
+  });
+
+  it('plans the same with a complete price record as with none', () => {
+    const base = input(scenario(), [500, 600], undefined, 5);
+    expect(plan({ ...base, usdPerHourByGroup: { g: 0.096 } }).commands).toEqual(plan(base).commands);
+  });
+});
