@@ -19,6 +19,7 @@ import type { DemandHistory, Forecast } from '../core/forecast/types.ts';
 import { PrescaleError } from '../errors.ts';
 import type { Clock, DemandRequest, MetricQuery, MetricsSource } from '../ports.ts';
 import { chunk } from './chunk.ts';
+import { choosePeriodSeconds, computeValueScale } from '../core/cloudwatch-retention.ts';
 import { callAws } from './errors.ts';
 
 export const MAX_QUERIES_PER_GET_METRIC_DATA = 500;
@@ -30,12 +31,6 @@ export const FORECAST_METRIC_NAME = 'ForecastDemand';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
-/** Sub-minute (high-resolution) data is kept 3 hours. */
-const HIGH_RESOLUTION_RETENTION_MS = 3 * HOUR_MS;
-/** 1-minute data is kept 15 days. */
-const MINUTE_RETENTION_MS = 15 * DAY_MS;
-/** 5-minute data is kept 63 days (after that, 1-hour data for 455 days). */
-const FIVE_MINUTE_RETENTION_MS = 63 * DAY_MS;
 /** PutMetricData accepts timestamps up to two hours ahead… */
 const PUT_MAX_AHEAD_MS = 2 * HOUR_MS;
 /** …and up to two weeks back. */
@@ -63,36 +58,8 @@ export function isMetricMathQuery(query: DemandQuery): query is MetricMathQuery 
 
 // ---------------------------------------------------------------- pure decisions
 
-/** The shortest period CloudWatch still holds for data `ageMs` old: 1 (high resolution), 60, 300 or 3600 s. */
-export function minimumPeriodSeconds(ageMs: number): number {
-  if (ageMs > FIVE_MINUTE_RETENTION_MS) return 3600;
-  if (ageMs > MINUTE_RETENTION_MS) return 300;
-  if (ageMs > HIGH_RESOLUTION_RETENTION_MS) return 60;
-  return 1;
-}
-
-/**
- * The period to ask for: the requested one, coarsened to what retention still
- * holds at `startMs`. CloudWatch wants a multiple of 60 from one minute up, and
- * of 300 / 3600 past 15 / 63 days, so we round up to the multiple rather than
- * fail the call.
- */
-export function choosePeriodSeconds(requestedSeconds: number, startMs: number, nowMs: number): number {
-  const minimumSeconds = minimumPeriodSeconds(nowMs - startMs);
-  if (requestedSeconds < 60 && minimumSeconds === 1) return requestedSeconds;
-  const unitSeconds = Math.max(60, minimumSeconds);
-  return Math.max(1, Math.ceil(requestedSeconds / unitSeconds)) * unitSeconds;
-}
-
-/**
- * Sum and SampleCount grow with the period; when retention forced a coarser
- * period we scale them back to "per requested period" so values keep the unit
- * the config's `perPod` is written in. Averages, extremes and percentiles do not
- * depend on the period.
- */
-export function computeValueScale(stat: string, requestedSeconds: number, actualSeconds: number): number {
-  return stat === 'Sum' || stat === 'SampleCount' ? requestedSeconds / actualSeconds : 1;
-}
+// The retention rules are shared with the simulated metrics (lib/sim/cloud.ts), so a backtest reads history as CloudWatch would serve it.
+export { choosePeriodSeconds, computeValueScale, minimumPeriodSeconds } from '../core/cloudwatch-retention.ts';
 
 export interface Grid {
   readonly startMs: number;

@@ -5,6 +5,7 @@
  */
 import type { NodeGroupConfig, PrescaleConfig } from '../config/schema.ts';
 import { compareStrings } from '../core/canonical.ts';
+import { choosePeriodSeconds, computeValueScale } from '../core/cloudwatch-retention.ts';
 import type { DemandHistory } from '../core/forecast/types.ts';
 import { PrescaleError } from '../errors.ts';
 import type {
@@ -66,13 +67,18 @@ export class ReplayMetrics implements MetricsSource {
   async getDemand(query: MetricQuery, startMs: number, endMs: number): Promise<DemandHistory> {
     const found = this.series.get(metricKey(query));
     if (found === undefined) throw new PrescaleError('not-found', `no simulated metric ${metricKey(query)}`);
-    const { perMinute, anchorMinute } = found;
-    const minutesPerStep = Math.max(1, Math.round(query.periodSeconds / 60));
+    const { perMinute } = found;
+    // History older than CloudWatch keeps at this period comes back coarser, as from CloudWatch itself.
+    const periodSeconds = choosePeriodSeconds(query.periodSeconds, startMs, this.clock.nowMs());
+    const minutesPerStep = Math.max(1, Math.round(periodSeconds / 60));
+    // CloudWatch aligns a period it chose to the epoch; the trace's own period keeps the trace's sampling anchor.
+    const anchorMinute = periodSeconds === query.periodSeconds ? found.anchorMinute : positiveModulo(-Math.round(this.t0Ms / MINUTE_MS), minutesPerStep);
+    const valueScale = computeValueScale(query.stat, query.periodSeconds, periodSeconds);
     const nowMinute = Math.floor((this.clock.nowMs() - this.t0Ms) / MINUTE_MS);
     const startMinute = Math.ceil((startMs - this.t0Ms) / MINUTE_MS);
     const endMinute = Math.min(Math.ceil((endMs - this.t0Ms) / MINUTE_MS), nowMinute + 1);
     // First period start at or after startMinute on the anchored grid.
-    const offset = (((startMinute - anchorMinute) % minutesPerStep) + minutesPerStep) % minutesPerStep;
+    const offset = positiveModulo(startMinute - anchorMinute, minutesPerStep);
     const firstMinute = startMinute + (offset === 0 ? 0 : minutesPerStep - offset);
     const steps = Math.max(0, Math.ceil((endMinute - firstMinute) / minutesPerStep));
     const values = new Array<number>(steps);
@@ -86,15 +92,19 @@ export class ReplayMetrics implements MetricsSource {
         count++;
       }
       // A Sum over a period in progress is extrapolated from its rate so far.
-      values[i] = count === 0 ? Number.NaN : sum ? (total / count) * minutesPerStep : total / count;
+      values[i] = count === 0 ? Number.NaN : sum ? (total / count) * minutesPerStep * valueScale : total / count;
     }
-    return { startMs: this.t0Ms + firstMinute * MINUTE_MS, stepSeconds: query.periodSeconds, values };
+    return { startMs: this.t0Ms + firstMinute * MINUTE_MS, stepSeconds: periodSeconds, values };
   }
 
   /** One replay per request: nothing to batch in memory. */
   async getDemandMany(requests: readonly DemandRequest[]): Promise<PromiseSettledResult<DemandHistory>[]> {
     return Promise.allSettled(requests.map((r) => this.getDemand(r.query, r.startMs, r.endMs)));
   }
+}
+
+function positiveModulo(value: number, modulus: number): number {
+  return ((value % modulus) + modulus) % modulus;
 }
 
 interface SimNodeGroup {

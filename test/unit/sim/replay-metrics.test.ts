@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { ReplayMetrics, SteppedClock } from '../../../lib/sim/cloud.ts';
+import type { MetricQuery } from '../../../lib/ports.ts';
+
+const MINUTE_MS = 60_000;
+const DAY_MS = 1440 * MINUTE_MS;
+// t0 two minutes past a 5-minute epoch boundary, so an epoch-aligned grid starts at minute 3.
+const T0_MS = Date.UTC(2026, 0, 1, 0, 2);
+const metric = { namespace: 'Sim', name: 'Demand', dimensions: {} } as const;
+
+/** 20 days of a 1-minute metric whose value at minute m is m; now at the start of day 20. */
+function replay(): ReplayMetrics {
+  const clock = new SteppedClock(T0_MS + 20 * DAY_MS);
+  const metrics = new ReplayMetrics(clock, T0_MS);
+  metrics.add(metric, Float64Array.from({ length: 20 * 1440 + 1 }, (_, m) => m));
+  return metrics;
+}
+
+describe('ReplayMetrics serves history at the resolution CloudWatch keeps', () => {
+  it.each([
+    // 1-minute data is kept 15 days: a 14-day window stays at 60 s, on the trace's own minutes.
+    { stat: 'Average', daysBack: 14, stepSeconds: 60, firstMinute: 6 * 1440, firstValue: 6 * 1440 },
+    // 16 days back is past it: 300 s, epoch-aligned (first boundary at or after minute 4·1440 is 4·1440 + 3),
+    // each value the mean of minutes 5763..5767 = 5765.
+    { stat: 'Average', daysBack: 16, stepSeconds: 300, firstMinute: 4 * 1440 + 3, firstValue: 4 * 1440 + 5 },
+    // A Sum keeps its per-requested-period unit: mean per minute 5765 × 5 minutes × (60 / 300) = 5765.
+    { stat: 'Sum', daysBack: 16, stepSeconds: 300, firstMinute: 4 * 1440 + 3, firstValue: 4 * 1440 + 5 },
+  ])('$stat, $daysBack days back → $stepSeconds s steps from minute $firstMinute', async ({ stat, daysBack, stepSeconds, firstMinute, firstValue }) => {
+    const nowMs = T0_MS + 20 * DAY_MS;
+    const query: MetricQuery = { ...metric, stat, periodSeconds: 60 };
+    const history = await replay().getDemand(query, nowMs - daysBack * DAY_MS, nowMs + 1);
+    expect(history.stepSeconds).toBe(stepSeconds);
+    expect(history.startMs).toBe(T0_MS + firstMinute * MINUTE_MS);
+    expect(history.values[0]).toBeCloseTo(firstValue, 9);
+  });
+
+  it('a coarsened history still ends with the period in progress', async () => {
+    const nowMs = T0_MS + 20 * DAY_MS;
+    const history = await replay().getDemand({ ...metric, stat: 'Average', periodSeconds: 60 }, nowMs - 16 * DAY_MS, nowMs + 1);
+    // Now is minute 28 800 = epoch-aligned start 28 798 + 2, so the last period holds minutes 28 798..28 800: mean 28 799.
+    const lastStartMs = history.startMs + (history.values.length - 1) * history.stepSeconds * 1000;
+    expect(lastStartMs).toBe(T0_MS + 28_798 * MINUTE_MS);
+    expect(history.values.at(-1)).toBe(28_799);
+  });
+});
