@@ -32,8 +32,19 @@ export interface BudgetStageInput {
   readonly override: BudgetOverride | undefined;
 }
 
+/** Where the month stands before this run's commands, for the approval message's month-end line. */
+export interface MonthSpend {
+  readonly monthToDateUsd: number;
+  readonly hoursLeftInMonth: number;
+  readonly monthlyUsd: number;
+  /** The observed fleet's run-rate. */
+  readonly runRateUsdPerHour: number;
+}
+
 export interface BudgetStageOutput {
   readonly guarded: GuardedCommand[];
+  /** Undefined without a budget. */
+  readonly spend: MonthSpend | undefined;
   readonly ledger: Ledger | undefined;
   readonly ledgerAtMs: number | undefined;
   readonly alerts: NotifierMessage[];
@@ -41,7 +52,7 @@ export interface BudgetStageOutput {
 
 export function budgetStage(input: BudgetStageInput): BudgetStageOutput {
   const { config, nowMs } = input;
-  if (config.budget === undefined) return { guarded: [...input.bounded], ledger: undefined, ledgerAtMs: undefined, alerts: [] };
+  if (config.budget === undefined) return { guarded: [...input.bounded], spend: undefined, ledger: undefined, ledgerAtMs: undefined, alerts: [] };
   const prices = input.usdPerHourByGroup;
   const desiredNodes = Object.fromEntries(input.nodeGroups.map((g) => [g.name, g.desiredNodes]));
   const lastMs = input.memory.ledgerAtMs ?? nowMs;
@@ -51,6 +62,12 @@ export function budgetStage(input: BudgetStageInput): BudgetStageOutput {
   const guardInput = budgetGuardInputFor({ config, desiredNodes, ledger, nowMs, priceTable: input.priceTable, commands: [], override: input.override }, prices);
   const guarded = guardInput === undefined ? [...input.bounded] : applyBudgetGuard(input.bounded, guardInput);
   const spent = monthToDateUsd(ledger, nowMs);
+  const spend: MonthSpend = {
+    monthToDateUsd: spent,
+    hoursLeftInMonth: guardInput?.hoursLeftInMonth ?? 0,
+    monthlyUsd: config.budget.monthlyUsd,
+    runRateUsdPerHour: fleetUsdPerHour(desiredNodes, prices),
+  };
   const due = budgetAlerts(alertsSentThisMonth(ledger, nowMs), spendPercentOf(spent, config.budget.monthlyUsd), config.budget.alertPercents);
   const alerts: NotifierMessage[] = [];
   const top = highestAlert(due);
@@ -62,11 +79,11 @@ export function budgetStage(input: BudgetStageInput): BudgetStageOutput {
         monthKey: monthKeyOf(nowMs),
         monthToDateUsd: spent,
         monthlyUsd: config.budget.monthlyUsd,
-        projectedMonthEndUsd: projectedMonthEndUsd(spent, fleetUsdPerHour(desiredNodes, prices), guardInput?.hoursLeftInMonth ?? 0),
+        projectedMonthEndUsd: projectedMonthEndUsd(spent, spend.runRateUsdPerHour, spend.hoursLeftInMonth),
         channel: config.slack?.channel,
       }),
     );
     ledger = recordAlertsSent(ledger, nowMs, due);
   }
-  return { guarded, ledger: pruneLedger(ledger, nowMs, LEDGER_MONTHS_KEPT), ledgerAtMs: nowMs, alerts };
+  return { guarded, spend, ledger: pruneLedger(ledger, nowMs, LEDGER_MONTHS_KEPT), ledgerAtMs: nowMs, alerts };
 }

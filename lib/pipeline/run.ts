@@ -9,8 +9,9 @@ import type { PrescaleConfig, ServiceConfig } from '../config/schema.ts';
 import type { BudgetOverride } from '../core/budget/guard.ts';
 import { planCost } from '../core/budget/cost.ts';
 import { bundledPriceTable, nodeGroupPricesUsdPerHour, type PriceTable } from '../core/budget/prices.ts';
-import { pendingPlanMessage } from '../slack/messages.ts';
-import { budgetStage } from './budget.ts';
+import { pendingPlanMessage, type PlanCostSummary } from '../slack/messages.ts';
+import { projectedMonthEndUsd } from '../core/budget/guard.ts';
+import { budgetStage, type MonthSpend } from './budget.ts';
 import type { Command, GuardedCommand } from '../core/commands.ts';
 import { commandTarget, isNoOp } from '../core/commands.ts';
 import type { DemandHistory, Forecast, Forecaster } from '../core/forecast/types.ts';
@@ -287,6 +288,25 @@ export function observedStateHash(nodeGroups: readonly NodeGroupState[]): string
 }
 
 /**
+ * The plan's run-rate change and, with a budget, the month-end projection if
+ * it is approved: the observed fleet plus every command this run lets through
+ * (allowed and clamped ones run now, and the guard counts the plan's as
+ * committed), so the approver sees the number the guard checked.
+ */
+export function approvalCost(
+  guarded: readonly GuardedCommand[],
+  planCommands: readonly Command[],
+  prices: Readonly<Record<string, number>>,
+  spend: MonthSpend | undefined,
+): PlanCostSummary {
+  const cost = planCost(planCommands, prices);
+  if (spend === undefined) return cost;
+  const committed = guarded.filter((g) => g.verdict !== 'deny' && g.effective !== undefined).map((g) => g.effective!);
+  const runRateIfApprovedUsdPerHour = spend.runRateUsdPerHour + planCost(committed, prices).deltaUsdPerHour;
+  return { ...cost, projectedMonthEndUsd: projectedMonthEndUsd(spend.monthToDateUsd, runRateIfApprovedUsdPerHour, spend.hoursLeftInMonth), monthlyUsd: spend.monthlyUsd };
+}
+
+/**
  * Commands the guard sent to a human become one pending plan, stored (the
  * first decision on it wins) and posted to Slack with Approve and Reject.
  */
@@ -296,6 +316,7 @@ async function requestApproval(
   guarded: readonly GuardedCommand[],
   nodeGroups: readonly NodeGroupState[],
   prices: Readonly<Record<string, number>>,
+  spend: MonthSpend | undefined,
   nowMs: number,
 ): Promise<PendingPlan | undefined> {
   const commands = guarded.filter((g) => g.verdict === 'needs-approval').map((g) => g.effective ?? g.command);
@@ -315,7 +336,7 @@ async function requestApproval(
   await ports.state.putPendingPlan(plan);
   if (ports.notifier !== undefined) {
     const reasons = guarded.filter((g) => g.verdict === 'needs-approval').map((g) => g.reason).join('; ');
-    await ports.notifier.post(pendingPlanMessage(plan, planCost(commands, prices), reasons, { channel: config.slack?.channel }));
+    await ports.notifier.post(pendingPlanMessage(plan, approvalCost(guarded, commands, prices, spend), reasons, { channel: config.slack?.channel }));
   }
   return plan;
 }
@@ -354,7 +375,7 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
       override: options.override,
     });
     const outcomes = await act(budget.guarded, config, ports, options, lease, nowMs, cooldowns);
-    const pendingPlan = options.dryRun ? undefined : await requestApproval(config, ports, budget.guarded, nodeGroups, prices, nowMs);
+    const pendingPlan = options.dryRun ? undefined : await requestApproval(config, ports, budget.guarded, nodeGroups, prices, budget.spend, nowMs);
     if (!options.dryRun) {
       await ports.state.putPlannerMemory(lease, { ...planned.memory, ledger: budget.ledger, ledgerAtMs: budget.ledgerAtMs });
       for (const alert of budget.alerts) await ports.notifier?.post(alert);

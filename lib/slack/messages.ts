@@ -15,7 +15,7 @@ export const APPROVAL_BLOCK_ID = 'prescale-approval';
 const SECTION_TEXT_MAX = 3000;
 const HEADER_TEXT_MAX = 150;
 
-/** The plan's run-rate change (planCost), with the month-end projection when the caller has one. */
+/** The plan's run-rate change (planCost), with the month-end projection if approved when a budget is set. */
 export interface PlanCostSummary extends Pick<PlanCost, 'beforeUsdPerHour' | 'afterUsdPerHour' | 'deltaUsdPerHour'> {
   readonly projectedMonthEndUsd?: number | undefined;
   readonly monthlyUsd?: number | undefined;
@@ -83,7 +83,7 @@ function costLines(cost: PlanCostSummary): string {
   const lines = [`*Cost change:* ${formatUsd(cost.deltaUsdPerHour, { signed: true })}/h (${formatUsd(cost.beforeUsdPerHour)}/h → ${formatUsd(cost.afterUsdPerHour)}/h)`];
   if (cost.projectedMonthEndUsd !== undefined && cost.monthlyUsd !== undefined) {
     const percent = Math.round((cost.projectedMonthEndUsd / cost.monthlyUsd) * 1000) / 10;
-    lines.push(`*Projected month-end:* ${formatUsd(cost.projectedMonthEndUsd)} of the ${formatUsd(cost.monthlyUsd)} cap (${percent} %)`);
+    lines.push(`*Projected month-end if approved:* ${formatUsd(cost.projectedMonthEndUsd)} of the ${formatUsd(cost.monthlyUsd)} cap (${percent} %)`);
   }
   return lines.join('\n');
 }

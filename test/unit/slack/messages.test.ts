@@ -34,7 +34,7 @@ describe('pendingPlanMessage', () => {
     expect(text).toContain('HPA floor *debate/llm*: 2 → 6 replicas');
     expect(text).toContain('*Cost change:* +$1.36/h ($2.80/h → $4.16/h)');
     // 905.5 / 1000 = 90.6 % (rounded to 0.1)
-    expect(text).toContain('*Projected month-end:* $905.50 of the $1,000.00 cap (90.6 %)');
+    expect(text).toContain('*Projected month-end if approved:* $905.50 of the $1,000.00 cap (90.6 %)');
     expect(text).toContain('*Forecast:* llm demand p90 rises 3× by 13:00');
     expect(text).toContain(`expires <!date^${(NOW + 1_800_000) / 1000}^`);
   });
