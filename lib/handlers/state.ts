@@ -29,8 +29,20 @@ export function createStateStore(client: DynamoDBClient, tableName: string): Sta
   return createDynamoStateStore({ client, tableName });
 }
 
-/** Local mode only: the embedded dynalite starts empty. dynalite turns a table ACTIVE at once (createTableMs 0). */
-export async function ensureLocalTable(client: DynamoDBClient, tableName: string): Promise<void> {
+/** How long local mode waits for its table, and how often it looks. */
+export interface LocalTableWait {
+  readonly timeoutMs: number;
+  readonly pollMs: number;
+}
+
+const LOCAL_TABLE_WAIT: LocalTableWait = { timeoutMs: 10_000, pollMs: 20 };
+
+/**
+ * Local mode only: the embedded dynalite starts empty. dynalite turns a table
+ * ACTIVE on its next tick (createTableMs 0); one that never does is a broken
+ * local setup, reported as such rather than left to fail on the first write.
+ */
+export async function ensureLocalTable(client: DynamoDBClient, tableName: string, wait: LocalTableWait = LOCAL_TABLE_WAIT): Promise<void> {
   try {
     await client.send(new DescribeTableCommand({ TableName: tableName }));
     return;
@@ -38,9 +50,14 @@ export async function ensureLocalTable(client: DynamoDBClient, tableName: string
     if ((error as { name?: string }).name !== 'ResourceNotFoundException') throw error;
   }
   await client.send(new CreateTableCommand(tableDefinition(tableName)));
-  for (let attempt = 0; attempt < 100; attempt++) {
+  const deadlineMs = Date.now() + wait.timeoutMs;
+  for (;;) {
     const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
     if (Table?.TableStatus === 'ACTIVE') break;
+    if (Date.now() >= deadlineMs) {
+      throw new PrescaleError('unavailable', `local state table "${tableName}" is still ${Table?.TableStatus ?? 'without a status'} ${wait.timeoutMs} ms after it was created`, { retryable: true });
+    }
+    await new Promise((resolve) => setTimeout(resolve, wait.pollMs));
   }
   try {
     await client.send(new UpdateTimeToLiveCommand(timeToLiveDefinition(tableName)));
