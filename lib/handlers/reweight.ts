@@ -19,6 +19,7 @@ import { targetGroupName } from '../core/traffic/weights.ts';
 import { isPrescaleError, PrescaleError } from '../errors.ts';
 import { LEASE_TTL_MS } from '../pipeline/run.ts';
 import type { CapacityActuator, Clock, Lease, MetricsSource, NodeGroupState, StateStore, TrafficActuator } from '../ports.ts';
+import type { DemandHistory } from '../core/forecast/types.ts';
 
 export interface RuleOutcome {
   readonly rule: string;
@@ -76,7 +77,11 @@ async function observeSlo(rule: AlbRuleConfig, targetGroupArn: string, metrics: 
   if (queries === undefined) return { signals: unjudged, note: `${targetGroupName(targetGroupArn)}: no ALB metric dimensions in the ARNs, SLO not judged` };
   const { startMs, endMs } = sloWindow(nowMs);
   try {
-    const [requests, errors5xx, p95] = await Promise.all([queries.requests, queries.errors5xx, queries.p95].map((q) => metrics.getDemand(q, startMs, endMs)));
+    // One GetMetricData for the three series; any unreadable one leaves the SLO unjudged (the first, in query order, is named).
+    const settled = await metrics.getDemandMany([queries.requests, queries.errors5xx, queries.p95].map((query) => ({ query, startMs, endMs })));
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    const [requests, errors5xx, p95] = settled.map((r) => (r as PromiseFulfilledResult<DemandHistory>).value);
     return { signals: latestSloSignals({ requests: requests!, errors5xx: errors5xx!, p95: p95! }), note: undefined };
   } catch (error) {
     if (!isPrescaleError(error)) throw error;

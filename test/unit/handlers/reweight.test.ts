@@ -57,6 +57,8 @@ interface World {
   readonly traffic: SimTraffic;
   readonly describes: string[][];
   readonly queries: { query: MetricQuery; startMs: number; endMs: number }[];
+  /** Size of each batched metric read (one GetMetricData each). */
+  readonly batches: number[];
 }
 
 /**
@@ -84,6 +86,7 @@ function world(
     },
   };
   const queries: World['queries'] = [];
+  const batches: number[] = [];
   const metrics: MetricsSource = {
     async getDemand(query, startMs, endMs): Promise<DemandHistory> {
       queries.push({ query, startMs, endMs });
@@ -93,10 +96,11 @@ function world(
       return { startMs, stepSeconds: 60, values: [...values] };
     },
     async getDemandMany(requests) {
+      batches.push(requests.length);
       return Promise.allSettled(requests.map((r) => this.getDemand(r.query, r.startMs, r.endMs)));
     },
   };
-  return { ports: { clock, traffic, capacity, metrics, state: createMemoryStateStore() }, traffic, describes, queries };
+  return { ports: { clock, traffic, capacity, metrics, state: createMemoryStateStore() }, traffic, describes, queries, batches };
 }
 
 const run = (cfg: PrescaleConfig, w: World, runId = 'req-1') => runReweight(cfg, w.ports, { actor: 'reweight', runId });
@@ -115,6 +119,8 @@ describe('runReweight on the simulated ALB', () => {
     expect(w.describes).toEqual([['debate-prod', 'general', 'spot']]);
     // Three per-minute queries per target group over the last five whole minutes, with the ALB's dimensions.
     expect(w.queries).toHaveLength(6);
+    // …read as one batch (one GetMetricData) per target group.
+    expect(w.batches).toEqual([3, 3]);
     expect(w.queries.filter((q) => q.query.dimensions.TargetGroup === 'targetgroup/gateway-spot/2453ed029918f21f').map((q) => q.query)).toEqual([
       { namespace: 'AWS/ApplicationELB', name: 'RequestCount', dimensions: { LoadBalancer: 'app/debate-prod/50dc6c495c0c9188', TargetGroup: 'targetgroup/gateway-spot/2453ed029918f21f' }, stat: 'Sum', periodSeconds: 60 },
       { namespace: 'AWS/ApplicationELB', name: 'HTTPCode_Target_5XX_Count', dimensions: { LoadBalancer: 'app/debate-prod/50dc6c495c0c9188', TargetGroup: 'targetgroup/gateway-spot/2453ed029918f21f' }, stat: 'Sum', periodSeconds: 60 },
