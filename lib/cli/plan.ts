@@ -21,6 +21,7 @@ import { createHandlerForecaster } from '../handlers/deps-forecaster.ts';
 import { runPipeline, type RunResult } from '../pipeline/run.ts';
 import type { CapacityActuator, Clock, ManifestApplier } from '../ports.ts';
 import { createMemoryStateStore } from '../state/memory.ts';
+import { compareStrings } from '../core/canonical.ts';
 
 export const PLAN_HELP = `prescale plan --config FILE [--json]
 
@@ -117,7 +118,7 @@ export function planLines(result: RunResult): PlanLine[] {
       const command = o.guarded.effective ?? o.guarded.command;
       return { target: commandTarget(command), verdict: o.guarded.verdict, change: change(command), reason: command.reason, guard: o.guarded.reason };
     })
-    .sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0));
+    .sort((a, b) => compareStrings(a.target, b.target));
 }
 
 export function formatPlan(result: RunResult, region: string): string {

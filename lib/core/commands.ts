@@ -3,6 +3,8 @@
  * it was planned from (`from*`) so `act` can re-check against fresh state and
  * skip no-ops, and a human-readable reason that goes to the audit trail.
  */
+import { compareStrings } from './canonical.ts';
+
 export interface ScaleNodeGroupCommand {
   readonly kind: 'scale-node-group';
   readonly cluster: string;
@@ -95,7 +97,7 @@ export function sortCommands<T extends Command>(commands: readonly T[]): T[] {
 export function sortByTarget<T>(items: readonly T[], commandOf: (item: T) => Command): T[] {
   return items
     .map((item) => ({ item, target: commandTarget(commandOf(item)) }))
-    .sort((x, y) => (x.target < y.target ? -1 : x.target > y.target ? 1 : 0))
+    .sort((x, y) => compareStrings(x.target, y.target))
     .map(({ item }) => item);
 }
 

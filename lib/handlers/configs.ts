@@ -8,6 +8,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { loadConfigFile } from '../config/load.ts';
 import type { PrescaleConfig } from '../config/schema.ts';
 import { isPrescaleError, ValidationError } from '../errors.ts';
+import { compareStrings } from '../core/canonical.ts';
 
 export function configFiles(path: string): string[] {
   let isDirectory: boolean;
@@ -43,7 +44,7 @@ export function loadConfigs(path: string): PrescaleConfig[] {
     }
   }
   if (problems.length > 0) throw new ValidationError(`PRESCALE_CONFIG ${path}`, problems);
-  return configs.sort((a, b) => (a.cluster.name < b.cluster.name ? -1 : a.cluster.name > b.cluster.name ? 1 : 0));
+  return configs.sort((a, b) => compareStrings(a.cluster.name, b.cluster.name));
 }
 
 /**

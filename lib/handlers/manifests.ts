@@ -7,6 +7,7 @@ import type { PrescaleConfig } from '../config/schema.ts';
 import { FIELD_MANAGER } from '../core/manifests/labels.ts';
 import { renderManifests } from '../core/manifests/index.ts';
 import type { ApplyResult, ManifestApplier, ManifestObject } from '../ports.ts';
+import { compareStrings } from '../core/canonical.ts';
 
 interface Pruner {
   prune(desired: readonly ManifestObject[], clusterName: string): Promise<readonly { readonly key: string; readonly outcome: string; readonly message?: string | undefined }[]>;
@@ -26,5 +27,5 @@ export async function runManifests(config: PrescaleConfig, applier: ManifestAppl
     canPrune(applier) && results.every((r) => r.outcome !== 'failed')
       ? (await applier.prune(desired, config.cluster.name)).map((p) => ({ key: p.key, outcome: p.outcome === 'failed' ? 'failed' : 'applied', message: `pruned: ${p.message ?? p.outcome}` }))
       : [];
-  return [...results, ...pruned].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return [...results, ...pruned].sort((a, b) => compareStrings(a.key, b.key));
 }

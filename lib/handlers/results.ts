@@ -4,6 +4,7 @@
  */
 import { commandTarget } from '../core/commands.ts';
 import type { RunResult } from '../pipeline/run.ts';
+import { compareStrings } from '../core/canonical.ts';
 
 export interface CommandSummary {
   readonly target: string;
@@ -30,7 +31,7 @@ export function summarizeRun(result: RunResult): RunSummary {
       reason: (o.guarded.effective ?? o.guarded.command).reason,
       message: o.message ?? null,
     }))
-    .sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0));
+    .sort((a, b) => compareStrings(a.target, b.target));
   return { cluster: result.cluster, status: result.status, atMs: result.atMs, forecastModel: result.forecastModel ?? null, commands };
 }
 

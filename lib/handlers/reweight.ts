@@ -20,6 +20,7 @@ import { isPrescaleError, PrescaleError } from '../errors.ts';
 import { LEASE_TTL_MS } from '../pipeline/run.ts';
 import type { CapacityActuator, Clock, Lease, MetricsSource, NodeGroupState, StateStore, TrafficActuator } from '../ports.ts';
 import type { DemandHistory } from '../core/forecast/types.ts';
+import { compareStrings } from '../core/canonical.ts';
 
 export interface RuleOutcome {
   readonly rule: string;
@@ -49,7 +50,7 @@ export interface ReweightOptions {
 }
 
 function byName<T extends { readonly name: string }>(a: T, b: T): number {
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+  return compareStrings(a.name, b.name);
 }
 
 function failure(error: PrescaleError): string {

@@ -34,6 +34,7 @@ import type {
   PendingPlan,
   StateStore,
 } from '../ports.ts';
+import { compareStrings } from '../core/canonical.ts';
 
 const MINUTE_MS = 60_000;
 /** Demand points every run reads for the reactive floor. */
@@ -281,7 +282,7 @@ export const APPROVAL_TTL_MINUTES = 30;
 /** What the plan was made on: if any of it changes before approval, the plan is stale. */
 export function observedStateHash(nodeGroups: readonly NodeGroupState[]): string {
   const canonical = [...nodeGroups]
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .sort((a, b) => compareStrings(a.name, b.name))
     .map((g) => `${g.name}:${g.status}:${g.desiredNodes}:${g.minNodes}:${g.maxNodes}`)
     .join('|');
   return createHash('sha256').update(canonical).digest('hex');

@@ -5,6 +5,7 @@
  * its nodes first-fit decreasing. Among several allowed on-demand groups the
  * one that wastes least wins, then the cheaper.
  */
+import { compareStrings } from '../canonical.ts';
 
 export interface PodShape {
   readonly cpuMillicores: number;
@@ -146,7 +147,7 @@ export function packServices(services: readonly PackingService[], groups: readon
     const placed = placements.filter((p) => p.service === service.name).reduce((sum, p) => sum + p.pods, 0);
     if (placed < service.pods) unplaced.push({ service: service.name, pods: service.pods - placed });
   }
-  for (const group of [...groups].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+  for (const group of [...groups].sort((a, b) => compareStrings(a.name, b.name))) {
     const here = placements.filter((p) => p.group === group.name && p.pods > 0);
     let nodes: number | undefined;
     if (here.length === 1) {
