@@ -1,11 +1,17 @@
 /**
  * npm run bench:forecast -- --data <dir with Hourly-train.csv, Hourly-test.csv> [--out DIR] [--limit N]
+ * npm run bench:forecast -- --data <dir> --holdout   (score on each training series' own last 48 hours)
  * npm run bench:forecast -- --minute
  * Engine overrides: --combine-top, --combine-tolerance, --origins, --decay, --walk-origins, --widen, …
  *
  * M4 hourly (414 series, horizon 48, seasonal period 24 for MASE/MSIS): every
  * candidate model and the engine's final choice, beside the published
  * anchors, with wall time. Writes <out>/forecasts.csv (id,h,point,lo95,hi95).
+ * --holdout: the model set was designed while looking at the M4 test scores,
+ *   so those scores flatter it. This scores on a split that design never saw:
+ *   each training series minus its last 48 hours, forecasting those 48. The
+ *   published anchors do not apply there; compare against seasonal naive on
+ *   the same split (the ratio to it is the honest number).
  * --minute: median ms to fit and forecast 14 days of 5-minute data, 2 h ahead.
  * Numbers, not a test.
  */
@@ -36,6 +42,7 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: 'out/bench-forecast' },
     limit: { type: 'string' },
     minute: { type: 'boolean', default: false },
+    holdout: { type: 'boolean', default: false },
     'combine-top': { type: 'string' },
     'combine-tolerance': { type: 'string' },
     'recent-days': { type: 'string' },
@@ -110,7 +117,7 @@ function printTable(rows: readonly (readonly string[])[]): void {
   for (const row of rows) console.log(formatRow(row, widths));
 }
 
-function runM4(dataDir: string, outDir: string, limit: number | undefined): void {
+function runM4(dataDir: string, outDir: string, limit: number | undefined, holdout: boolean): void {
   const train = readM4(join(dataDir, 'Hourly-train.csv'));
   const test = readM4(join(dataDir, 'Hourly-test.csv'));
   const ids = [...train.keys()].slice(0, limit);
@@ -122,8 +129,9 @@ function runM4(dataDir: string, outDir: string, limit: number | undefined): void
   const csv: string[] = ['id,h,point,lo95,hi95'];
   const began = performance.now();
   for (const id of ids) {
-    const insample = train.get(id)!;
-    const actual = test.get(id)!.slice(0, HORIZON_STEPS);
+    const series = train.get(id)!;
+    const insample = holdout ? series.slice(0, -HORIZON_STEPS) : series;
+    const actual = holdout ? series.slice(-HORIZON_STEPS) : test.get(id)!.slice(0, HORIZON_STEPS);
     const result = forecastWithDiagnostics(
       { history: { startMs: 0, stepSeconds: HOUR_SECONDS, values: insample }, horizonSteps: HORIZON_STEPS, levels: [0.025, 0.975] },
       options,
@@ -163,7 +171,11 @@ function runM4(dataDir: string, outDir: string, limit: number | undefined): void
   for (const name of [...perModel.keys()].sort()) rows.push(line(name, perModel.get(name)!, true));
   rows.push(line('check: textbook seasonal naive', plainSeasonalNaive, false));
   rows.push(line('FINAL (prescale-auto)', final, true));
-  for (const anchor of ANCHORS) {
+  if (holdout) {
+    const ratio = (t: Totals): string => (t.mase / t.series / (plainSeasonalNaive.mase / plainSeasonalNaive.series)).toFixed(3);
+    console.log(`holdout split (each training series' last ${HORIZON_STEPS} h); published anchors do not apply. MASE relative to seasonal naive: final ${ratio(final)} (on the M4 test: 0.798 / 1.193 = 0.669; the M4 winner 0.893 / 1.193 = 0.749)\n`);
+  }
+  for (const anchor of holdout ? [] : ANCHORS) {
     const owa = Number.isNaN(anchor.mase) ? '' : computeOwa(anchor.mase, anchor.smape, NAIVE2.mase, NAIVE2.smape).toFixed(3);
     rows.push([anchor.name, '', Number.isNaN(anchor.mase) ? '' : anchor.mase.toFixed(3), Number.isNaN(anchor.smape) ? '' : anchor.smape.toFixed(3), owa, anchor.msis?.toFixed(3) ?? '', '']);
   }
@@ -209,4 +221,4 @@ if (args.minute) runMinute();
 else if (args.data === undefined) {
   console.error('usage: npm run bench:forecast -- --data <dir with Hourly-train.csv and Hourly-test.csv> [--out DIR] [--limit N] | --minute');
   process.exit(2);
-} else runM4(args.data, args.out, args.limit === undefined ? undefined : Number(args.limit));
+} else runM4(args.data, args.out, args.limit === undefined ? undefined : Number(args.limit), args.holdout);
