@@ -1,5 +1,5 @@
 /**
- * npm run bench:backtest -- --data <dir of traces> [--out DIR] [--service-level Q] [--synthetic-days N]
+ * npm run bench:backtest -- --data <dir of traces> [--out DIR] [--service-level Q] [--synthetic-days N] [--shadow-reactive K]
  *
  * Backtests every `*.csv` trace in the folder with every policy under the
  * BACKTEST.md defaults and prints trace × policy × cost/oracle, unserved %,
@@ -8,12 +8,20 @@
  * --synthetic-days N adds a seeded N-day trace sampled every minute (the
  * speed target is two months of 1-minute steps, ~85 000 minutes, in ≤ 60 s);
  * it runs without --data too.
+ *
+ * --shadow-reactive K adds an experiment row, `predictive@shadow-K`: the
+ * service level steered online so unserved demand tracks K × what the
+ * reactive baseline leaves (lib/sim/shadow-steer.ts). Not a product mode.
  */
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { POLICY_NAMES } from '../lib/sim/backtest.ts';
-import { runBacktest } from '../lib/cli/backtest.ts';
+import { POLICY_NAMES, runPredictive, runReference, scorePolicy } from '../lib/sim/backtest.ts';
+import { loadTrace, runBacktest, scenarioFor } from '../lib/cli/backtest.ts';
+import { createForecaster } from '../lib/core/forecast/index.ts';
+import { createShadowSteer } from '../lib/sim/shadow-steer.ts';
+import { scoringStartMinute } from '../lib/sim/score.ts';
+import { createMemoryStateStore } from '../lib/state/memory.ts';
 import { mulberry32 } from '../lib/core/random.ts';
 import { formatTimestamp } from '../lib/sim/trace.ts';
 
@@ -24,8 +32,14 @@ const { values } = parseArgs({
     'service-level': { type: 'string' },
     trace: { type: 'string' },
     'synthetic-days': { type: 'string' },
+    'shadow-reactive': { type: 'string' },
   },
 });
+const shadowRatio = values['shadow-reactive'] === undefined ? undefined : Number(values['shadow-reactive']);
+if (shadowRatio !== undefined && !(shadowRatio > 0)) {
+  console.error(`--shadow-reactive must be a ratio > 0; got ${values['shadow-reactive']}`);
+  process.exit(2);
+}
 if (values.data === undefined && values['synthetic-days'] === undefined) {
   console.error('usage: npm run bench:backtest -- --data <folder with trace CSVs> [--trace NAME] [--out DIR] [--synthetic-days N]');
   process.exit(2);
@@ -94,6 +108,24 @@ for (const { name: trace, path } of traces) {
   const oracle = output.results.find((r) => r.policy === 'oracle')!.scores.cost;
   for (const r of output.results) {
     rows.push([trace, r.policy, (r.scores.cost / oracle).toFixed(3), (r.scores.unserved_fraction * 100).toFixed(4), String(r.scores.violation_minutes), String(r.scores.launches), String(r.scores.actions), r.policy === 'predictive' ? wall : '']);
+  }
+  if (shadowRatio !== undefined) {
+    const grid = loadTrace(path);
+    const scenario = scenarioFor(grid, { capacity: undefined, bootMinutes: 3, usdPerNodeHour: 0.192, warmupDays: 7 });
+    const steer = createShadowSteer({
+      demand: grid.demand,
+      shadowReadyNodes: runReference('reactive', grid, scenario).readyNodes,
+      capacityPerNode: scenario.capacityPerNode,
+      startMinute: scoringStartMinute(scenario),
+      ratio: shadowRatio,
+      gain: 0.05,
+      initialLevel: 0.9,
+    });
+    const shadowBegan = performance.now();
+    const run = await runPredictive({ grid, scenario, forecaster: createForecaster(), createStateStore: createMemoryStateStore, steerServiceLevel: steer });
+    const s = scorePolicy('predictive', grid.demand, run.desired, scenario).scores;
+    const shadowWall = ((performance.now() - shadowBegan) / 1000).toFixed(1);
+    rows.push([trace, `predictive@shadow-${shadowRatio}`, (s.cost / oracle).toFixed(3), (s.unserved_fraction * 100).toFixed(4), String(s.violation_minutes), String(s.launches), String(s.actions), shadowWall]);
   }
 }
 const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));

@@ -97,6 +97,11 @@ export interface PredictiveOptions {
   readonly createStateStore: () => StateStore;
   readonly knobs?: PredictiveKnobs;
   readonly onProgress?: (done: number, total: number) => void;
+  /**
+   * Experiments only (lib/sim/shadow-steer.ts): after each scored minute, given
+   * our ready nodes then, the service level for the runs that follow.
+   */
+  readonly steerServiceLevel?: (minute: number, readyNodes: number) => number;
 }
 
 /** Utilisation alarm that fires the `alarm` entry point: ≥ 90 % of ready capacity in 2 of 3 minutes. */
@@ -106,7 +111,7 @@ export async function runPredictive(options: PredictiveOptions): Promise<Predict
   const { grid, scenario } = options;
   const demand = grid.demand;
   const { periodMinutes, anchorMinute } = samplingPeriod(grid);
-  const config = scenarioConfig(scenario, { ...options.knobs, periodMinutes });
+  let config = scenarioConfig(scenario, { ...options.knobs, periodMinutes });
   const start = scoringStartMinute(scenario);
   const cloud = createSimCloud(config, grid.t0Ms, { [SCENARIO_NODE_GROUP]: initialFleetNodes(demand, scenario) });
   cloud.metrics.add(SCENARIO_METRIC, demand, anchorMinute);
@@ -152,6 +157,7 @@ export async function runPredictive(options: PredictiveOptions): Promise<Predict
       }
     }
     desired[i] = fleet.aliveNodes;
+    if (options.steerServiceLevel !== undefined) config = { ...config, policy: { ...config.policy, serviceLevel: options.steerServiceLevel(minute, fleet.readyNodes(minute)) } };
     if (options.onProgress !== undefined && (i % 1440 === 0 || i === total - 1)) options.onProgress(i + 1, total);
   }
   return { desired, band, alarmRuns, scheduledRuns, models: Object.fromEntries([...models].sort(([a], [b]) => compareStrings(a, b))), serviceLevel: level };
