@@ -5,6 +5,7 @@
  */
 import { DescribeAutoScalingGroupsCommand, SetDesiredCapacityCommand, UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import type { AutoScalingClient, AutoScalingGroup, Instance } from '@aws-sdk/client-auto-scaling';
+import { clamp } from '../core/forecast/numeric.ts';
 import { PrescaleError } from '../errors.ts';
 import type { NodeGroupState, NodeGroupStatus } from '../ports.ts';
 import { chunk } from './chunk.ts';
@@ -37,7 +38,7 @@ export function computeScalingUpdate(live: ScalingConfig, requestedDesired: numb
   if (!Number.isInteger(requestedDesired) || requestedDesired < 0) {
     throw new PrescaleError('validation', `desired nodes must be a non-negative integer (got ${requestedDesired})`);
   }
-  const desiredSize = Math.min(allowed.maxSize, Math.max(allowed.minSize, requestedDesired));
+  const desiredSize = clamp(requestedDesired, allowed.minSize, allowed.maxSize);
   const next = { minSize: Math.min(live.minSize, desiredSize), maxSize: Math.max(live.maxSize, desiredSize), desiredSize };
   const unchanged = next.minSize === live.minSize && next.maxSize === live.maxSize && next.desiredSize === live.desiredSize;
   return unchanged ? undefined : next;

@@ -19,6 +19,7 @@ import type { DemandHistory, Forecast } from '../core/forecast/types.ts';
 import { PrescaleError } from '../errors.ts';
 import type { Clock, DemandRequest, MetricQuery, MetricsSource } from '../ports.ts';
 import { chunk } from './chunk.ts';
+import { compareStrings } from '../core/canonical.ts';
 import { choosePeriodSeconds, computeValueScale } from '../core/cloudwatch-retention.ts';
 import { callAws } from './errors.ts';
 
@@ -225,7 +226,7 @@ export function buildForecastMetricData(inputs: readonly ForecastMetricsInput[],
       });
     }
   }
-  data.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.timestampMs - b.timestampMs));
+  data.sort((a, b) => compareStrings(a.key, b.key) || a.timestampMs - b.timestampMs);
   return data.map((d) => d.datum);
 }
 

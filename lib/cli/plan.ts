@@ -11,9 +11,8 @@
  * deployed planner's memory (scale-in stabilisation history).
  */
 import { parseArgs } from 'node:util';
-import { createAwsCapacity } from '../aws/capacity.ts';
 import { createAwsClients } from '../aws/clients.ts';
-import { CloudWatchMetrics } from '../aws/cloudwatch.ts';
+import { createAwsAdapters } from '../aws/index.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { commandTarget, type Command } from '../core/commands.ts';
 import { ValidationError } from '../errors.ts';
@@ -143,12 +142,14 @@ export async function planCommand(argv: readonly string[], out: (text: string) =
   for (const client of Object.values(clients)) addReadOnlyGuard(client);
   const clock: Clock = { nowMs: () => Date.now() };
   try {
+    // Capacity stays read-only: wrapped below, on top of the clients' read-only guard.
+    const aws = createAwsAdapters(clients, config.nodeGroups, clock);
     const result = await runPipeline(
       config,
       {
         clock,
-        metrics: new CloudWatchMetrics(clients.cloudWatch, clock),
-        capacity: createReadOnlyCapacity(createAwsCapacity(config.nodeGroups, clients)),
+        metrics: aws.metrics,
+        capacity: createReadOnlyCapacity(aws.capacity),
         // The Kubernetes applier is not wired into the CLI yet: HPA state is not read.
         manifests: undefined,
         state: createMemoryStateStore(),

@@ -12,6 +12,7 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { PricingClient } from '@aws-sdk/client-pricing';
 import { createEc2Client, createPricingClient, fetchOnDemandProducts, fetchSpotHistory } from '../aws/pricing.ts';
 import { loadConfigFile } from '../config/load.ts';
+import { compareStrings } from '../core/canonical.ts';
 import type { PrescaleConfig } from '../config/schema.ts';
 import { mergePriceTable, type MergeResult } from '../core/budget/merge.ts';
 import { parsePriceTable } from '../core/budget/prices.ts';
@@ -40,7 +41,7 @@ export function pricedTypesByRegion(configs: readonly PrescaleConfig[]): Map<str
     for (const group of config.nodeGroups) for (const type of group.instanceTypes) types.add(type);
     byRegion.set(config.cluster.region, types);
   }
-  return new Map([...byRegion.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([region, types]) => [region, [...types].sort()]));
+  return new Map([...byRegion.entries()].sort(([a], [b]) => compareStrings(a, b)).map(([region, types]) => [region, [...types].sort()]));
 }
 
 export interface RefreshInput {

@@ -4,6 +4,7 @@
  * alarm on anything else is routed by name, `prescale-<cluster>-…`.
  */
 import type { PrescaleConfig } from '../config/schema.ts';
+import { compareStrings } from '../core/canonical.ts';
 import type { AlarmEvent } from './schemas.ts';
 
 function sameDimensions(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
@@ -37,7 +38,7 @@ export function routeAlarm(configs: readonly PrescaleConfig[], event: AlarmEvent
   // Longest cluster name first so `prescale-prod-eu-…` does not match cluster `prod`.
   const byName = [...configs]
     .map((c) => c.cluster.name)
-    .sort((a, b) => b.length - a.length || (a < b ? -1 : 1))
+    .sort((a, b) => b.length - a.length || compareStrings(a, b))
     .find((name) => detail.alarmName.startsWith(`prescale-${name}-`));
   if (byName !== undefined) return { action: 'run', clusters: [byName], why: `the alarm name starts with prescale-${byName}-` };
   return { action: 'ignore', why: `alarm ${detail.alarmName} watches no configured demand metric and is not named prescale-<cluster>-…` };

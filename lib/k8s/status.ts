@@ -4,6 +4,8 @@
  * `details.causes`: `{ reason: "FieldManagerConflict", message: "conflict with
  * \"kubectl-edit\" using autoscaling/v2", field: ".spec.minReplicas" }`.
  */
+import { compareStrings } from '../core/canonical.ts';
+
 export interface FieldConflict {
   /** The field manager that owns the field, e.g. `kubectl-edit`, `helm`, `prescale-floor`. */
   readonly manager: string;
@@ -33,7 +35,7 @@ export function parseConflicts(body: unknown): FieldConflict[] {
 }
 
 function sortConflicts(conflicts: FieldConflict[]): FieldConflict[] {
-  return conflicts.sort((a, b) => (a.field === b.field ? (a.manager < b.manager ? -1 : 1) : a.field < b.field ? -1 : 1));
+  return conflicts.sort((a, b) => compareStrings(a.field, b.field) || compareStrings(a.manager, b.manager));
 }
 
 /** `field .spec.minReplicas is owned by "kubectl-edit"; field … ` */
