@@ -6,6 +6,7 @@
 import type { NodeGroupConfig, PrescaleConfig } from '../config/schema.ts';
 import { compareStrings } from '../core/canonical.ts';
 import { choosePeriodSeconds, computeValueScale } from '../core/cloudwatch-retention.ts';
+import { positiveModulo } from '../core/forecast/numeric.ts';
 import type { DemandHistory } from '../core/forecast/types.ts';
 import { PrescaleError } from '../errors.ts';
 import type {
@@ -101,10 +102,6 @@ export class ReplayMetrics implements MetricsSource {
   async getDemandMany(requests: readonly DemandRequest[]): Promise<PromiseSettledResult<DemandHistory>[]> {
     return Promise.allSettled(requests.map((r) => this.getDemand(r.query, r.startMs, r.endMs)));
   }
-}
-
-function positiveModulo(value: number, modulus: number): number {
-  return ((value % modulus) + modulus) % modulus;
 }
 
 interface SimNodeGroup {
