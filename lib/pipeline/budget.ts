@@ -9,15 +9,15 @@ import type { GuardedCommand } from '../core/commands.ts';
 import type { BudgetOverride } from '../core/budget/guard.ts';
 import { projectedMonthEndUsd } from '../core/budget/guard.ts';
 import { applyBudgetGuard, budgetGuardInputFor } from '../core/budget/input.ts';
-import { accrueFleet, alertsSentThisMonth, emptyLedger, monthKeyOf, monthToDateUsd, pruneLedger, recordAlertsSent, type Ledger } from '../core/budget/ledger.ts';
+import { accrualWindows, accrueFleet, alertsSentThisMonth, emptyLedger, estimatedUsdThisMonth, monthKeyOf, monthToDateUsd, pruneLedger, recordAlertsSent, type Ledger } from '../core/budget/ledger.ts';
 import { budgetAlerts, highestAlert, spendPercentOf } from '../core/budget/alerts.ts';
 import { fleetUsdPerHour } from '../core/budget/cost.ts';
 import type { PriceTable } from '../core/budget/prices.ts';
 import { budgetAlertMessage } from '../slack/messages.ts';
 import type { NodeGroupState, NotifierMessage, PlannerMemory } from '../ports.ts';
 
-/** A run that comes after a long pause accrues at most this long: the fleet before the gap is unknown. */
-const MAX_ACCRUAL_GAP_MS = 15 * 60_000;
+/** Since the previous run, at most this long is charged as observed; earlier unwatched time is an estimate. */
+const MAX_OBSERVED_GAP_MS = 15 * 60_000;
 const LEDGER_MONTHS_KEPT = 3;
 
 export interface BudgetStageInput {
@@ -35,10 +35,14 @@ export interface BudgetStageInput {
 /** Where the month stands before this run's commands, for the approval message's month-end line. */
 export interface MonthSpend {
   readonly monthToDateUsd: number;
+  /** The part of monthToDateUsd estimated for time no run observed. */
+  readonly estimatedUsd: number;
   readonly hoursLeftInMonth: number;
   readonly monthlyUsd: number;
   /** The observed fleet's run-rate. */
   readonly runRateUsdPerHour: number;
+  /** Month-end spend if every command this run lets through runs and those awaiting approval are approved (the guard's own figure). */
+  readonly projectedMonthEndIfApprovedUsd: number;
 }
 
 export interface BudgetStageOutput {
@@ -55,18 +59,24 @@ export function budgetStage(input: BudgetStageInput): BudgetStageOutput {
   if (config.budget === undefined) return { guarded: [...input.bounded], spend: undefined, ledger: undefined, ledgerAtMs: undefined, alerts: [] };
   const prices = input.usdPerHourByGroup;
   const desiredNodes = Object.fromEntries(input.nodeGroups.map((g) => [g.name, g.desiredNodes]));
-  const lastMs = input.memory.ledgerAtMs ?? nowMs;
-  const fromMs = Math.max(lastMs, nowMs - MAX_ACCRUAL_GAP_MS);
   const fleet = input.nodeGroups.map((g) => ({ nodeGroup: g.name, nodes: g.desiredNodes, usdPerHour: prices[g.name] ?? 0 }));
-  let ledger = fromMs < nowMs ? accrueFleet(input.memory.ledger ?? emptyLedger, fleet, fromMs, nowMs) : (input.memory.ledger ?? emptyLedger);
+  const windows = accrualWindows(input.memory.ledgerAtMs, nowMs, MAX_OBSERVED_GAP_MS);
+  let ledger = input.memory.ledger ?? emptyLedger;
+  if (windows.estimated !== undefined) ledger = accrueFleet(ledger, fleet, windows.estimated.fromMs, windows.estimated.toMs, true);
+  if (windows.observed !== undefined) ledger = accrueFleet(ledger, fleet, windows.observed.fromMs, windows.observed.toMs);
   const guardInput = budgetGuardInputFor({ config, desiredNodes, ledger, nowMs, priceTable: input.priceTable, commands: [], override: input.override }, prices);
-  const guarded = guardInput === undefined ? [...input.bounded] : applyBudgetGuard(input.bounded, guardInput);
+  // Only a config without a budget has no guard input, and that returned above.
+  if (guardInput === undefined) throw new Error('budgetStage: a configured budget produced no guard input');
+  const applied = applyBudgetGuard(input.bounded, guardInput);
   const spent = monthToDateUsd(ledger, nowMs);
+  const runRateUsdPerHour = fleetUsdPerHour(desiredNodes, prices);
   const spend: MonthSpend = {
     monthToDateUsd: spent,
-    hoursLeftInMonth: guardInput?.hoursLeftInMonth ?? 0,
+    estimatedUsd: estimatedUsdThisMonth(ledger, nowMs),
+    hoursLeftInMonth: guardInput.hoursLeftInMonth,
     monthlyUsd: config.budget.monthlyUsd,
-    runRateUsdPerHour: fleetUsdPerHour(desiredNodes, prices),
+    runRateUsdPerHour,
+    projectedMonthEndIfApprovedUsd: applied.projectedMonthEndAfterUsd,
   };
   const due = budgetAlerts(alertsSentThisMonth(ledger, nowMs), spendPercentOf(spent, config.budget.monthlyUsd), config.budget.alertPercents);
   const alerts: NotifierMessage[] = [];
@@ -78,6 +88,7 @@ export function budgetStage(input: BudgetStageInput): BudgetStageOutput {
         percent: top,
         monthKey: monthKeyOf(nowMs),
         monthToDateUsd: spent,
+        estimatedUsd: spend.estimatedUsd,
         monthlyUsd: config.budget.monthlyUsd,
         projectedMonthEndUsd: projectedMonthEndUsd(spent, spend.runRateUsdPerHour, spend.hoursLeftInMonth),
         channel: config.slack?.channel,
@@ -85,5 +96,5 @@ export function budgetStage(input: BudgetStageInput): BudgetStageOutput {
     );
     ledger = recordAlertsSent(ledger, nowMs, due);
   }
-  return { guarded, spend, ledger: pruneLedger(ledger, nowMs, LEDGER_MONTHS_KEPT), ledgerAtMs: nowMs, alerts };
+  return { guarded: applied.guarded, spend, ledger: pruneLedger(ledger, nowMs, LEDGER_MONTHS_KEPT), ledgerAtMs: nowMs, alerts };
 }

@@ -10,7 +10,6 @@ import type { BudgetOverride } from '../core/budget/guard.ts';
 import { planCost } from '../core/budget/cost.ts';
 import { bundledPriceTable, nodeGroupPricesUsdPerHour, type PriceTable } from '../core/budget/prices.ts';
 import { pendingPlanMessage, type PlanCostSummary } from '../slack/messages.ts';
-import { projectedMonthEndUsd } from '../core/budget/guard.ts';
 import { budgetStage, type MonthSpend } from './budget.ts';
 import type { Command, GuardedCommand } from '../core/commands.ts';
 import { commandTarget, isNoOp } from '../core/commands.ts';
@@ -290,21 +289,13 @@ export function observedStateHash(nodeGroups: readonly NodeGroupState[]): string
 
 /**
  * The plan's run-rate change and, with a budget, the month-end projection if
- * it is approved: the observed fleet plus every command this run lets through
- * (allowed and clamped ones run now, and the guard counts the plan's as
- * committed), so the approver sees the number the guard checked.
+ * it is approved: the budget guard's own figure (the observed fleet plus every
+ * command this run lets through, the plan's counted as committed), so the
+ * approver sees the number the guard checked.
  */
-export function approvalCost(
-  guarded: readonly GuardedCommand[],
-  planCommands: readonly Command[],
-  prices: Readonly<Record<string, number>>,
-  spend: MonthSpend | undefined,
-): PlanCostSummary {
+export function approvalCost(planCommands: readonly Command[], prices: Readonly<Record<string, number>>, spend: MonthSpend | undefined): PlanCostSummary {
   const cost = planCost(planCommands, prices);
-  if (spend === undefined) return cost;
-  const committed = guarded.filter((g) => g.verdict !== 'deny' && g.effective !== undefined).map((g) => g.effective!);
-  const runRateIfApprovedUsdPerHour = spend.runRateUsdPerHour + planCost(committed, prices).deltaUsdPerHour;
-  return { ...cost, projectedMonthEndUsd: projectedMonthEndUsd(spend.monthToDateUsd, runRateIfApprovedUsdPerHour, spend.hoursLeftInMonth), monthlyUsd: spend.monthlyUsd };
+  return spend === undefined ? cost : { ...cost, projectedMonthEndUsd: spend.projectedMonthEndIfApprovedUsd, monthlyUsd: spend.monthlyUsd };
 }
 
 /**
@@ -337,7 +328,7 @@ async function requestApproval(
   await ports.state.putPendingPlan(plan);
   if (ports.notifier !== undefined) {
     const reasons = guarded.filter((g) => g.verdict === 'needs-approval').map((g) => g.reason).join('; ');
-    await ports.notifier.post(pendingPlanMessage(plan, approvalCost(guarded, commands, prices, spend), reasons, { channel: config.slack?.channel }));
+    await ports.notifier.post(pendingPlanMessage(plan, approvalCost(commands, prices, spend), reasons, { channel: config.slack?.channel }));
   }
   return plan;
 }

@@ -156,6 +156,8 @@ export interface BudgetAlertInput {
   readonly percent: number;
   readonly monthKey: string;
   readonly monthToDateUsd: number;
+  /** The part of monthToDateUsd estimated for time prescale did not observe (0 or absent: none). */
+  readonly estimatedUsd?: number | undefined;
   readonly monthlyUsd: number;
   readonly projectedMonthEndUsd: number;
   readonly channel?: string | undefined;
@@ -163,9 +165,12 @@ export interface BudgetAlertInput {
 
 export function budgetAlertMessage(input: BudgetAlertInput): NotifierMessage {
   const spentPercent = Math.round((input.monthToDateUsd / input.monthlyUsd) * 1000) / 10;
+  // Say how much of the spend is a guess, so nobody mistakes it for the bill.
+  const estimatedUsd = input.estimatedUsd ?? 0;
+  const estimated = estimatedUsd > 0 ? ` (${formatUsd(estimatedUsd)} of it estimated for time prescale did not observe, at the fleet it found)` : '';
   const text =
     `Budget alert for ${input.cluster}: ${input.percent} % of the ${input.monthKey} cap reached — ` +
-    `${formatUsd(input.monthToDateUsd)} of ${formatUsd(input.monthlyUsd)} spent (${spentPercent} %), projected month-end ${formatUsd(input.projectedMonthEndUsd)}`;
+    `${formatUsd(input.monthToDateUsd)} of ${formatUsd(input.monthlyUsd)} spent (${spentPercent} %)${estimated}, projected month-end ${formatUsd(input.projectedMonthEndUsd)}`;
   const icon = input.percent >= 100 ? ':rotating_light:' : ':warning:';
   return {
     channel: input.channel,
@@ -173,7 +178,7 @@ export function budgetAlertMessage(input: BudgetAlertInput): NotifierMessage {
     blocks: [
       section(`${icon} *Budget ${input.percent} % reached* on *${escapeMrkdwn(input.cluster)}* (${input.monthKey})`),
       section(
-        `*Spent:* ${formatUsd(input.monthToDateUsd)} of ${formatUsd(input.monthlyUsd)} (${spentPercent} %)\n*Projected month-end:* ${formatUsd(input.projectedMonthEndUsd)}` +
+        `*Spent:* ${formatUsd(input.monthToDateUsd)} of ${formatUsd(input.monthlyUsd)} (${spentPercent} %)${estimated}\n*Projected month-end:* ${formatUsd(input.projectedMonthEndUsd)}` +
           (input.percent >= 100 ? '\nScale-outs are now denied unless an emergency override with a reason is given.' : ''),
       ),
     ],

@@ -66,20 +66,30 @@ export function budgetGuardInputFor(source: BudgetInputSource, usdPerHourByGroup
 
 const SEVERITY: Readonly<Record<GuardVerdict, number>> = { allow: 0, clamp: 1, 'needs-approval': 2, deny: 3 };
 
+export interface AppliedBudgetGuard {
+  /** Sorted by command target. */
+  readonly guarded: GuardedCommand[];
+  /** Month-end spend if every command that may run does (allowed, clamped, and those awaiting approval): what the guard checked. */
+  readonly projectedMonthEndAfterUsd: number;
+}
+
 /**
  * Run the budget guard on what the bounds guard let through and merge the two
  * verdicts: the stricter wins (deny > needs-approval > clamp > allow), the
  * effective command is the budget's, and the reason carries both.
  * `budget` without `commands`: the commands are the bounds guard's effective ones.
  */
-export function applyBudgetGuard(bounded: readonly GuardedCommand[], budget: Omit<BudgetGuardInput, 'commands'>): GuardedCommand[] {
+export function applyBudgetGuard(bounded: readonly GuardedCommand[], budget: Omit<BudgetGuardInput, 'commands'>): AppliedBudgetGuard {
   const passing = bounded.filter((b) => b.verdict !== 'deny' && b.effective !== undefined);
   const effectiveCommands = passing.map((b) => b.effective as Command);
-  const byEffective = new Map(guardBudget({ ...budget, commands: effectiveCommands }).guarded.map((g) => [g.command, g]));
+  const result = guardBudget({ ...budget, commands: effectiveCommands });
+  const byEffective = new Map(result.guarded.map((g) => [g.command, g]));
   const merged = bounded.map((b): GuardedCommand => {
     if (b.verdict === 'deny' || b.effective === undefined) return b;
     const g = byEffective.get(b.effective);
     if (g === undefined) return b;
+    // The merged verdict is never deny where the budget's is not (bounds denials were filtered out above),
+    // so the commands the budget counted as running are exactly the ones that still may: its projection stands.
     const verdict: GuardVerdict = SEVERITY[g.verdict] >= SEVERITY[b.verdict] ? g.verdict : b.verdict;
     return {
       command: b.command,
@@ -88,5 +98,5 @@ export function applyBudgetGuard(bounded: readonly GuardedCommand[], budget: Omi
       reason: b.verdict === 'allow' ? `budget: ${g.reason}` : `bounds: ${b.reason}; budget: ${g.reason}`,
     };
   });
-  return sortByTarget(merged, (g) => g.command);
+  return { guarded: sortByTarget(merged, (g) => g.command), projectedMonthEndAfterUsd: result.projectedMonthEndAfterUsd };
 }

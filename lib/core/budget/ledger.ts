@@ -22,6 +22,12 @@ export interface LedgerMonth {
   readonly byNodeGroup: Readonly<Record<string, LedgerGroupBucket>>;
   /** Budget alert thresholds (percent of the cap) already sent this month. */
   readonly alertsSentPercents: readonly number[];
+  /**
+   * The part of `usd` estimated for time no run observed (before the first
+   * run of the month, or a pause between runs), at the fleet found after it.
+   * Absent when every minute was observed.
+   */
+  readonly estimatedUsd?: number;
 }
 
 export interface Ledger {
@@ -35,6 +41,8 @@ export interface Accrual {
   readonly usdPerHour: number;
   readonly fromMs: number;
   readonly toMs: number;
+  /** No run observed the fleet over the interval: the spend is an estimate. */
+  readonly estimated?: boolean;
 }
 
 export const emptyLedger: Ledger = { months: {} };
@@ -87,6 +95,7 @@ export function accrue(ledger: Ledger, accrual: Accrual): Ledger {
       const usd = (nodeMinutes / 60) * accrual.usdPerHour;
       months[key] = {
         ...month,
+        ...(accrual.estimated === true ? { estimatedUsd: (month.estimatedUsd ?? 0) + usd } : {}),
         usd: month.usd + usd,
         nodeMinutes: month.nodeMinutes + nodeMinutes,
         byNodeGroup: sortRecord({ ...month.byNodeGroup, [accrual.nodeGroup]: { nodeMinutes: previous.nodeMinutes + nodeMinutes, usd: previous.usd + usd, accruedUntilMs: endMs } }),
@@ -103,12 +112,50 @@ export function accrueFleet(
   fleet: readonly { readonly nodeGroup: string; readonly nodes: number; readonly usdPerHour: number }[],
   fromMs: number,
   toMs: number,
+  estimated = false,
 ): Ledger {
-  return [...fleet].sort((a, b) => compareStrings(a.nodeGroup, b.nodeGroup)).reduce((acc, g) => accrue(acc, { ...g, fromMs, toMs }), ledger);
+  return [...fleet].sort((a, b) => compareStrings(a.nodeGroup, b.nodeGroup)).reduce((acc, g) => accrue(acc, { ...g, fromMs, toMs, estimated }), ledger);
+}
+
+export interface TimeWindow {
+  readonly fromMs: number;
+  readonly toMs: number;
+}
+
+export interface AccrualWindows {
+  /** Time a run watched closely enough to charge at the fleet seen now. */
+  readonly observed: TimeWindow | undefined;
+  /** Earlier time in this month nobody watched: charged at the fleet seen now, as an estimate. */
+  readonly estimated: TimeWindow | undefined;
+}
+
+/**
+ * What a run accrues for the time since the previous one (`previousMs`;
+ * undefined before the first run). Runs come every few minutes, so the fleet
+ * seen now ran since the previous run; past `observedMaxMs` that no longer
+ * holds. Counting nothing for the rest would let the guard spend what the
+ * month already cost (a deployment on the 20th would start at $0), so the
+ * rest of this month back to the previous run, or to the 1st before any run,
+ * is estimated at the fleet seen now and marked so. Unwatched time in an
+ * earlier month is left out: that month is closed and guards nothing.
+ */
+export function accrualWindows(previousMs: number | undefined, nowMs: number, observedMaxMs: number): AccrualWindows {
+  const window = (fromMs: number, toMs: number): TimeWindow | undefined => (toMs > fromMs ? { fromMs, toMs } : undefined);
+  if (previousMs === undefined) return { observed: undefined, estimated: window(monthStartMs(nowMs), nowMs) };
+  const observedFromMs = Math.max(previousMs, nowMs - observedMaxMs);
+  return {
+    observed: window(observedFromMs, nowMs),
+    estimated: window(Math.max(previousMs, monthStartMs(nowMs)), Math.min(observedFromMs, nowMs)),
+  };
 }
 
 export function monthToDateUsd(ledger: Ledger, nowMs: number): number {
   return ledger.months[monthKeyOf(nowMs)]?.usd ?? 0;
+}
+
+/** The part of this month's spend that is an estimate (see LedgerMonth.estimatedUsd). */
+export function estimatedUsdThisMonth(ledger: Ledger, nowMs: number): number {
+  return ledger.months[monthKeyOf(nowMs)]?.estimatedUsd ?? 0;
 }
 
 export function alertsSentThisMonth(ledger: Ledger, nowMs: number): readonly number[] {

@@ -74,18 +74,35 @@ describe('applyBudgetGuard', () => {
       { command: clampedByBounds, verdict: 'clamp', effective: { ...clampedByBounds, toNodes: 50 }, reason: '60 is outside [3, 50]: clamped to 50' },
       { command: scale('compute', 1, 0), verdict: 'deny', effective: undefined, reason: 'bounds said no' },
     ];
-    const merged = applyBudgetGuard(bounded, budget);
+    const { guarded: merged, projectedMonthEndAfterUsd } = applyBudgetGuard(bounded, budget);
     expect(merged.map((g) => [g.command.kind === 'scale-node-group' && g.command.nodeGroup, g.verdict, g.effective?.kind === 'scale-node-group' ? g.effective.toNodes : undefined])).toEqual([
       ['compute', 'deny', undefined],
       ['general', 'needs-approval', 16],
     ]);
     expect(merged[1]?.reason).toMatch(/^bounds: 60 is outside \[3, 50\]: clamped to 50; budget: needs approval: capacity \+60 %/);
+    // The command awaiting approval counts, the bounds denial does not: 1.40 + 6 × 0.10 = 2.00/h; 800 + 2.00 × 100 = 1000
+    expect(projectedMonthEndAfterUsd).toBeCloseTo(1000, 9);
+  });
+
+  it('projects month-end over every command that may run: allowed ones and those awaiting approval', () => {
+    const allowed = scale('general', 10, 12);
+    const toApprove = scale('compute', 1, 2);
+    const bounded: GuardedCommand[] = [
+      { command: allowed, verdict: 'allow', effective: allowed, reason: 'in bounds' },
+      { command: toApprove, verdict: 'allow', effective: toApprove, reason: 'in bounds' },
+    ];
+    // general +2 × 0.10: +20 % < 50 % → allow; compute +1 × 0.40: +100 % ≥ 50 % → needs approval
+    // 1.40 + 0.20 + 0.40 = 2.00/h; 800 + 2.00 × 100 = 1000 (cap 2000 here, so nothing is clamped)
+    const { guarded, projectedMonthEndAfterUsd } = applyBudgetGuard(bounded, { ...budget, budget: { ...budget.budget, monthlyUsd: 2000 } });
+    expect(guarded.map((g) => g.verdict)).toEqual(['needs-approval', 'allow']);
+    expect(projectedMonthEndAfterUsd).toBeCloseTo(1000, 9);
   });
 
   it('a bounds clamp the budget allows stays a clamp', () => {
     const command = scale('general', 10, 60);
     // bounds 60 → 12: +2 × 0.10 × 100 = 20 ≤ 60 room; +20 %; 960 = 96 % < 100 %
-    const [merged] = applyBudgetGuard([{ command, verdict: 'clamp', effective: { ...command, toNodes: 12 }, reason: 'clamped to 12' }], budget);
+    const { guarded: [merged], projectedMonthEndAfterUsd } = applyBudgetGuard([{ command, verdict: 'clamp', effective: { ...command, toNodes: 12 }, reason: 'clamped to 12' }], budget);
     expect(merged).toMatchObject({ verdict: 'clamp', effective: { toNodes: 12 }, command });
+    expect(projectedMonthEndAfterUsd).toBeCloseTo(960, 9);
   });
 });

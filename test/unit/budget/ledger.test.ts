@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
+  accrualWindows,
   accrue,
   accrueFleet,
   alertsSentThisMonth,
   emptyLedger,
+  estimatedUsdThisMonth,
   hoursInMonth,
   hoursLeftInMonth,
   monthKeyOf,
@@ -77,6 +79,17 @@ describe('accrue', () => {
     expect(accrue(ledger, { nodeGroup: 'general', nodes: 3, usdPerHour: 0.1, fromMs: JUNE_10, toMs: JUNE_10 })).toBe(ledger);
   });
 
+  it('keeps the estimated part apart, and leaves it out when nothing was estimated', () => {
+    // estimated: 2 nodes × 10 h × $0.10 = $2.00; observed: 2 × 0.25 h × $0.10 = $0.05 → $2.05, $2.00 of it estimated
+    const estimated = accrue(emptyLedger, { nodeGroup: 'g', nodes: 2, usdPerHour: 0.1, fromMs: JUNE_10 - 10 * HOUR, toMs: JUNE_10, estimated: true });
+    const both = accrue(estimated, { nodeGroup: 'g', nodes: 2, usdPerHour: 0.1, fromMs: JUNE_10, toMs: JUNE_10 + HOUR / 4 });
+    expect(monthToDateUsd(both, JUNE_10)).toBeCloseTo(2.05, 9);
+    expect(estimatedUsdThisMonth(both, JUNE_10)).toBeCloseTo(2, 9);
+    const observedOnly = accrue(emptyLedger, { nodeGroup: 'g', nodes: 2, usdPerHour: 0.1, fromMs: JUNE_10, toMs: JUNE_10 + HOUR });
+    expect(observedOnly.months['2024-06']).not.toHaveProperty('estimatedUsd');
+    expect(estimatedUsdThisMonth(observedOnly, JUNE_10)).toBe(0);
+  });
+
   it('does not mutate its input', () => {
     const before = JSON.stringify(emptyLedger);
     accrue(emptyLedger, { nodeGroup: 'g', nodes: 1, usdPerHour: 1, fromMs: JUNE_10, toMs: JUNE_10 + HOUR });
@@ -91,6 +104,30 @@ describe('accrue', () => {
     const old = accrue(ledger, { nodeGroup: 'g', nodes: 1, usdPerHour: 1, fromMs: Date.UTC(2022, 0, 1), toMs: Date.UTC(2022, 0, 1) + HOUR });
     expect(Object.keys(pruneLedger(old, JUNE_10, 1).months)).toEqual(['2024-06']);
   });
+});
+
+describe('accrualWindows', () => {
+  const MIN = 60_000;
+  const LIMIT = 15 * MIN;
+  const JUNE_1 = Date.UTC(2024, 5, 1);
+  const w = (fromMs: number, toMs: number) => ({ fromMs, toMs });
+  it.each<[string, number | undefined, number, ReturnType<typeof accrualWindows>]>([
+    // a run 5 min after the last: all 5 min observed
+    ['a normal interval', JUNE_10 - 5 * MIN, JUNE_10, { observed: w(JUNE_10 - 5 * MIN, JUNE_10), estimated: undefined }],
+    // exactly 15 min: still all observed
+    ['at the limit', JUNE_10 - LIMIT, JUNE_10, { observed: w(JUNE_10 - LIMIT, JUNE_10), estimated: undefined }],
+    // a 2 h pause: the last 15 min observed, the 1 h 45 min before estimated
+    ['a pause', JUNE_10 - 2 * HOUR, JUNE_10, { observed: w(JUNE_10 - LIMIT, JUNE_10), estimated: w(JUNE_10 - 2 * HOUR, JUNE_10 - LIMIT) }],
+    // first run ever, June 10 12:00: nothing observed, June 1 00:00 → now estimated (9.5 days)
+    ['the first run', undefined, JUNE_10, { observed: undefined, estimated: w(JUNE_1, JUNE_10) }],
+    // paused since May 20: May is closed; June 1 → June 10 11:45 estimated
+    ['a pause from an earlier month', Date.UTC(2024, 4, 20), JUNE_10, { observed: w(JUNE_10 - LIMIT, JUNE_10), estimated: w(JUNE_1, JUNE_10 - LIMIT) }],
+    // 23:58 → 00:02 across July 1: observed whole (accrue splits it between the months), nothing estimated
+    ['across midnight on the 1st', JULY_1 - 2 * MIN, JULY_1 + 2 * MIN, { observed: w(JULY_1 - 2 * MIN, JULY_1 + 2 * MIN), estimated: undefined }],
+    // a retried run at the same instant, or a clock that stepped back: nothing
+    ['no time passed', JUNE_10, JUNE_10, { observed: undefined, estimated: undefined }],
+    ['the clock stepped back', JUNE_10 + MIN, JUNE_10, { observed: undefined, estimated: undefined }],
+  ])('%s', (_name, previousMs, nowMs, expected) => expect(accrualWindows(previousMs, nowMs, LIMIT)).toEqual(expected));
 });
 
 describe('budgetAlerts', () => {

@@ -92,6 +92,15 @@ describe('budgetAlertMessage', () => {
     const full = budgetAlertMessage({ cluster: 'c', percent: 100, monthKey: '2024-06', monthToDateUsd: 1000, monthlyUsd: 1000, projectedMonthEndUsd: 1300 });
     expect(JSON.stringify(full.blocks)).toContain('emergency override');
   });
+
+  it('says how much of the spend is an estimate', () => {
+    const message = budgetAlertMessage({ cluster: 'c', percent: 50, monthKey: '2024-06', monthToDateUsd: 520, estimatedUsd: 480, monthlyUsd: 1000, projectedMonthEndUsd: 990 });
+    expect(message.text).toBe(
+      'Budget alert for c: 50 % of the 2024-06 cap reached — $520.00 of $1,000.00 spent (52 %) ($480.00 of it estimated for time prescale did not observe, at the fleet it found), projected month-end $990.00',
+    );
+    expect(JSON.stringify(message.blocks)).toContain('$480.00 of it estimated');
+    expect(budgetAlertMessage({ cluster: 'c', percent: 50, monthKey: '2024-06', monthToDateUsd: 520, estimatedUsd: 0, monthlyUsd: 1000, projectedMonthEndUsd: 990 }).text).not.toContain('estimated');
+  });
 });
 
 describe('helpers', () => {
