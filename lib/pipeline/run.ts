@@ -8,7 +8,7 @@ import type { DriftCheck } from '../approval/slack-approval.ts';
 import type { PrescaleConfig, ServiceConfig } from '../config/schema.ts';
 import type { BudgetOverride } from '../core/budget/guard.ts';
 import { planCost } from '../core/budget/cost.ts';
-import { bundledPriceTable, nodeGroupPricesUsdPerHour, type PriceTable } from '../core/budget/prices.ts';
+import { bundledPriceTable, nodeGroupPricesUsdPerHour } from '../core/budget/prices.ts';
 import { pendingPlanMessage, type PlanCostSummary } from '../slack/messages.ts';
 import { budgetStage, type MonthSpend } from './budget.ts';
 import type { Command, GuardedCommand } from '../core/commands.ts';
@@ -52,8 +52,6 @@ export interface PipelinePorts {
   readonly forecaster: Forecaster;
   /** Where approval requests and budget alerts go; none in backtests. */
   readonly notifier?: Notifier | undefined;
-  /** Prices for the budget guard; the bundled table when absent. */
-  readonly priceTable?: PriceTable | undefined;
 }
 
 export interface RunOptions {
@@ -353,7 +351,8 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
     const cooldowns = new Map<string, CooldownState>();
     for (const group of config.nodeGroups) cooldowns.set(group.name, await ports.state.getCooldown(cluster, group.name));
     // Config load refuses a group the table cannot price, so every group has one: priced once per run.
-    const priceTable = ports.priceTable ?? bundledPriceTable();
+    // The table the config load checked every group against (loadConfig), so no group is unpriced here.
+    const priceTable = bundledPriceTable();
     const prices = nodeGroupPricesUsdPerHour(config.nodeGroups, config.cluster.region, priceTable);
     const planned = plan({ config, nowMs, trigger: options.trigger, nodeGroups, services, forecasts, memory, cooldowns, usdPerHourByGroup: prices });
     const budget = budgetStage({
