@@ -9,6 +9,7 @@ import type { PrescaleConfig, ServiceConfig } from '../config/schema.ts';
 import type { BudgetOverride } from '../core/budget/guard.ts';
 import { planCost } from '../core/budget/cost.ts';
 import { bundledPriceTable, nodeGroupPricesUsdPerHour } from '../core/budget/prices.ts';
+import { fitNowcast, meanPeriodsFor } from '../core/forecast/nowcast.ts';
 import { pendingPlanMessage, type PlanCostSummary } from '../slack/messages.ts';
 import { budgetStage, type MonthSpend } from './budget.ts';
 import type { Command, GuardedCommand } from '../core/commands.ts';
@@ -36,8 +37,8 @@ import type {
 import { compareStrings } from '../core/canonical.ts';
 
 const MINUTE_MS = 60_000;
-/** Demand points every run reads for the reactive floor. */
-const RECENT_DEMAND_MINUTES = 30;
+/** Demand points every run reads for the reactive floor and the nowcast's latest hour. */
+const RECENT_DEMAND_MINUTES = 60;
 /** …and at least this many metric periods, for coarse metrics. */
 const RECENT_DEMAND_PERIODS = 6;
 /** A run holds the cluster lease at most this long; a crashed run frees it by expiry. */
@@ -107,7 +108,8 @@ async function observeServices(config: PrescaleConfig, ports: PipelinePorts, now
   }
   const recent = await ports.metrics.getDemandMany(
     config.services.map((service) => {
-      const windowMs = Math.max(RECENT_DEMAND_MINUTES * MINUTE_MS, RECENT_DEMAND_PERIODS * service.demand.metric.periodSeconds * 1000);
+      const periodMs = service.demand.metric.periodSeconds * 1000;
+      const windowMs = Math.max(RECENT_DEMAND_MINUTES * MINUTE_MS, Math.max(RECENT_DEMAND_PERIODS, meanPeriodsFor(service.demand.metric.periodSeconds)) * periodMs);
       // endMs is exclusive: + 1 ms includes the minute in progress.
       return { query: service.demand.metric, startMs: nowMs - windowMs, endMs: nowMs + 1 };
     }),
@@ -149,12 +151,13 @@ async function forecastServices(config: PrescaleConfig, ports: PipelinePorts, no
       continue;
     }
     const horizonSteps = Math.ceil((forecastHorizonMinutes(config, service) * MINUTE_MS) / (service.demand.metric.periodSeconds * 1000)) + 1;
-    const forecast = ports.forecaster.forecast({
-      history: demandOrThrow(historyOf.get(service.name)!),
-      horizonSteps,
-      levels: forecastLevels(config.policy.serviceLevel),
-      calendar: config.calendar,
-    });
+    const history = demandOrThrow(historyOf.get(service.name)!);
+    const levels = forecastLevels(config.policy.serviceLevel);
+    const seasonal = ports.forecaster.forecast({ history, horizonSteps, levels, calendar: config.calendar });
+    // The nowcast reaches the periods a decision covers, plus the one scale-in must keep (demand.ts).
+    const nowcastSteps = Math.ceil((serviceHorizonMinutes(config, service) * MINUTE_MS) / (service.demand.metric.periodSeconds * 1000)) + 1;
+    const nowcast = fitNowcast({ history, maxSteps: nowcastSteps, levels, aheadSteps: horizonSteps });
+    const forecast = nowcast === undefined ? seasonal : { ...seasonal, nowcast };
     await ports.state.putForecastCache(config.cluster.name, cacheKey(service), { fittedAtMs: nowMs, forecast });
     forecasts.set(service.name, forecast);
   }

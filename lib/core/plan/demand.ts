@@ -13,6 +13,7 @@
  */
 import type { DemandHistory, Forecast } from '../forecast/types.ts';
 import { quantileAt } from '../forecast/types.ts';
+import { nowcastQuantile } from '../forecast/nowcast.ts';
 
 const MINUTE_MS = 60_000;
 
@@ -23,6 +24,8 @@ export interface DemandNeedInput {
   readonly serviceLevel: number;
   readonly nowMs: number;
   readonly horizonMinutes: number;
+  /** Read the nowcast instead of the seasonal quantile where it reaches (the calibration's choice). */
+  readonly useNowcast?: boolean;
 }
 
 export interface DemandNeed {
@@ -41,7 +44,7 @@ export interface DemandNeed {
    */
   readonly keepNeed: number | undefined;
   /** The corrected quantile for the period after the one in progress (what calibration checks later). */
-  readonly nextPeriod: { readonly startMs: number; readonly value: number } | undefined;
+  readonly nextPeriod: { readonly startMs: number; readonly value: number; readonly candidates?: { readonly seasonal: number; readonly nowcast: number } } | undefined;
 }
 
 /** Index of the latest period that has started at `nowMs`, or −1. */
@@ -97,13 +100,23 @@ export function demandNeed(input: DemandNeedInput): DemandNeed {
   const levelOffset = forecastLevelOffset(history, forecast, current);
   const quantile = quantileAt(forecast, input.serviceLevel);
   const forecastStepMs = forecast.stepSeconds * 1000;
-  const correctedAt = (startMs: number): number | undefined => {
+  const seasonalAt = (startMs: number): number | undefined => {
     const k = Math.floor((startMs - forecast.startMs) / forecastStepMs);
     const value = k < 0 ? undefined : quantile[k];
     return value === undefined ? undefined : Math.max(0, value + levelOffset);
   };
+  const nowcastAt = (startMs: number): number | undefined =>
+    forecast.nowcast === undefined ? undefined : nowcastQuantile(forecast.nowcast, history, current, Math.round((startMs - history.startMs) / stepMs) - current, input.serviceLevel);
+  const correctedAt = (startMs: number): number | undefined => {
+    const seasonal = seasonalAt(startMs);
+    if (seasonal === undefined || input.useNowcast !== true) return seasonal;
+    return nowcastAt(startMs) ?? seasonal;
+  };
   const nextValue = correctedAt(firstLaterStartMs);
-  const nextPeriod = nextValue === undefined ? undefined : { startMs: firstLaterStartMs, value: nextValue };
+  const nextSeasonal = seasonalAt(firstLaterStartMs);
+  const nextNowcast = nowcastAt(firstLaterStartMs);
+  const candidates = nextSeasonal === undefined || nextNowcast === undefined ? undefined : { seasonal: nextSeasonal, nowcast: nextNowcast };
+  const nextPeriod = nextValue === undefined ? undefined : { startMs: firstLaterStartMs, value: nextValue, ...(candidates === undefined ? {} : { candidates }) };
   /** Highest corrected quantile over the first `count` later periods; undefined if the forecast stops short. */
   const highest = (count: number): number | undefined => {
     let need = 0;
