@@ -43,6 +43,8 @@ export interface DemandNeed {
    * forecastNeed is, or when the forecast does not reach that far).
    */
   readonly keepNeed: number | undefined;
+  /** Periods of the decision window read from the nowcast (the rest from the seasonal forecast). */
+  readonly nowcastPeriods: number;
   /** The corrected quantile for the period after the one in progress (what calibration checks later). */
   readonly nextPeriod: { readonly startMs: number; readonly value: number; readonly candidates?: { readonly seasonal: number; readonly nowcast: number } } | undefined;
 }
@@ -96,7 +98,7 @@ export function demandNeed(input: DemandNeedInput): DemandNeed {
   const firstLaterStartMs = history.startMs + (current + 1) * stepMs;
   const periodsAhead = periodsStartingBefore(firstLaterStartMs, windowEndMs, stepMs);
   const periodsToKeep = periodsStartingBefore(firstLaterStartMs, windowEndMs + stepMs, stepMs);
-  if (forecast === undefined) return { demandNow, forecastNeed: undefined, keepNeed: undefined, levelOffset: 0, periodsAhead, nextPeriod: undefined };
+  if (forecast === undefined) return { demandNow, forecastNeed: undefined, keepNeed: undefined, levelOffset: 0, periodsAhead, nowcastPeriods: 0, nextPeriod: undefined };
   const levelOffset = forecastLevelOffset(history, forecast, current);
   const quantile = quantileAt(forecast, input.serviceLevel);
   const forecastStepMs = forecast.stepSeconds * 1000;
@@ -129,7 +131,11 @@ export function demandNeed(input: DemandNeedInput): DemandNeed {
   };
   const forecastNeed = periodsAhead === 0 ? undefined : highest(periodsAhead);
   const keepNeed = periodsToKeep === 0 ? undefined : highest(periodsToKeep);
-  return { demandNow, forecastNeed, keepNeed, levelOffset, periodsAhead, nextPeriod };
+  let nowcastPeriods = 0;
+  if (input.useNowcast === true && forecastNeed !== undefined) {
+    for (let j = 0; j < periodsAhead; j++) if (nowcastAt(firstLaterStartMs + j * stepMs) !== undefined) nowcastPeriods++;
+  }
+  return { demandNow, forecastNeed, keepNeed, levelOffset, periodsAhead, nowcastPeriods, nextPeriod };
 }
 
 /** Demand of the period starting at `startMs`, once it has been observed. */

@@ -90,7 +90,7 @@ function planService(
   const useNowcast = observation !== undefined && prefersNowcast(calibration.losses, observation.recentDemand.stepSeconds);
   const need =
     observation === undefined
-      ? { demandNow: undefined, forecastNeed: undefined, keepNeed: undefined, levelOffset: 0, periodsAhead: 0, nextPeriod: undefined }
+      ? { demandNow: undefined, forecastNeed: undefined, keepNeed: undefined, levelOffset: 0, periodsAhead: 0, nowcastPeriods: 0, nextPeriod: undefined }
       : demandNeed({ history: observation.recentDemand, forecast, serviceLevel: calibration.level, nowMs, horizonMinutes: horizon, useNowcast });
   const nextCalibration = withPending(calibration, need.nextPeriod?.startMs, need.nextPeriod?.value, need.nextPeriod?.candidates);
   const demandNow = need.demandNow;
@@ -109,7 +109,8 @@ function planService(
     forecastPods = Math.ceil(peak / service.demand.perPod);
     pods = Math.max(pods, forecastPods);
     const offset = need.levelOffset === 0 ? '' : ` (level ${need.levelOffset > 0 ? '+' : ''}${round(need.levelOffset)})`;
-    reasons.push(`p${round(calibration.level * 100)} ${useNowcast ? 'nowcast' : 'forecast'} ${round(peak)}${useNowcast ? '' : offset} within ${horizon} min → ${forecastPods} pods`);
+    const source = need.nowcastPeriods === 0 ? 'forecast' : need.nowcastPeriods === need.periodsAhead ? 'nowcast' : 'nowcast+forecast';
+    reasons.push(`p${round(calibration.level * 100)} ${source} ${round(peak)}${source === 'nowcast' ? '' : offset} within ${horizon} min → ${forecastPods} pods`);
   }
   pods = clamp(pods, service.hpa.minReplicas, service.hpa.maxReplicas);
   const keepPods = need.keepNeed === undefined ? pods : clamp(Math.max(pods, Math.ceil(need.keepNeed / service.demand.perPod)), service.hpa.minReplicas, service.hpa.maxReplicas);

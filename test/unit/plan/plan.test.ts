@@ -220,7 +220,12 @@ describe('choosing between the seasonal forecast and the nowcast', () => {
     const base = { history: history([500, 600]), forecast, serviceLevel: 0.9, nowMs: NOW + 2 * MIN, horizonMinutes: 4 };
     // seasonal: quantile 1000 (+ level offset 0); nowcast: 600 + 50 = 650
     expect(demandNeed(base)).toMatchObject({ forecastNeed: 1000, nextPeriod: { startMs: NOW + 5 * MIN, value: 1000, candidates: { seasonal: 1000, nowcast: 650 } } });
-    expect(demandNeed({ ...base, useNowcast: true })).toMatchObject({ forecastNeed: 650, keepNeed: 650, nextPeriod: { value: 650, candidates: { seasonal: 1000, nowcast: 650 } } });
+    expect(demandNeed(base)).toMatchObject({ nowcastPeriods: 0 });
+    expect(demandNeed({ ...base, useNowcast: true })).toMatchObject({ forecastNeed: 650, keepNeed: 650, nowcastPeriods: 1, nextPeriod: { value: 650, candidates: { seasonal: 1000, nowcast: 650 } } });
+    // A 9-minute window at NOW+2 holds the periods at NOW+5 and NOW+10; a nowcast fitted one step ahead reads only the
+    // first (650), the second falls back to the seasonal 1000: need max(650, 1000) = 1000, one period of two from the nowcast.
+    const oneStep = { ...nowcast, weights: nowcast.weights.slice(0, 1), offsets: nowcast.offsets.slice(0, 1) };
+    expect(demandNeed({ ...base, forecast: { ...forecast, nowcast: oneStep }, horizonMinutes: 9, useNowcast: true })).toMatchObject({ forecastNeed: 1000, periodsAhead: 2, nowcastPeriods: 1 });
     // No nowcast: no candidates, and useNowcast changes nothing.
     const plain = demandNeed({ ...base, forecast: flatForecast(900, 1000), useNowcast: true });
     expect(plain).toMatchObject({ forecastNeed: 1000 });
