@@ -7,7 +7,8 @@
  * answer to "what will period k + h be, given period k": for each h, least
  * squares on [1, latest, mean of the last hour, the same period a day
  * before], fitted at the metric's own period over the last week, and the
- * empirical quantiles of its own out-of-fit errors for the intervals.
+ * empirical quantiles of its fitting errors for the intervals (in-sample,
+ * but four weights on at least 200 rows leave them little optimism).
  */
 import { quantileSorted, solveLinear } from './numeric.ts';
 import type { DemandHistory } from './types.ts';
@@ -19,6 +20,12 @@ const FIT_WINDOW_DAYS = 7;
 /** Fewer fitted rows than this per horizon step: no nowcast (intervals need a tail). */
 const MIN_ROWS = 200;
 const FEATURES = 4;
+/**
+ * The latest period may be missing (a metric published late): the nowcast
+ * then starts from the latest finite one up to this many periods older, so
+ * it is fitted this many steps further than the window needs.
+ */
+export const NOWCAST_LAG_STEPS = 2;
 
 export interface NowcastModel {
   readonly stepSeconds: number;
@@ -45,6 +52,18 @@ export interface NowcastRequest {
 
 export function meanPeriodsFor(stepSeconds: number): number {
   return Math.max(3, Math.round(HOUR_SECONDS / stepSeconds));
+}
+
+/**
+ * History a fit needs, in milliseconds: the fitting window, a day before it
+ * (the day-before feature) and an hour (the recent mean). Read on its own at
+ * the metric's period: the seasonal forecast's four weeks come back coarser
+ * for 1-minute metrics (CloudWatch keeps 1-minute data 15 days), and a model
+ * fitted at another period cannot read the planner's recent demand.
+ */
+export function nowcastHistoryMs(stepSeconds: number, maxSteps: number): number {
+  const fitSeconds = Math.max(FIT_WINDOW_DAYS * DAY_SECONDS, (MIN_ROWS + maxSteps) * stepSeconds);
+  return (fitSeconds + DAY_SECONDS + meanPeriodsFor(stepSeconds) * stepSeconds) * 1000;
 }
 
 /** Mean of the finite values among values[from..to], NaN when none. */
@@ -147,6 +166,12 @@ function offsetAt(model: NowcastModel, h: number, level: number): number {
     }
   }
   return row[row.length - 1]!;
+}
+
+/** The latest finite period at or before `index`, at most NOWCAST_LAG_STEPS older; −1 when none. */
+export function nowcastLatestIndex(recent: DemandHistory, index: number): number {
+  for (let i = index; i >= Math.max(0, index - NOWCAST_LAG_STEPS); i--) if (Number.isFinite(recent.values[i])) return i;
+  return -1;
 }
 
 /**

@@ -13,7 +13,7 @@
  */
 import type { DemandHistory, Forecast } from '../forecast/types.ts';
 import { quantileAt } from '../forecast/types.ts';
-import { nowcastQuantile } from '../forecast/nowcast.ts';
+import { nowcastLatestIndex, nowcastQuantile } from '../forecast/nowcast.ts';
 
 const MINUTE_MS = 60_000;
 
@@ -107,8 +107,12 @@ export function demandNeed(input: DemandNeedInput): DemandNeed {
     const value = k < 0 ? undefined : quantile[k];
     return value === undefined ? undefined : Math.max(0, value + levelOffset);
   };
+  // From the latest period with data (a late-published one is skipped, as the fit skips it).
+  const nowcastFrom = nowcastLatestIndex(history, current);
   const nowcastAt = (startMs: number): number | undefined =>
-    forecast.nowcast === undefined ? undefined : nowcastQuantile(forecast.nowcast, history, current, Math.round((startMs - history.startMs) / stepMs) - current, input.serviceLevel);
+    forecast.nowcast === undefined || nowcastFrom < 0
+      ? undefined
+      : nowcastQuantile(forecast.nowcast, history, nowcastFrom, Math.round((startMs - history.startMs) / stepMs) - nowcastFrom, input.serviceLevel);
   const correctedAt = (startMs: number): number | undefined => {
     const seasonal = seasonalAt(startMs);
     if (seasonal === undefined || input.useNowcast !== true) return seasonal;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fitNowcast, meanPeriodsFor, nowcastFeatures, nowcastQuantile } from '../../../lib/core/forecast/nowcast.ts';
+import { fitNowcast, meanPeriodsFor, nowcastFeatures, nowcastHistoryMs, nowcastLatestIndex, nowcastQuantile } from '../../../lib/core/forecast/nowcast.ts';
 import { mulberry32 } from '../../../lib/core/random.ts';
 
 const HOUR_MS = 3_600_000;
@@ -29,19 +29,35 @@ describe('nowcast features', () => {
 
 describe('fitNowcast', () => {
   it('recovers the day-before weight of a purely daily series, with zero-width intervals', () => {
-    // v = 100 + 50·[hour ≥ 12]: the same period a day before predicts every step exactly, so the
+    // v = 100 + 10 × hour of day: the same period a day before predicts every step exactly, so the
     // errors are 0 and every quantile offset is 0 (up to the tiny ridge).
-    const series = hourly(10, (i) => 100 + (i % 24 >= 12 ? 50 : 0));
+    const series = hourly(10, (i) => 100 + 10 * (i % 24));
     const model = fitNowcast({ history: series, maxSteps: 2, levels: [0.5, 0.9], aheadSteps: 24 })!;
     expect(model).toBeDefined();
     for (const offsets of model.offsets) for (const o of offsets) expect(Math.abs(o)).toBeLessThan(1e-3);
-    // History ends at day 10 00:00. Recent: day 9 20:00–23:00, all 150 (afternoon level). The next period,
-    // day 10 00:00, was 100 a day before: the model must follow the day before, not the latest value.
-    const recent = { startMs: model.dayBefore.startMs - 4 * HOUR_MS, stepSeconds: 3600, values: [150, 150, 150, 150] };
+    // History ends at day 10 00:00. Recent: day 9 20:00–23:00 = 300, 310, 320, 330. Day 10 00:00 was 100 and
+    // 01:00 was 110 a day before: the model follows the day before, and one period off would read 110 and 120.
+    const recent = { startMs: model.dayBefore.startMs - 4 * HOUR_MS, stepSeconds: 3600, values: [300, 310, 320, 330] };
     expect(nowcastQuantile(model, recent, 3, 1, 0.9)).toBeCloseTo(100, 3);
-    // Two steps ahead, day 10 01:00, also 100 a day before.
-    expect(nowcastQuantile(model, recent, 3, 2, 0.5)).toBeCloseTo(100, 3);
+    expect(nowcastQuantile(model, recent, 3, 2, 0.5)).toBeCloseTo(110, 3);
   });
+
+  it.each<[string, number[], number]>([
+    ['the latest period', [1, 2, 3], 2],
+    ['one late period skipped', [1, 2, Number.NaN], 1],
+    ['two skipped', [1, Number.NaN, Number.NaN], 0],
+    // three periods without data: the nowcast has nothing recent to start from
+    ['too old', [1, Number.NaN, Number.NaN, Number.NaN], -1],
+  ])('starts from %s', (_name, values, expected) => {
+    expect(nowcastLatestIndex({ startMs: 0, stepSeconds: 60, values }, values.length - 1)).toBe(expected);
+  });
+
+  it.each([
+    // 1-minute, 6 steps: max(7 d, 206 min) + 1 d + 60 min = 8 d 1 h — inside CloudWatch's 15 days at 1 minute
+    [60, 6, (8 * 24 + 1) * HOUR_MS],
+    // hourly, 2 steps: a week is only 168 periods, so 202 h + 24 h + 3 h = 229 h
+    [3600, 2, 229 * HOUR_MS],
+  ])('a %i s metric fitted %i steps reads %i ms of history', (step, steps, expected) => expect(nowcastHistoryMs(step, steps)).toBe(expected));
 
   it('learns how far the latest value carries: an AR(1) around a level', () => {
     // x[i] = 100 + 0.8 (x[i−1] − 100) + e, e ~ U(−10, 10): one step ahead the best weight on the latest is 0.8,
