@@ -9,7 +9,6 @@ import type { PrescaleConfig, ServiceConfig } from '../config/schema.ts';
 import type { BudgetOverride } from '../core/budget/guard.ts';
 import { planCost } from '../core/budget/cost.ts';
 import { bundledPriceTable, nodeGroupPricesUsdPerHour } from '../core/budget/prices.ts';
-import { fitNowcast, meanPeriodsFor, NOWCAST_LAG_STEPS, nowcastHistoryMs } from '../core/forecast/nowcast.ts';
 import { pendingPlanMessage, type PlanCostSummary } from '../slack/messages.ts';
 import { budgetStage, type MonthSpend } from './budget.ts';
 import type { Command, GuardedCommand } from '../core/commands.ts';
@@ -37,8 +36,8 @@ import type {
 import { compareStrings } from '../core/canonical.ts';
 
 const MINUTE_MS = 60_000;
-/** Demand points every run reads for the reactive floor and the nowcast's latest hour. */
-const RECENT_DEMAND_MINUTES = 60;
+/** Demand points every run reads for the reactive floor. */
+const RECENT_DEMAND_MINUTES = 30;
 /** …and at least this many metric periods, for coarse metrics. */
 const RECENT_DEMAND_PERIODS = 6;
 /** A run holds the cluster lease at most this long; a crashed run frees it by expiry. */
@@ -108,8 +107,7 @@ async function observeServices(config: PrescaleConfig, ports: PipelinePorts, now
   }
   const recent = await ports.metrics.getDemandMany(
     config.services.map((service) => {
-      const periodMs = service.demand.metric.periodSeconds * 1000;
-      const windowMs = Math.max(RECENT_DEMAND_MINUTES * MINUTE_MS, Math.max(RECENT_DEMAND_PERIODS, meanPeriodsFor(service.demand.metric.periodSeconds) + NOWCAST_LAG_STEPS) * periodMs);
+      const windowMs = Math.max(RECENT_DEMAND_MINUTES * MINUTE_MS, RECENT_DEMAND_PERIODS * service.demand.metric.periodSeconds * 1000);
       // endMs is exclusive: + 1 ms includes the minute in progress.
       return { query: service.demand.metric, startMs: nowMs - windowMs, endMs: nowMs + 1 };
     }),
@@ -139,17 +137,10 @@ async function forecastServices(config: PrescaleConfig, ports: PipelinePorts, no
       cached.forecast.startMs + cached.forecast.point.length * stepMs >= nowMs + (forecastHorizonMinutes(config, service) - config.policy.refitMinutes) * MINUTE_MS;
     cachedForecasts.push(fresh ? cached.forecast : undefined);
   }
-  // The nowcast reaches the periods a decision covers, plus the one scale-in must keep (demand.ts).
-  const nowcastSteps = (service: ServiceConfig) => Math.ceil((serviceHorizonMinutes(config, service) * MINUTE_MS) / (service.demand.metric.periodSeconds * 1000)) + 1;
-  // The services to refit read, in one batch, the seasonal forecast's history and the nowcast's shorter one at the metric's own period.
+  // The services to refit read their history in one batch (the same window for all).
   const stale = config.services.filter((_, i) => cachedForecasts[i] === undefined);
-  const histories = await ports.metrics.getDemandMany(
-    stale.flatMap((service) => [
-      { query: service.demand.metric, startMs: nowMs - config.policy.historyDays * 1440 * MINUTE_MS, endMs: nowMs + 1 },
-      { query: service.demand.metric, startMs: nowMs - nowcastHistoryMs(service.demand.metric.periodSeconds, nowcastSteps(service)), endMs: nowMs + 1 },
-    ]),
-  );
-  const historyOf = new Map(stale.map((service, i) => [service.name, { seasonal: histories[2 * i]!, nowcast: histories[2 * i + 1]! }]));
+  const histories = await ports.metrics.getDemandMany(stale.map((service) => ({ query: service.demand.metric, startMs: nowMs - config.policy.historyDays * 1440 * MINUTE_MS, endMs: nowMs + 1 })));
+  const historyOf = new Map(stale.map((service, i) => [service.name, histories[i]!]));
   const forecasts = new Map<string, Forecast>();
   for (const [i, service] of config.services.entries()) {
     const cached = cachedForecasts[i];
@@ -158,12 +149,12 @@ async function forecastServices(config: PrescaleConfig, ports: PipelinePorts, no
       continue;
     }
     const horizonSteps = Math.ceil((forecastHorizonMinutes(config, service) * MINUTE_MS) / (service.demand.metric.periodSeconds * 1000)) + 1;
-    const read = historyOf.get(service.name)!;
-    const history = demandOrThrow(read.seasonal);
-    const levels = forecastLevels(config.policy.serviceLevel);
-    const seasonal = ports.forecaster.forecast({ history, horizonSteps, levels, calendar: config.calendar });
-    const nowcast = fitNowcast({ history: demandOrThrow(read.nowcast), maxSteps: nowcastSteps(service) + NOWCAST_LAG_STEPS, levels, aheadSteps: horizonSteps });
-    const forecast = nowcast === undefined ? seasonal : { ...seasonal, nowcast };
+    const forecast = ports.forecaster.forecast({
+      history: demandOrThrow(historyOf.get(service.name)!),
+      horizonSteps,
+      levels: forecastLevels(config.policy.serviceLevel),
+      calendar: config.calendar,
+    });
     await ports.state.putForecastCache(config.cluster.name, cacheKey(service), { fittedAtMs: nowMs, forecast });
     forecasts.set(service.name, forecast);
   }

@@ -157,25 +157,13 @@ describe('pipeline on the simulated cloud', () => {
       h.cloud.metrics.add(other, Float64Array.from(Array(30).fill(100)));
       const batches = recordBatches(h);
       await h.run(10);
-      // The history batch holds each service twice: the seasonal forecast's window and the nowcast's.
       expect(batches).toEqual([
         ['Requests', 'Other'],
-        ['Requests', 'Requests', 'Other', 'Other'],
+        ['Requests', 'Other'],
       ]);
       // A minute later both forecasts are cached: no history to read.
       await h.run(11);
       expect(batches.slice(2)).toEqual([['Requests', 'Other'], []]);
-    });
-
-    it('fits the nowcast of a 1-minute metric at 1 minute, though the four-week history comes back at 5', async () => {
-      // Nine days of 1-minute demand with a daily shape; the run at day 8 12:00 reads 28 days (coarsened to 5 minutes
-      // past CloudWatch's 15-day 1-minute retention) for the seasonal forecast, and 8 days 1 hour at 1 minute for the nowcast.
-      const minutes = 9 * 1440;
-      const demand = Array.from({ length: minutes }, (_, m) => 1000 + 500 * Math.sin((2 * Math.PI * m) / 1440));
-      const h = harness(config(), demand, 6);
-      await h.run(8 * 1440 + 720);
-      const cached = await h.state.getForecastCache('test', 'demand/api');
-      expect(cached?.forecast.nowcast?.stepSeconds).toBe(60);
     });
 
     it('one unreadable series fails the run with its error and frees the lease', async () => {

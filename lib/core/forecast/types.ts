@@ -4,7 +4,6 @@
  * the requested quantiles. Implementations are pure: no clock, no I/O.
  */
 import type { CalendarConfig } from '../../config/schema.ts';
-import type { NowcastModel } from './nowcast.ts';
 
 export interface DemandHistory {
   /** Epoch milliseconds of values[0]. */
@@ -30,8 +29,6 @@ export interface Forecast {
   readonly point: readonly number[];
   /** Sorted by level; always includes every level requested. */
   readonly quantiles: readonly QuantileSeries[];
-  /** The short-horizon model fitted with it (the pipeline adds it; forecasters leave it out). */
-  readonly nowcast?: NowcastModel | undefined;
 }
 
 export interface ForecastRequest {

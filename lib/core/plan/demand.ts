@@ -13,7 +13,6 @@
  */
 import type { DemandHistory, Forecast } from '../forecast/types.ts';
 import { quantileAt } from '../forecast/types.ts';
-import { nowcastLatestIndex, nowcastQuantile } from '../forecast/nowcast.ts';
 
 const MINUTE_MS = 60_000;
 
@@ -24,8 +23,6 @@ export interface DemandNeedInput {
   readonly serviceLevel: number;
   readonly nowMs: number;
   readonly horizonMinutes: number;
-  /** Read the nowcast instead of the seasonal quantile where it reaches (the calibration's choice). */
-  readonly useNowcast?: boolean;
 }
 
 export interface DemandNeed {
@@ -43,10 +40,8 @@ export interface DemandNeed {
    * forecastNeed is, or when the forecast does not reach that far).
    */
   readonly keepNeed: number | undefined;
-  /** Periods of the decision window read from the nowcast (the rest from the seasonal forecast). */
-  readonly nowcastPeriods: number;
   /** The corrected quantile for the period after the one in progress (what calibration checks later). */
-  readonly nextPeriod: { readonly startMs: number; readonly value: number; readonly candidates?: { readonly seasonal: number; readonly nowcast: number } } | undefined;
+  readonly nextPeriod: { readonly startMs: number; readonly value: number } | undefined;
 }
 
 /** Index of the latest period that has started at `nowMs`, or −1. */
@@ -98,31 +93,17 @@ export function demandNeed(input: DemandNeedInput): DemandNeed {
   const firstLaterStartMs = history.startMs + (current + 1) * stepMs;
   const periodsAhead = periodsStartingBefore(firstLaterStartMs, windowEndMs, stepMs);
   const periodsToKeep = periodsStartingBefore(firstLaterStartMs, windowEndMs + stepMs, stepMs);
-  if (forecast === undefined) return { demandNow, forecastNeed: undefined, keepNeed: undefined, levelOffset: 0, periodsAhead, nowcastPeriods: 0, nextPeriod: undefined };
+  if (forecast === undefined) return { demandNow, forecastNeed: undefined, keepNeed: undefined, levelOffset: 0, periodsAhead, nextPeriod: undefined };
   const levelOffset = forecastLevelOffset(history, forecast, current);
   const quantile = quantileAt(forecast, input.serviceLevel);
   const forecastStepMs = forecast.stepSeconds * 1000;
-  const seasonalAt = (startMs: number): number | undefined => {
+  const correctedAt = (startMs: number): number | undefined => {
     const k = Math.floor((startMs - forecast.startMs) / forecastStepMs);
     const value = k < 0 ? undefined : quantile[k];
     return value === undefined ? undefined : Math.max(0, value + levelOffset);
   };
-  // From the latest period with data (a late-published one is skipped, as the fit skips it).
-  const nowcastFrom = nowcastLatestIndex(history, current);
-  const nowcastAt = (startMs: number): number | undefined =>
-    forecast.nowcast === undefined || nowcastFrom < 0
-      ? undefined
-      : nowcastQuantile(forecast.nowcast, history, nowcastFrom, Math.round((startMs - history.startMs) / stepMs) - nowcastFrom, input.serviceLevel);
-  const correctedAt = (startMs: number): number | undefined => {
-    const seasonal = seasonalAt(startMs);
-    if (seasonal === undefined || input.useNowcast !== true) return seasonal;
-    return nowcastAt(startMs) ?? seasonal;
-  };
   const nextValue = correctedAt(firstLaterStartMs);
-  const nextSeasonal = seasonalAt(firstLaterStartMs);
-  const nextNowcast = nowcastAt(firstLaterStartMs);
-  const candidates = nextSeasonal === undefined || nextNowcast === undefined ? undefined : { seasonal: nextSeasonal, nowcast: nextNowcast };
-  const nextPeriod = nextValue === undefined ? undefined : { startMs: firstLaterStartMs, value: nextValue, ...(candidates === undefined ? {} : { candidates }) };
+  const nextPeriod = nextValue === undefined ? undefined : { startMs: firstLaterStartMs, value: nextValue };
   /** Highest corrected quantile over the first `count` later periods; undefined if the forecast stops short. */
   const highest = (count: number): number | undefined => {
     let need = 0;
@@ -135,11 +116,7 @@ export function demandNeed(input: DemandNeedInput): DemandNeed {
   };
   const forecastNeed = periodsAhead === 0 ? undefined : highest(periodsAhead);
   const keepNeed = periodsToKeep === 0 ? undefined : highest(periodsToKeep);
-  let nowcastPeriods = 0;
-  if (input.useNowcast === true && forecastNeed !== undefined) {
-    for (let j = 0; j < periodsAhead; j++) if (nowcastAt(firstLaterStartMs + j * stepMs) !== undefined) nowcastPeriods++;
-  }
-  return { demandNow, forecastNeed, keepNeed, levelOffset, periodsAhead, nowcastPeriods, nextPeriod };
+  return { demandNow, forecastNeed, keepNeed, levelOffset, periodsAhead, nextPeriod };
 }
 
 /** Demand of the period starting at `startMs`, once it has been observed. */

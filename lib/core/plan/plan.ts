@@ -9,7 +9,7 @@ import type { DemandHistory, Forecast } from '../forecast/types.ts';
 import type { CooldownState, HpaState, NodeGroupState, PlannerMemory } from '../../ports.ts';
 import { reactiveFloorPods } from './hpa.ts';
 import { demandNeed, observedDemandAt } from './demand.ts';
-import { initialCalibration, prefersNowcast, resolvePending, withPending, type Calibration } from './calibration.ts';
+import { initialCalibration, resolvePending, withPending, type Calibration } from './calibration.ts';
 import { clamp, decideNodeGroup } from './nodegroup.ts';
 import { packServices, podsPerNode } from './packing.ts';
 
@@ -84,15 +84,12 @@ function planService(
   const forecast = input.trigger === 'alarm' ? undefined : input.forecasts.get(service.name);
   const previous = input.memory.calibration?.[service.name] ?? initialCalibration(config.policy.serviceLevel);
   const calibration =
-    observation === undefined
-      ? previous
-      : resolvePending(previous, config.policy.serviceLevel, (startMs) => observedDemandAt(observation.recentDemand, startMs, nowMs), observation.recentDemand.stepSeconds);
-  const useNowcast = observation !== undefined && prefersNowcast(calibration.losses, observation.recentDemand.stepSeconds);
+    observation === undefined ? previous : resolvePending(previous, config.policy.serviceLevel, (startMs) => observedDemandAt(observation.recentDemand, startMs, nowMs));
   const need =
     observation === undefined
-      ? { demandNow: undefined, forecastNeed: undefined, keepNeed: undefined, levelOffset: 0, periodsAhead: 0, nowcastPeriods: 0, nextPeriod: undefined }
-      : demandNeed({ history: observation.recentDemand, forecast, serviceLevel: calibration.level, nowMs, horizonMinutes: horizon, useNowcast });
-  const nextCalibration = withPending(calibration, need.nextPeriod?.startMs, need.nextPeriod?.value, need.nextPeriod?.candidates);
+      ? { demandNow: undefined, forecastNeed: undefined, keepNeed: undefined, levelOffset: 0, periodsAhead: 0, nextPeriod: undefined }
+      : demandNeed({ history: observation.recentDemand, forecast, serviceLevel: calibration.level, nowMs, horizonMinutes: horizon });
+  const nextCalibration = withPending(calibration, need.nextPeriod?.startMs, need.nextPeriod?.value);
   const demandNow = need.demandNow;
   const peak = need.forecastNeed;
   const reasons: string[] = [];
@@ -109,8 +106,7 @@ function planService(
     forecastPods = Math.ceil(peak / service.demand.perPod);
     pods = Math.max(pods, forecastPods);
     const offset = need.levelOffset === 0 ? '' : ` (level ${need.levelOffset > 0 ? '+' : ''}${round(need.levelOffset)})`;
-    const source = need.nowcastPeriods === 0 ? 'forecast' : need.nowcastPeriods === need.periodsAhead ? 'nowcast' : 'nowcast+forecast';
-    reasons.push(`p${round(calibration.level * 100)} ${source} ${round(peak)}${source === 'nowcast' ? '' : offset} within ${horizon} min → ${forecastPods} pods`);
+    reasons.push(`p${round(calibration.level * 100)} forecast ${round(peak)}${offset} within ${horizon} min → ${forecastPods} pods`);
   }
   pods = clamp(pods, service.hpa.minReplicas, service.hpa.maxReplicas);
   const keepPods = need.keepNeed === undefined ? pods : clamp(Math.max(pods, Math.ceil(need.keepNeed / service.demand.perPod)), service.hpa.minReplicas, service.hpa.maxReplicas);

@@ -5,8 +5,7 @@ import type { PrescaleConfig } from '../../../lib/config/schema.ts';
 import type { Forecast } from '../../../lib/core/forecast/types.ts';
 import { plan, planHpaFloor, isSpotShort, type PlanInput } from '../../../lib/core/plan/plan.ts';
 import { demandNeed, observedDemandAt, periodsStartingBefore } from '../../../lib/core/plan/demand.ts';
-import { calibrateLevel, resolvePending, initialCalibration, lossWeight, pinballLoss, prefersNowcast, withPending } from '../../../lib/core/plan/calibration.ts';
-import type { NowcastModel } from '../../../lib/core/forecast/nowcast.ts';
+import { calibrateLevel, resolvePending, initialCalibration } from '../../../lib/core/plan/calibration.ts';
 import { mulberry32 } from '../../../lib/core/random.ts';
 import type { NodeGroupState } from '../../../lib/ports.ts';
 
@@ -64,24 +63,6 @@ const toNodes = (out: ReturnType<typeof plan>, current: number): number => {
   const command = out.commands.find((c) => c.kind === 'scale-node-group');
   return command?.kind === 'scale-node-group' ? command.toNodes : current;
 };
-
-/** A nowcast of every later period = latest demand + `plus`, at every level (weights [plus, 1, 0, 0], offsets 0). */
-function latestPlus(plus: number): NowcastModel {
-  return {
-    stepSeconds: 300,
-    meanPeriods: 3,
-    weights: [
-      [plus, 1, 0, 0],
-      [plus, 1, 0, 0],
-    ],
-    levels: [0.5, 0.95],
-    offsets: [
-      [0, 0],
-      [0, 0],
-    ],
-    dayBefore: { startMs: NOW + 5 * MIN, values: Array(20).fill(0) },
-  };
-}
 
 describe('demand a decision must cover', () => {
   it('covers the observed period and, near its end, the next one from the forecast', () => {
@@ -168,84 +149,6 @@ describe('adaptive calibration', () => {
   });
 });
 
-describe('choosing between the seasonal forecast and the nowcast', () => {
-  it.each([
-    // under: level × shortfall = 0.9 × (120 − 100) = 18
-    [120, 100, 0.9, 18],
-    // over: (1 − level) × excess = 0.1 × (100 − 80) = 2
-    [80, 100, 0.9, 2],
-    [100, 100, 0.9, 0],
-  ])('pinball loss: actual %i, quantile %i, level %f → %f', (actual, quantile, level, expected) => {
-    expect(pinballLoss(actual, quantile, level)).toBeCloseTo(expected, 12);
-  });
-
-  it.each([
-    [60, 1 / 1000], // 1-minute: a day is 1440 periods, capped at 1000
-    [300, 1 / 288], // 5-minute: 86 400 / 300 = 288 periods
-    [1800, 1 / 48],
-    [3600, 1 / 24], // hourly: 24 periods, above the floor of 20
-    [86_400, 1 / 20], // daily: 1 period, raised to 20
-  ])('one observation at a %i s period weighs %f', (step, expected) => expect(lossWeight(step)).toBeCloseTo(expected, 12));
-
-  it.each<[string, Parameters<typeof prefersNowcast>[0], boolean]>([
-    ['no evidence yet', undefined, false],
-    // 5-minute: needs 288 observations (a day)
-    ['better but a day short', { seasonal: 10, nowcast: 5, observations: 287 }, false],
-    ['better with a day of evidence', { seasonal: 10, nowcast: 5, observations: 288 }, true],
-    ['a tie keeps the seasonal forecast', { seasonal: 10, nowcast: 10, observations: 1000 }, false],
-    ['worse', { seasonal: 5, nowcast: 10, observations: 1000 }, false],
-  ])('%s', (_name, losses, expected) => expect(prefersNowcast(losses, 300)).toBe(expected));
-
-  it('scores both candidates when their period is observed', () => {
-    // level 0.9, actual 120: seasonal said 100 → 0.9 × 20 = 18; nowcast said 130 → 0.1 × 10 = 1
-    const pending = withPending(initialCalibration(0.9), NOW, 100, { seasonal: 100, nowcast: 130 });
-    const first = resolvePending(pending, 0.9, () => 120, 300);
-    expect(first.losses!.seasonal).toBeCloseTo(18, 12);
-    expect(first.losses!.nowcast).toBeCloseTo(1, 12);
-    expect(first.losses!.observations).toBe(1);
-    // the ACI step follows the value used (100 < 120: a miss), as before
-    expect(first.level).toBeCloseTo(0.909, 12);
-    // next: actual 100, seasonal 100 → 0; nowcast 130 → 0.1 × 30 = 3 (at the level now, 0.909: 0.091 × 30 = 2.73)
-    const second = resolvePending(withPending(first, NOW + 5 * MIN, 100, { seasonal: 100, nowcast: 130 }), 0.9, () => 100, 300);
-    // exponential weighting, w = 1/288: 18 + (0 − 18)/288 = 17.9375; 1 + (2.73 − 1)/288 = 1.006007
-    expect(second.losses!.seasonal).toBeCloseTo(18 - 18 / 288, 9);
-    expect(second.losses!.nowcast).toBeCloseTo(1 + (0.091 * 30 - 1) / 288, 9);
-    expect(second.losses!.observations).toBe(2);
-  });
-
-  it('demandNeed reads the nowcast only when told to, and reports both candidates for the next period', () => {
-    // A nowcast of next = latest + 50 at every level.
-    const nowcast = latestPlus(50);
-    const forecast = { ...flatForecast(900, 1000), nowcast };
-    const base = { history: history([500, 600]), forecast, serviceLevel: 0.9, nowMs: NOW + 2 * MIN, horizonMinutes: 4 };
-    // seasonal: quantile 1000 (+ level offset 0); nowcast: 600 + 50 = 650
-    expect(demandNeed(base)).toMatchObject({ forecastNeed: 1000, nextPeriod: { startMs: NOW + 5 * MIN, value: 1000, candidates: { seasonal: 1000, nowcast: 650 } } });
-    expect(demandNeed(base)).toMatchObject({ nowcastPeriods: 0 });
-    expect(demandNeed({ ...base, useNowcast: true })).toMatchObject({ forecastNeed: 650, keepNeed: 650, nowcastPeriods: 1, nextPeriod: { value: 650, candidates: { seasonal: 1000, nowcast: 650 } } });
-    // A 9-minute window at NOW+2 holds the periods at NOW+5 and NOW+10; a nowcast fitted one step ahead reads only the
-    // first (650), the second falls back to the seasonal 1000: need max(650, 1000) = 1000, one period of two from the nowcast.
-    const oneStep = { ...nowcast, weights: nowcast.weights.slice(0, 1), offsets: nowcast.offsets.slice(0, 1) };
-    expect(demandNeed({ ...base, forecast: { ...forecast, nowcast: oneStep }, horizonMinutes: 9, useNowcast: true })).toMatchObject({ forecastNeed: 1000, periodsAhead: 2, nowcastPeriods: 1 });
-    // No nowcast: no candidates, and useNowcast changes nothing.
-    const plain = demandNeed({ ...base, forecast: flatForecast(900, 1000), useNowcast: true });
-    expect(plain).toMatchObject({ forecastNeed: 1000 });
-    expect(plain.nextPeriod).not.toHaveProperty('candidates');
-  });
-
-  it('the plan follows the nowcast once it has scored better for a day, and says so', () => {
-    const nowcast = latestPlus(50);
-    const cfg = scenario();
-    const base = input(cfg, [500, 600], { ...flatForecast(900, 1000), nowcast }, 10, NOW + 2 * MIN);
-    const calibration = { ...initialCalibration(0.9), losses: { seasonal: 10, nowcast: 5, observations: 288 } };
-    const out = plan({ ...base, memory: { ...base.memory, calibration: { s: calibration } } });
-    // nowcast 650 → 7 pods (100 per pod) → 7 nodes
-    expect(out.services[0]!.reason).toContain('p90 nowcast 650');
-    expect(toNodes(out, 10)).toBe(7);
-    // without the evidence it plans on the seasonal 1000 → 10 pods
-    expect(plan(base).services[0]!.reason).toContain('p90 forecast 1000');
-  });
-});
-
 describe('scale-in', () => {
   it('releases what neither this window nor the next period needs', () => {
     const cfg = scenario();
@@ -291,27 +194,6 @@ describe('plan invariants (fast-check)', () => {
         const low = toNodes(plan(input(cfg, demand, flatForecast(Math.min(a, b), Math.min(a, b)), current, later)), current);
         const high = toNodes(plan(input(cfg, demand, flatForecast(Math.max(a, b), Math.max(a, b)), current, later)), current);
         expect(high).toBeGreaterThanOrEqual(low);
-      }),
-    );
-  });
-
-  it('with the nowcast chosen: within bounds, and monotone in the nowcast demand', () => {
-    // A nowcast of next = latest + offset; chosen because it has a day of better scores.
-    const withNowcast = (demand: number[], offset: number, current: number): PlanInput => {
-      const base = input(cfg, demand, { ...flatForecast(0, 0), nowcast: latestPlus(offset) }, current, NOW + 3 * MIN);
-      return { ...base, memory: { ...base.memory, calibration: { s: { ...initialCalibration(0.9), losses: { seasonal: 2, nowcast: 1, observations: 288 } } } } };
-    };
-    fc.assert(
-      fc.property(demandArb, fc.double({ min: 0, max: 3000, noNaN: true }), fc.double({ min: 0, max: 3000, noNaN: true }), fc.integer({ min: 2, max: 30 }), (demand, a, b, current) => {
-        const low = toNodes(plan(withNowcast(demand, Math.min(a, b), current)), current);
-        const high = toNodes(plan(withNowcast(demand, Math.max(a, b), current)), current);
-        expect(high).toBeGreaterThanOrEqual(low);
-        for (const next of [low, high]) {
-          expect(next).toBeGreaterThanOrEqual(2);
-          expect(next).toBeLessThanOrEqual(30);
-          expect(next - current).toBeLessThanOrEqual(cfg.policy.maxScaleOutNodes);
-          expect(current - next).toBeLessThanOrEqual(cfg.policy.maxScaleInNodes);
-        }
       }),
     );
   });
