@@ -32,15 +32,12 @@ export interface BudgetStageInput {
   readonly override: BudgetOverride | undefined;
 }
 
-/** Where the month stands before this run's commands, for the approval message's month-end line. */
+/** Where the month stands, for the approval message's month-end line. */
 export interface MonthSpend {
   readonly monthToDateUsd: number;
   /** The part of monthToDateUsd estimated for time no run observed. */
   readonly estimatedUsd: number;
-  readonly hoursLeftInMonth: number;
   readonly monthlyUsd: number;
-  /** The observed fleet's run-rate. */
-  readonly runRateUsdPerHour: number;
   /** Month-end spend if every command this run lets through runs and those awaiting approval are approved (the guard's own figure). */
   readonly projectedMonthEndIfApprovedUsd: number;
 }
@@ -69,13 +66,10 @@ export function budgetStage(input: BudgetStageInput): BudgetStageOutput {
   if (guardInput === undefined) throw new Error('budgetStage: a configured budget produced no guard input');
   const applied = applyBudgetGuard(input.bounded, guardInput);
   const spent = monthToDateUsd(ledger, nowMs);
-  const runRateUsdPerHour = fleetUsdPerHour(desiredNodes, prices);
   const spend: MonthSpend = {
     monthToDateUsd: spent,
     estimatedUsd: estimatedUsdThisMonth(ledger, nowMs),
-    hoursLeftInMonth: guardInput.hoursLeftInMonth,
     monthlyUsd: config.budget.monthlyUsd,
-    runRateUsdPerHour,
     projectedMonthEndIfApprovedUsd: applied.projectedMonthEndAfterUsd,
   };
   const due = budgetAlerts(alertsSentThisMonth(ledger, nowMs), spendPercentOf(spent, config.budget.monthlyUsd), config.budget.alertPercents);
@@ -90,7 +84,7 @@ export function budgetStage(input: BudgetStageInput): BudgetStageOutput {
         monthToDateUsd: spent,
         estimatedUsd: spend.estimatedUsd,
         monthlyUsd: config.budget.monthlyUsd,
-        projectedMonthEndUsd: projectedMonthEndUsd(spent, spend.runRateUsdPerHour, spend.hoursLeftInMonth),
+        projectedMonthEndUsd: projectedMonthEndUsd(spent, fleetUsdPerHour(desiredNodes, prices), guardInput.hoursLeftInMonth),
         channel: config.slack?.channel,
       }),
     );

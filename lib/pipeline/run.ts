@@ -291,7 +291,7 @@ export function observedStateHash(nodeGroups: readonly NodeGroupState[]): string
  * command this run lets through, the plan's counted as committed), so the
  * approver sees the number the guard checked.
  */
-export function approvalCost(planCommands: readonly Command[], prices: Readonly<Record<string, number>>, spend: MonthSpend | undefined): PlanCostSummary {
+function approvalCost(planCommands: readonly Command[], prices: Readonly<Record<string, number>>, spend: MonthSpend | undefined): PlanCostSummary {
   const cost = planCost(planCommands, prices);
   return spend === undefined ? cost : { ...cost, projectedMonthEndUsd: spend.projectedMonthEndIfApprovedUsd, monthlyUsd: spend.monthlyUsd };
 }
@@ -350,8 +350,7 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
     const memory = (await ports.state.getPlannerMemory(cluster)) ?? { recommendations: {}, raisedFloors: {} };
     const cooldowns = new Map<string, CooldownState>();
     for (const group of config.nodeGroups) cooldowns.set(group.name, await ports.state.getCooldown(cluster, group.name));
-    // Config load refuses a group the table cannot price, so every group has one: priced once per run.
-    // The table the config load checked every group against (loadConfig), so no group is unpriced here.
+    // The bundled table is the one config load checked every group against, so every group has a price: priced once per run.
     const priceTable = bundledPriceTable();
     const prices = nodeGroupPricesUsdPerHour(config.nodeGroups, config.cluster.region, priceTable);
     const planned = plan({ config, nowMs, trigger: options.trigger, nodeGroups, services, forecasts, memory, cooldowns, usdPerHourByGroup: prices });

@@ -13,6 +13,8 @@
  * shadow misses and we serve lowers the level (spend less), and a minute we
  * miss more than `ratio` of it raises it.
  */
+import { clamp } from '../core/forecast/numeric.ts';
+import { MAX_CALIBRATED_LEVEL, MIN_CALIBRATED_LEVEL } from '../core/plan/calibration.ts';
 
 export interface ShadowSteerOptions {
   readonly demand: ArrayLike<number>;
@@ -28,8 +30,9 @@ export interface ShadowSteerOptions {
   readonly initialLevel: number;
 }
 
-export const MIN_STEERED_LEVEL = 0.5;
-export const MAX_STEERED_LEVEL = 0.995;
+/** The bounds the online calibration keeps the level in (lib/core/plan/calibration.ts): the same quantity, steered another way. */
+export const MIN_STEERED_LEVEL = MIN_CALIBRATED_LEVEL;
+export const MAX_STEERED_LEVEL = MAX_CALIBRATED_LEVEL;
 
 const logit = (p: number): number => Math.log(p / (1 - p));
 const logistic = (z: number): number => 1 / (1 + Math.exp(-z));
@@ -42,7 +45,7 @@ export function shortfallNodes(demand: number, readyNodes: number, capacityPerNo
 /** One step: the next level from the current one and minute m's two shortfalls. */
 export function steerLevel(level: number, ourShortfallNodes: number, shadowShortfallNodes: number, ratio: number, gain: number): number {
   const z = logit(level) + gain * (ourShortfallNodes - ratio * shadowShortfallNodes);
-  return Math.min(MAX_STEERED_LEVEL, Math.max(MIN_STEERED_LEVEL, logistic(z)));
+  return clamp(logistic(z), MIN_STEERED_LEVEL, MAX_STEERED_LEVEL);
 }
 
 /** For runPredictive's `steerServiceLevel`: called after each scored minute with our ready nodes, returns the level to use next. */
