@@ -36,11 +36,22 @@ export function choosePeriodSeconds(requestedSeconds: number, startMs: number, n
 }
 
 /**
- * Sum and SampleCount grow with the period; when retention forced a coarser
- * period we scale them back to "per requested period" so values keep the unit
- * the config's `perPod` is written in. Averages, extremes and percentiles do not
- * depend on the period.
+ * Whether a CloudWatch statistic adds up over its period: Sum, SampleCount and
+ * the trimmed sum and count (`TS(…)`/`ts99`, `TC(…)`/`tc99`). Such a value
+ * grows with the period, and for the period in progress it is only the part
+ * so far: a Sum of requests read 10 s into a minute is about a sixth of the
+ * minute's. Averages, extremes and percentiles are read the same from part of
+ * a period as from all of it.
+ */
+export function accumulatesOverPeriod(stat: string): boolean {
+  return /^(sum|samplecount)$/i.test(stat) || /^t[sc](\(|\d)/i.test(stat);
+}
+
+/**
+ * Accumulating statistics grow with the period; when retention forced a
+ * coarser period we scale them back to "per requested period" so values keep
+ * the unit the config's `perPod` is written in.
  */
 export function computeValueScale(stat: string, requestedSeconds: number, actualSeconds: number): number {
-  return stat === 'Sum' || stat === 'SampleCount' ? requestedSeconds / actualSeconds : 1;
+  return accumulatesOverPeriod(stat) ? requestedSeconds / actualSeconds : 1;
 }

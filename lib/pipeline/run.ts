@@ -18,6 +18,7 @@ import { STANDARD_LEVELS } from '../core/forecast/types.ts';
 import { guard } from '../core/guard.ts';
 import type { ServiceObservation, Trigger } from '../core/plan/plan.ts';
 import { plan, serviceHorizonMinutes } from '../core/plan/plan.ts';
+import { observedHistory } from '../core/plan/demand.ts';
 import { isPrescaleError, PrescaleError } from '../errors.ts';
 import type {
   AuditEntry,
@@ -112,7 +113,11 @@ async function observeServices(config: PrescaleConfig, ports: PipelinePorts, now
       return { query: service.demand.metric, startMs: nowMs - windowMs, endMs: nowMs + 1 };
     }),
   );
-  return config.services.map((service, i) => ({ service: service.name, recentDemand: demandOrThrow(recent[i]!), hpa: hpasByKey.get(`${service.namespace}/${service.name}`) }));
+  return config.services.map((service, i) => ({
+    service: service.name,
+    recentDemand: observedHistory(demandOrThrow(recent[i]!), service.demand.metric.stat, nowMs),
+    hpa: hpasByKey.get(`${service.namespace}/${service.name}`),
+  }));
 }
 
 /** A service whose demand cannot be read fails the run with its read's error (services in config order), as a single read would. */
@@ -148,9 +153,13 @@ async function forecastServices(config: PrescaleConfig, ports: PipelinePorts, no
       forecasts.set(service.name, cached);
       continue;
     }
-    const horizonSteps = Math.ceil((forecastHorizonMinutes(config, service) * MINUTE_MS) / (service.demand.metric.periodSeconds * 1000)) + 1;
+    // A partial last Sum would read as a drop, and the level models follow their last points.
+    const history = observedHistory(demandOrThrow(historyOf.get(service.name)!), service.demand.metric.stat, nowMs);
+    // A settled history ends before now: the forecast starts there and must still reach the horizon.
+    const unobservedMs = Math.max(0, nowMs - (history.startMs + history.values.length * history.stepSeconds * 1000));
+    const horizonSteps = Math.ceil((forecastHorizonMinutes(config, service) * MINUTE_MS + unobservedMs) / (service.demand.metric.periodSeconds * 1000)) + 1;
     const forecast = ports.forecaster.forecast({
-      history: demandOrThrow(historyOf.get(service.name)!),
+      history,
       horizonSteps,
       levels: forecastLevels(config.policy.serviceLevel),
       calendar: config.calendar,

@@ -45,6 +45,18 @@ function config(overrides: Record<string, unknown> = {}): PrescaleConfig {
   });
 }
 
+/** A service like the default one, on its own metric. */
+const service = (name: string, metric: typeof METRIC) => ({
+  name,
+  namespace: 'prod',
+  deployment: name,
+  requests: { cpu: '1', memory: '1Gi' },
+  podStartMinutes: 0,
+  nodeGroups: ['web'],
+  hpa: { minReplicas: 1, maxReplicas: 80, metrics: [{ type: 'cpu', targetUtilizationPercent: 70 }] },
+  demand: { metric, perPod: 100 },
+});
+
 interface Harness {
   cloud: SimCloud;
   state: StateStore;
@@ -130,16 +142,6 @@ describe('pipeline on the simulated cloud', () => {
   });
 
   describe('demand reads, one batch per stage', () => {
-    const service = (name: string, metric: typeof METRIC) => ({
-      name,
-      namespace: 'prod',
-      deployment: name,
-      requests: { cpu: '1', memory: '1Gi' },
-      podStartMinutes: 0,
-      nodeGroups: ['web'],
-      hpa: { minReplicas: 1, maxReplicas: 80, metrics: [{ type: 'cpu', targetUtilizationPercent: 70 }] },
-      demand: { metric, perPod: 100 },
-    });
     /** The metric names of each getDemandMany call, in order. */
     function recordBatches(h: Harness): string[][] {
       const batches: string[][] = [];
@@ -176,6 +178,68 @@ describe('pipeline on the simulated cloud', () => {
       h.cloud.metrics.add(missing, Float64Array.from(Array(30).fill(0)));
       expect((await h.run(11, 'alarm')).status).toBe('done');
     });
+  });
+});
+
+describe('a CloudWatch Sum read before its period settles', () => {
+  const SUM_METRIC = { ...METRIC, stat: 'Sum' };
+  /**
+   * Reads as CloudWatch serves a Sum: the period in progress holds only the
+   * part so far, and a period that ended under a minute ago is still half
+   * aggregated.
+   */
+  function cloudWatchLikeSum(h: Harness): void {
+    const getDemandMany = h.cloud.metrics.getDemandMany.bind(h.cloud.metrics);
+    h.cloud.metrics.getDemandMany = async (requests) => {
+      const nowMs = h.cloud.clock.nowMs();
+      return (await getDemandMany(requests)).map((result) => {
+        if (result.status === 'rejected') return result;
+        const { startMs, stepSeconds, values } = result.value;
+        const stepMs = stepSeconds * 1000;
+        const read = values.map((value, i) => {
+          const endMs = startMs + (i + 1) * stepMs;
+          if (endMs > nowMs) return value * Math.max(0, (nowMs - (endMs - stepMs)) / stepMs);
+          return nowMs - endMs < 60_000 ? value / 2 : value;
+        });
+        return { status: 'fulfilled', value: { startMs, stepSeconds, values: read } };
+      });
+    };
+  }
+  function harnessAt(seconds: number) {
+    // 1000 a minute → reactive floor ceil(1000 / (100 × 0.9)) = 12 pods → 6 nodes
+    const cfg = config({ services: [service('api', SUM_METRIC)] });
+    const h = harness(cfg, Array(90).fill(1000), 6);
+    cloudWatchLikeSum(h);
+    const run = async (minute: number) => {
+      h.cloud.clock.set(T0 + minute * 60_000 + seconds * 1000);
+      return runPipeline(cfg, h.ports, { trigger: 'scheduled', actor: 'scheduled', runId: `run-${minute}` });
+    };
+    return { h, run };
+  }
+
+  it('does not read the partial minute as a drop in demand', async () => {
+    // 20 s into minute 30 the minute in progress reads 1000 × 20/60 = 333 and minute 29 reads 500.
+    // Read as demand, 333 would give a floor of ceil(333 / 90) = 4 pods → 2 nodes and a scale-in.
+    const { h, run } = harnessAt(20);
+    const result = await run(30);
+    expect(result.outcomes).toEqual([]);
+    expect(desired(h)).toBe(6);
+    expect(await h.state.listAudit('test', 0, 10)).toEqual([]);
+  });
+
+  it('scores a prediction once its period has settled, however many runs that takes', async () => {
+    const { h, run } = harnessAt(20);
+    const MIN_MS = 60_000;
+    const pendingStarts = async () => ((await h.state.getPlannerMemory('test'))?.calibration?.['api']?.pending ?? []).map((p) => (p.startMs - T0) / MIN_MS);
+    // At 30:20 minute 30 is in progress: its prediction waits.
+    await run(30);
+    expect(await pendingStarts()).toEqual([30]);
+    // At 31:20 minute 30 ended 20 s ago and is still settling: both wait.
+    await run(31);
+    expect(await pendingStarts()).toEqual([30, 31]);
+    // At 32:20 minute 30 settled (ended 31:00, 80 s ago): scored; 31 waits beside 32.
+    await run(32);
+    expect(await pendingStarts()).toEqual([31, 32]);
   });
 });
 

@@ -14,16 +14,49 @@ export const CALIBRATION_STEP = 0.01;
 export const MIN_CALIBRATED_LEVEL = 0.5;
 export const MAX_CALIBRATED_LEVEL = 0.995;
 
+/** At most this many predictions wait at once; a 1-minute metric settles two or three runs after its prediction. */
+export const MAX_PENDING_PREDICTIONS = 8;
+
+export interface PendingPrediction {
+  /** Start of the predicted period. */
+  readonly startMs: number;
+  /** The corrected quantile the decision used for it. */
+  readonly value: number;
+}
+
 export interface Calibration {
   /** The level read from the forecast now. */
   readonly level: number;
-  /** The prediction waiting for its period to be observed. */
-  readonly pendingStartMs: number | undefined;
-  readonly pendingValue: number | undefined;
+  /**
+   * Predictions waiting for their period to be observed, oldest first, one per
+   * period. A settled Sum is observed a minute after its period ends, so a
+   * prediction can outlive the run after it and must not be overwritten by it.
+   */
+  readonly pending: readonly PendingPrediction[];
 }
 
 export function initialCalibration(targetLevel: number): Calibration {
-  return { level: targetLevel, pendingStartMs: undefined, pendingValue: undefined };
+  return { level: targetLevel, pending: [] };
+}
+
+/**
+ * The calibration as remembered, in today's shape. Memory is JSON from the
+ * state store: an older release kept one prediction as `pendingStartMs` /
+ * `pendingValue`, and a level that is not a number in (0, 1) restarts at the
+ * target rather than steering every later decision.
+ */
+export function rememberedCalibration(remembered: unknown, targetLevel: number): Calibration {
+  if (typeof remembered !== 'object' || remembered === null) return initialCalibration(targetLevel);
+  const raw = remembered as Record<string, unknown>;
+  const level = typeof raw.level === 'number' && raw.level > 0 && raw.level < 1 ? clamp(raw.level, MIN_CALIBRATED_LEVEL, MAX_CALIBRATED_LEVEL) : targetLevel;
+  const isPrediction = (p: unknown): p is PendingPrediction =>
+    typeof p === 'object' && p !== null && Number.isFinite((p as PendingPrediction).startMs) && Number.isFinite((p as PendingPrediction).value);
+  const pending = Array.isArray(raw.pending)
+    ? raw.pending.filter(isPrediction)
+    : isPrediction({ startMs: raw.pendingStartMs, value: raw.pendingValue })
+      ? [{ startMs: raw.pendingStartMs as number, value: raw.pendingValue as number }]
+      : [];
+  return { level, pending: [...pending].sort((a, b) => a.startMs - b.startMs).slice(-MAX_PENDING_PREDICTIONS) };
 }
 
 /** One ACI step: α ← α + γ (α_target − miss), level = 1 − α, kept within bounds. */
@@ -33,18 +66,37 @@ export function calibrateLevel(level: number, targetLevel: number, missed: boole
 }
 
 /**
- * Resolves the pending prediction once its period's demand is known, and
- * returns the calibration to use now (the pending slot is cleared).
+ * Scores every pending prediction whose period's demand is now known, oldest
+ * first, one ACI step each. A prediction for a period before
+ * `oldestObservableMs` can never be read again (the recent window has moved
+ * past it) and is dropped unscored; the rest keep waiting.
  */
-export function resolvePending(calibration: Calibration, targetLevel: number, observedDemand: (startMs: number) => number | undefined): Calibration {
-  if (calibration.pendingStartMs === undefined || calibration.pendingValue === undefined) return calibration;
-  const actual = observedDemand(calibration.pendingStartMs);
-  if (actual === undefined) return calibration;
-  return { level: calibrateLevel(calibration.level, targetLevel, actual > calibration.pendingValue), pendingStartMs: undefined, pendingValue: undefined };
+export function resolvePending(
+  calibration: Calibration,
+  targetLevel: number,
+  observedDemand: (startMs: number) => number | undefined,
+  oldestObservableMs = Number.NEGATIVE_INFINITY,
+): Calibration {
+  if (calibration.pending.length === 0) return calibration;
+  let level = calibration.level;
+  const waiting: PendingPrediction[] = [];
+  for (const prediction of calibration.pending) {
+    const actual = observedDemand(prediction.startMs);
+    if (actual !== undefined) level = calibrateLevel(level, targetLevel, actual > prediction.value);
+    else if (prediction.startMs >= oldestObservableMs) waiting.push(prediction);
+  }
+  return { level, pending: waiting };
 }
 
-/** Records the prediction for the next period (a later run before it starts overwrites it). */
+/**
+ * Records the prediction for a period not yet observed. A later run's
+ * prediction for the same period replaces the earlier one (the decision
+ * nearest the period is the one it tests); the oldest is dropped past
+ * MAX_PENDING_PREDICTIONS.
+ */
 export function withPending(calibration: Calibration, startMs: number | undefined, value: number | undefined): Calibration {
   if (startMs === undefined || value === undefined) return calibration;
-  return { ...calibration, pendingStartMs: startMs, pendingValue: value };
+  const others = calibration.pending.filter((p) => p.startMs !== startMs);
+  const pending = [...others, { startMs, value }].sort((a, b) => a.startMs - b.startMs).slice(-MAX_PENDING_PREDICTIONS);
+  return { ...calibration, pending };
 }

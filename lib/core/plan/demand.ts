@@ -6,15 +6,43 @@
  * [now, now + horizon): a period that starts exactly at now + horizon is the
  * next run's to buy, and buying it now pays a node for a minute it is not
  * needed, at every period boundary.
- * - the period in progress: its demand is observed (no forecast needed);
+ * - the latest observed period: its demand is known (no forecast needed);
  * - later periods: the forecast's quantile at the service level, moved by
  *   the level error the forecast has shown since it was fitted (a cached fit
  *   an hour old must not miss a level shift the data already shows).
+ * Which periods count as observed depends on the statistic (see
+ * `observedHistory`): a gauge-like statistic is known for the period in
+ * progress, an accumulating one only once its period has ended and settled;
+ * until then the period is covered by the forecast like any later one.
  */
 import type { DemandHistory, Forecast } from '../forecast/types.ts';
 import { quantileAt } from '../forecast/types.ts';
+import { accumulatesOverPeriod } from '../cloudwatch-retention.ts';
 
 const MINUTE_MS = 60_000;
+
+/**
+ * How long after its period ends a CloudWatch datapoint is complete:
+ * CloudWatch documents data as generally available within one minute of the
+ * period's end, and its consoles hide younger points of Sum and SampleCount
+ * for the same reason (they dip while still aggregating).
+ */
+export const SETTLE_MS = MINUTE_MS;
+
+/**
+ * The periods of `history` that count as observed at `nowMs`. For an
+ * accumulating statistic (Sum, SampleCount…) the period in progress holds
+ * only the part so far, and a period that ended less than `SETTLE_MS` ago may
+ * still be aggregating: both would read as a drop in demand, so they are cut
+ * off and left to the forecast. Other statistics are read as they come.
+ */
+export function observedHistory(history: DemandHistory, stat: string, nowMs: number): DemandHistory {
+  if (!accumulatesOverPeriod(stat)) return history;
+  const stepMs = history.stepSeconds * 1000;
+  // Period i ends at startMs + (i + 1) × step; keep those ending at or before now − settle.
+  const settled = Math.max(0, Math.min(history.values.length, Math.floor((nowMs - SETTLE_MS - history.startMs) / stepMs)));
+  return settled === history.values.length ? history : { ...history, values: history.values.slice(0, settled) };
+}
 
 export interface DemandNeedInput {
   /** Recent demand at the metric's own period, the period in progress last. */
@@ -51,15 +79,17 @@ export function currentPeriodIndex(history: DemandHistory, nowMs: number): numbe
 }
 
 /**
- * The latest finite demand, unless it is more than two periods old: a metric
- * that stopped reporting means demand is unknown, not zero.
+ * The latest finite demand, unless its period ended two periods or more
+ * before now: a metric that stopped reporting means demand is unknown, not
+ * zero. Counted from the period's end, so a settled Sum (whose newest period
+ * ended up to a minute and a period ago) is as fresh as a gauge read mid-period.
  */
 export function latestDemand(history: DemandHistory, nowMs: number): number | undefined {
   const stepMs = history.stepSeconds * 1000;
   for (let i = currentPeriodIndex(history, nowMs); i >= 0; i--) {
     const value = history.values[i]!;
     if (Number.isNaN(value)) continue;
-    return nowMs - (history.startMs + i * stepMs) <= 2 * stepMs ? value : undefined;
+    return nowMs - (history.startMs + (i + 1) * stepMs) < 2 * stepMs ? value : undefined;
   }
   return undefined;
 }
@@ -90,7 +120,11 @@ export function demandNeed(input: DemandNeedInput): DemandNeed {
   const stepMs = history.stepSeconds * 1000;
   const current = currentPeriodIndex(history, nowMs);
   const windowEndMs = nowMs + input.horizonMinutes * MINUTE_MS;
-  const firstLaterStartMs = history.startMs + (current + 1) * stepMs;
+  // The first period not observed that still has time to serve: the one after
+  // the latest observed, or (when the latest observed ended a while ago, as a
+  // settled Sum's does) the period in progress — an ended period needs nothing.
+  const inProgress = Math.floor((nowMs - history.startMs) / stepMs);
+  const firstLaterStartMs = history.startMs + Math.max(current + 1, inProgress) * stepMs;
   const periodsAhead = periodsStartingBefore(firstLaterStartMs, windowEndMs, stepMs);
   const periodsToKeep = periodsStartingBefore(firstLaterStartMs, windowEndMs + stepMs, stepMs);
   if (forecast === undefined) return { demandNow, forecastNeed: undefined, keepNeed: undefined, levelOffset: 0, periodsAhead, nextPeriod: undefined };

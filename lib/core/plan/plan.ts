@@ -9,7 +9,7 @@ import type { DemandHistory, Forecast } from '../forecast/types.ts';
 import type { CooldownState, HpaState, NodeGroupState, PlannerMemory } from '../../ports.ts';
 import { reactiveFloorPods } from './hpa.ts';
 import { demandNeed, observedDemandAt } from './demand.ts';
-import { initialCalibration, resolvePending, withPending, type Calibration } from './calibration.ts';
+import { rememberedCalibration, resolvePending, withPending, type Calibration } from './calibration.ts';
 import { clamp, decideNodeGroup } from './nodegroup.ts';
 import { packServices, podsPerNode } from './packing.ts';
 
@@ -82,9 +82,11 @@ function planService(
   const currentPods = observation?.hpa?.currentReplicas ?? (groupState?.readyNodes ?? 0) * perNode;
   const horizon = serviceHorizonMinutes(config, service);
   const forecast = input.trigger === 'alarm' ? undefined : input.forecasts.get(service.name);
-  const previous = input.memory.calibration?.[service.name] ?? initialCalibration(config.policy.serviceLevel);
+  const previous = rememberedCalibration(input.memory.calibration?.[service.name], config.policy.serviceLevel);
   const calibration =
-    observation === undefined ? previous : resolvePending(previous, config.policy.serviceLevel, (startMs) => observedDemandAt(observation.recentDemand, startMs, nowMs));
+    observation === undefined
+      ? previous
+      : resolvePending(previous, config.policy.serviceLevel, (startMs) => observedDemandAt(observation.recentDemand, startMs, nowMs), observation.recentDemand.startMs);
   const need =
     observation === undefined
       ? { demandNow: undefined, forecastNeed: undefined, keepNeed: undefined, levelOffset: 0, periodsAhead: 0, nextPeriod: undefined }

@@ -7,6 +7,7 @@ import {
   choosePeriodSeconds,
   CloudWatchMetrics,
   computeGrid,
+  accumulatesOverPeriod,
   computeValueScale,
   namespaceExpression,
   packBatches,
@@ -67,8 +68,31 @@ describe('pure helpers', () => {
     ['Average', 60, 300, 1],
     ['p95', 60, 300, 1],
     ['Sum', 60, 60, 1],
+    ['TS(10%:90%)', 60, 300, 0.2], // a trimmed sum adds up like a sum: 60 / 300
   ])('computeValueScale(%s, %i, %i) = %d', (stat, requested, actual, scale) => {
     expect(computeValueScale(stat, requested, actual)).toBeCloseTo(scale, 12);
+  });
+
+  it.each<[string, boolean]>([
+    ['Sum', true],
+    ['sum', true],
+    ['SampleCount', true],
+    ['TS(10%:90%)', true], // trimmed sum
+    ['ts99', true],
+    ['TC(:0.5)', true], // trimmed count
+    ['tc90', true],
+    ['Average', false],
+    ['Maximum', false],
+    ['Minimum', false],
+    ['p99', false],
+    ['TM(10%:90%)', false], // trimmed mean
+    ['tm99', false],
+    ['IQM', false],
+    ['WM(10%:90%)', false],
+    ['PR(100:2000)', false], // percentile rank: a share, not a total
+    ['Summary', false], // not a statistic; must not match by prefix
+  ])('accumulatesOverPeriod(%s) = %s', (stat, expected) => {
+    expect(accumulatesOverPeriod(stat)).toBe(expected);
   });
 
   it('computeGrid starts at the first step at or after start, end exclusive', () => {

@@ -140,7 +140,7 @@ describe('adaptive calibration', () => {
       const demand = random();
       const predicted = Math.min(1, calibration.level + 0.09);
       if (demand <= predicted) covered++;
-      calibration = resolvePending({ ...calibration, pendingStartMs: i, pendingValue: predicted }, 0.9, () => demand);
+      calibration = resolvePending({ ...calibration, pending: [{ startMs: i, value: predicted }] }, 0.9, () => demand);
     }
     expect(covered / periods).toBeGreaterThan(0.88);
     expect(covered / periods).toBeLessThan(0.92);

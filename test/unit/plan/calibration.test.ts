@@ -1,0 +1,68 @@
+/**
+ * Pending predictions: one per period, each scored once when its period's
+ * demand is known, however many runs that takes.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  MAX_PENDING_PREDICTIONS,
+  initialCalibration,
+  rememberedCalibration,
+  resolvePending,
+  withPending,
+  type Calibration,
+} from '../../../lib/core/plan/calibration.ts';
+
+const at = (level: number, ...pending: [number, number][]): Calibration => ({ level, pending: pending.map(([startMs, value]) => ({ startMs, value })) });
+
+describe('resolvePending', () => {
+  it.each<[string, Calibration, Record<number, number>, number, Calibration]>([
+    // a hit: α = 0.1 + 0.01 × 0.1 = 0.101 → 0.899
+    ['one observed hit', at(0.9, [5, 100]), { 5: 90 }, 0, at(0.899)],
+    // a miss: α = 0.1 + 0.01 × (0.1 − 1) = 0.091 → 0.909
+    ['one observed miss', at(0.9, [5, 100]), { 5: 110 }, 0, at(0.909)],
+    ['not observed yet: keeps waiting', at(0.9, [5, 100]), {}, 0, at(0.9, [5, 100])],
+    // 5 miss → 0.909; 6 hit → α = 0.091 + 0.001 = 0.092 → 0.908; 7 waits
+    ['scores the observed ones oldest first, keeps the rest', at(0.9, [5, 100], [6, 100], [7, 100]), { 5: 120, 6: 80 }, 0, at(0.908, [7, 100])],
+    ['drops one that can no longer be observed', at(0.9, [5, 100], [9, 100]), {}, 8, at(0.9, [9, 100])],
+    ['nothing pending', at(0.9), { 5: 1 }, 0, at(0.9)],
+  ])('%s', (_case, calibration, observed, oldestObservableMs, expected) => {
+    const result = resolvePending(calibration, 0.9, (startMs) => observed[startMs], oldestObservableMs);
+    expect(result.level).toBeCloseTo(expected.level, 12);
+    expect(result.pending).toEqual(expected.pending);
+  });
+});
+
+describe('withPending', () => {
+  it.each<[string, Calibration, number | undefined, number | undefined, Calibration]>([
+    ['adds one', at(0.9), 5, 100, at(0.9, [5, 100])],
+    ['a later run replaces its period', at(0.9, [5, 100]), 5, 120, at(0.9, [5, 120])],
+    ['keeps an older unresolved one beside a new period', at(0.9, [5, 100]), 6, 120, at(0.9, [5, 100], [6, 120])],
+    ['nothing to record', at(0.9, [5, 100]), undefined, undefined, at(0.9, [5, 100])],
+  ])('%s', (_case, calibration, startMs, value, expected) => {
+    expect(withPending(calibration, startMs, value)).toEqual(expected);
+  });
+
+  it(`keeps the newest ${MAX_PENDING_PREDICTIONS}`, () => {
+    let calibration = initialCalibration(0.9);
+    for (let i = 0; i < MAX_PENDING_PREDICTIONS + 3; i++) calibration = withPending(calibration, i, i);
+    // 11 recorded, the 3 oldest (0, 1, 2) dropped
+    expect(calibration.pending.map((p) => p.startMs)).toEqual(Array.from({ length: MAX_PENDING_PREDICTIONS }, (_, i) => i + 3));
+  });
+});
+
+describe('rememberedCalibration', () => {
+  it.each<[string, unknown, Calibration]>([
+    ['nothing remembered', undefined, at(0.9)],
+    ['today’s shape', { level: 0.93, pending: [{ startMs: 7, value: 1 }, { startMs: 5, value: 2 }] }, at(0.93, [5, 2], [7, 1])],
+    ['an older release’s single prediction', { level: 0.93, pendingStartMs: 5, pendingValue: 2 }, at(0.93, [5, 2])],
+    ['an older release with nothing pending', { level: 0.93, pendingStartMs: null, pendingValue: null }, at(0.93)],
+    ['a level that is not a number restarts at the target', { level: 'high', pending: [] }, at(0.9)],
+    ['a level out of (0, 1) restarts at the target', { level: 1.5, pending: [] }, at(0.9)],
+    // 0.3 is a valid probability but below the calibration floor 0.5
+    ['a level below the floor is brought within bounds', { level: 0.3, pending: [] }, at(0.5)],
+    ['malformed predictions are dropped', { level: 0.9, pending: [{ startMs: 'x', value: 1 }, null, { startMs: 5, value: 2 }] }, at(0.9, [5, 2])],
+    ['not an object', 'garbage', at(0.9)],
+  ])('%s', (_case, remembered, expected) => {
+    expect(rememberedCalibration(remembered, 0.9)).toEqual(expected);
+  });
+});
