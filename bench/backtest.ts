@@ -1,5 +1,5 @@
 /**
- * npm run bench:backtest -- --data <dir of traces> [--out DIR] [--service-level Q] [--synthetic-days N] [--shadow-reactive K]
+ * npm run bench:backtest -- --data <dir of traces> [--out DIR] [--service-level Q] [--metric-stat Average|Sum] [--synthetic-days N] [--shadow-reactive K]
  *
  * Backtests every `*.csv` trace in the folder with every policy under the
  * BACKTEST.md defaults and prints trace × policy × cost/oracle, unserved %,
@@ -9,6 +9,10 @@
  * speed target is two months of 1-minute steps, ~85 000 minutes, in ≤ 60 s);
  * it runs without --data too.
  *
+ * --metric-stat Sum has predictive read demand as a settled CloudWatch Sum
+ * (each period once it has ended and settled a minute); the default Average
+ * is BACKTEST.md's gauge, known within its period.
+ *
  * --shadow-reactive K adds an experiment row, `predictive@shadow-K`: the
  * service level steered online so unserved demand tracks K × what the
  * reactive baseline leaves (lib/sim/shadow-steer.ts). Not a product mode.
@@ -16,7 +20,7 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { POLICY_NAMES, runPredictive, runReference, scorePolicy } from '../lib/sim/backtest.ts';
+import { METRIC_STATS, POLICY_NAMES, runPredictive, runReference, scorePolicy, type MetricStat } from '../lib/sim/backtest.ts';
 import { loadTrace, runBacktest, scenarioFor } from '../lib/cli/backtest.ts';
 import { createForecaster } from '../lib/core/forecast/index.ts';
 import { createShadowSteer } from '../lib/sim/shadow-steer.ts';
@@ -30,6 +34,7 @@ const { values } = parseArgs({
     data: { type: 'string' },
     out: { type: 'string', default: 'out/bench-backtest' },
     'service-level': { type: 'string' },
+    'metric-stat': { type: 'string' },
     trace: { type: 'string' },
     'synthetic-days': { type: 'string' },
     'shadow-reactive': { type: 'string' },
@@ -38,6 +43,11 @@ const { values } = parseArgs({
 const shadowRatio = values['shadow-reactive'] === undefined ? undefined : Number(values['shadow-reactive']);
 if (shadowRatio !== undefined && !(shadowRatio > 0)) {
   console.error(`--shadow-reactive must be a ratio > 0; got ${values['shadow-reactive']}`);
+  process.exit(2);
+}
+const metricStat = values['metric-stat'] as MetricStat | undefined;
+if (metricStat !== undefined && !METRIC_STATS.includes(metricStat)) {
+  console.error(`--metric-stat must be ${METRIC_STATS.join(' or ')}; got ${metricStat}`);
   process.exit(2);
 }
 if (values.data === undefined && values['synthetic-days'] === undefined) {
@@ -101,6 +111,7 @@ for (const { name: trace, path } of traces) {
     usdPerNodeHour: 0.192,
     warmupDays: 7,
     serviceLevel: values['service-level'] === undefined ? undefined : Number(values['service-level']),
+    metricStat,
     paretoLevels: [],
     progress: false,
   });
@@ -122,7 +133,7 @@ for (const { name: trace, path } of traces) {
       initialLevel: 0.9,
     });
     const shadowBegan = performance.now();
-    const run = await runPredictive({ grid, scenario, forecaster: createForecaster(), createStateStore: createMemoryStateStore, steerServiceLevel: steer });
+    const run = await runPredictive({ grid, scenario, forecaster: createForecaster(), createStateStore: createMemoryStateStore, knobs: { metricStat }, steerServiceLevel: steer });
     const s = scorePolicy('predictive', grid.demand, run.desired, scenario).scores;
     const shadowWall = ((performance.now() - shadowBegan) / 1000).toFixed(1);
     rows.push([trace, `predictive@shadow-${shadowRatio}`, (s.cost / oracle).toFixed(3), (s.unserved_fraction * 100).toFixed(4), String(s.violation_minutes), String(s.launches), String(s.actions), shadowWall]);

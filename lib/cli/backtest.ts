@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { ValidationError } from '../errors.ts';
 import { createForecaster } from '../core/forecast/index.ts';
 import { createMemoryStateStore } from '../state/memory.ts';
-import { POLICY_NAMES, runPredictive, runReference, scorePolicy, type PolicyName, type PolicyResult, type PredictiveRun } from '../sim/backtest.ts';
+import { POLICY_NAMES, runPredictive, runReference, scorePolicy, type MetricStat, type PolicyName, type PolicyResult, type PredictiveRun } from '../sim/backtest.ts';
 import { decisionsCsv, reportHtml, stableJson, summary, type ParetoPoint } from '../sim/report.ts';
 import { scoringStartMinute, type Scenario } from '../sim/score.ts';
 import { awsPredictivePolicy } from '../sim/aws-predictive.ts';
@@ -22,6 +22,8 @@ export interface BacktestOptions {
   readonly usdPerNodeHour: number;
   readonly warmupDays: number;
   readonly serviceLevel: number | undefined;
+  /** How predictive reads the demand metric [Average]; `Sum` reads each period once it has ended and settled, as from CloudWatch. */
+  readonly metricStat?: MetricStat | undefined;
   /** Extra service levels for the Pareto curve (predictive is re-run at each). */
   readonly paretoLevels: readonly number[];
   readonly progress: boolean;
@@ -88,7 +90,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestOut
         scenario,
         forecaster,
         createStateStore: createMemoryStateStore,
-        knobs: { serviceLevel: options.serviceLevel },
+        knobs: { serviceLevel: options.serviceLevel, metricStat: options.metricStat },
         onProgress: options.progress ? progressBar('predictive') : undefined,
       });
       results.push(scorePolicy('predictive', grid.demand, predictiveRun.desired, scenario));
@@ -100,7 +102,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestOut
   }
   const pareto: ParetoPoint[] = [];
   for (const level of options.paretoLevels) {
-    const run = await runPredictive({ grid, scenario, forecaster, createStateStore: createMemoryStateStore, knobs: { serviceLevel: level }, onProgress: options.progress ? progressBar(`pareto ${level}`) : undefined });
+    const run = await runPredictive({ grid, scenario, forecaster, createStateStore: createMemoryStateStore, knobs: { serviceLevel: level, metricStat: options.metricStat }, onProgress: options.progress ? progressBar(`pareto ${level}`) : undefined });
     pareto.push({ serviceLevel: level, scores: scorePolicy('predictive', grid.demand, run.desired, scenario).scores });
   }
   const spot = options.spotInterruptions === undefined ? undefined : await runSpotBacktest({ grid, scenario, results, ...options.spotInterruptions, createStateStore: createMemoryStateStore });
@@ -109,7 +111,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestOut
     grid,
     scenario,
     results,
-    ...(predictiveRun ? { predictive: { models: predictiveRun.models, serviceLevel: predictiveRun.serviceLevel, alarmRuns: predictiveRun.alarmRuns, scheduledRuns: predictiveRun.scheduledRuns } } : {}),
+    ...(predictiveRun ? { predictive: { models: predictiveRun.models, serviceLevel: predictiveRun.serviceLevel, metricStat: predictiveRun.metricStat, alarmRuns: predictiveRun.alarmRuns, scheduledRuns: predictiveRun.scheduledRuns } } : {}),
     ...(pareto.length > 0 ? { pareto } : {}),
   };
   const outDir = resolve(options.outDir);

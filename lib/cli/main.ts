@@ -9,6 +9,7 @@ import { isPrescaleError, ValidationError } from '../errors.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { parsePolicies, runBacktest } from './backtest.ts';
 import { scoreTable } from '../sim/report.ts';
+import { METRIC_STATS, type MetricStat } from '../sim/backtest.ts';
 import { parseSpotFlags, SPOT_HELP } from './backtest-spot.ts';
 import { PLAN_HELP, planCommand } from './plan.ts';
 import { pricesCommand } from './prices.ts';
@@ -38,7 +39,10 @@ const BACKTEST_HELP = `prescale backtest --trace FILE [options]
   --boot-minutes B      minutes from launch to ready [3]
   --price P             USD per node-hour, billed per minute [0.192]
   --warmup-days W       days of history before scoring starts [7]
-  --service-level Q     predictive's service level (0..1) [0.95]
+  --service-level Q     predictive's service level (0..1) [0.9, the config default]
+  --metric-stat S       how predictive reads demand: Average (a gauge, known within its period)
+                        or Sum (a count, read once its period has ended and settled, as
+                        CloudWatch serves RequestCount) [Average]
   --pareto LIST         also run predictive at these service levels for the Pareto curve, e.g. 0.8,0.9,0.99
   --quiet               no progress bar
 ${SPOT_HELP}`;
@@ -73,6 +77,7 @@ async function backtestCommand(argv: readonly string[], demo: boolean): Promise<
       price: { type: 'string' },
       'warmup-days': { type: 'string' },
       'service-level': { type: 'string' },
+      'metric-stat': { type: 'string' },
       pareto: { type: 'string' },
       'spot-interruptions': { type: 'string' },
       'spot-share': { type: 'string' },
@@ -88,6 +93,8 @@ async function backtestCommand(argv: readonly string[], demo: boolean): Promise<
   if (tracePath === undefined) throw usage('--trace is required (a CSV with header timestamp,value)');
   const serviceLevel = numberFlag('service-level', values['service-level'], undefined);
   if (serviceLevel !== undefined && !(serviceLevel > 0 && serviceLevel < 1)) throw usage(`--service-level must be between 0 and 1 (got ${serviceLevel})`);
+  const metricStat = values['metric-stat'];
+  if (metricStat !== undefined && !(METRIC_STATS as readonly string[]).includes(metricStat)) throw usage(`--metric-stat must be ${METRIC_STATS.join(' or ')} (got "${metricStat}")`);
   const paretoLevels = (values.pareto ?? (demo ? '0.8,0.9,0.95,0.99' : ''))
     .split(',')
     .filter((s) => s.trim() !== '')
@@ -105,6 +112,7 @@ async function backtestCommand(argv: readonly string[], demo: boolean): Promise<
     usdPerNodeHour: numberFlag('price', values.price, 0.192)!,
     warmupDays: numberFlag('warmup-days', values['warmup-days'], 7)!,
     serviceLevel,
+    metricStat: metricStat as MetricStat | undefined,
     paretoLevels,
     spotInterruptions: parseSpotFlags(values['spot-interruptions'], values['spot-share']),
     // A progress bar only makes sense on a terminal; CI logs get the table alone.

@@ -24,6 +24,17 @@ export const SCENARIO_NODE_GROUP = 'fleet';
 export const SCENARIO_SERVICE = 'app';
 const SCENARIO_METRIC = { namespace: 'Backtest', name: 'Demand', dimensions: {}, stat: 'Average' } as const;
 
+/**
+ * How the predictive policy reads the trace's demand metric:
+ * - `Average`: a gauge, known for the period in progress (BACKTEST.md lets a
+ *   policy use d[m] at minute m);
+ * - `Sum`: a count per period, as CloudWatch serves RequestCount — the policy
+ *   reads a period only once it has ended and settled (lib/core/plan/demand.ts),
+ *   a period and a minute or more after a gauge would have shown it.
+ */
+export const METRIC_STATS = ['Average', 'Sum'] as const;
+export type MetricStat = (typeof METRIC_STATS)[number];
+
 /** Knobs of the predictive policy a backtest may vary (the Pareto curve sweeps serviceLevel). */
 export interface PredictiveKnobs {
   readonly serviceLevel?: number;
@@ -31,6 +42,8 @@ export interface PredictiveKnobs {
   readonly periodMinutes?: number;
   /** Other policy settings, as a config file would give them (for sweeps). */
   readonly policy?: Readonly<Record<string, unknown>>;
+  /** The demand metric's statistic [Average]. */
+  readonly metricStat?: MetricStat;
 }
 
 /**
@@ -63,7 +76,7 @@ export function scenarioConfig(scenario: Scenario, knobs: PredictiveKnobs = {}):
           podStartMinutes: 0,
           nodeGroups: [SCENARIO_NODE_GROUP],
           hpa: { minReplicas: 1, maxReplicas: 1_000_000, metrics: [{ type: 'cpu', targetUtilizationPercent: 70 }] },
-          demand: { metric: { ...SCENARIO_METRIC, periodSeconds: (knobs.periodMinutes ?? 1) * 60 }, perPod: scenario.capacityPerNode },
+          demand: { metric: { ...SCENARIO_METRIC, stat: knobs.metricStat ?? 'Average', periodSeconds: (knobs.periodMinutes ?? 1) * 60 }, perPod: scenario.capacityPerNode },
         },
       ],
       policy: { ...knobs.policy, ...(knobs.serviceLevel === undefined ? {} : { serviceLevel: knobs.serviceLevel }) },
@@ -88,6 +101,8 @@ export interface PredictiveRun {
   readonly models: Readonly<Record<string, number>>;
   /** The service level the run used (the configured default unless a knob set it). */
   readonly serviceLevel: number;
+  /** How the demand metric was read (see METRIC_STATS). */
+  readonly metricStat: MetricStat;
 }
 
 export interface PredictiveOptions {
@@ -114,7 +129,9 @@ export async function runPredictive(options: PredictiveOptions): Promise<Predict
   let config = scenarioConfig(scenario, { ...options.knobs, periodMinutes });
   const start = scoringStartMinute(scenario);
   const cloud = createSimCloud(config, grid.t0Ms, { [SCENARIO_NODE_GROUP]: initialFleetNodes(demand, scenario) });
-  cloud.metrics.add(SCENARIO_METRIC, demand, anchorMinute);
+  // A trace value is demand per sampling interval; as a Sum its minutes add up to it (step-held: value / period each).
+  const perMinute = options.knobs?.metricStat === 'Sum' ? demand.map((value) => value / periodMinutes) : demand;
+  cloud.metrics.add(SCENARIO_METRIC, perMinute, anchorMinute);
   const ports: PipelinePorts = {
     clock: cloud.clock,
     metrics: cloud.metrics,
@@ -160,7 +177,7 @@ export async function runPredictive(options: PredictiveOptions): Promise<Predict
     if (options.steerServiceLevel !== undefined) config = { ...config, policy: { ...config.policy, serviceLevel: options.steerServiceLevel(minute, fleet.readyNodes(minute)) } };
     if (options.onProgress !== undefined && (i % 1440 === 0 || i === total - 1)) options.onProgress(i + 1, total);
   }
-  return { desired, band, alarmRuns, scheduledRuns, models: Object.fromEntries([...models].sort(([a], [b]) => compareStrings(a, b))), serviceLevel: level };
+  return { desired, band, alarmRuns, scheduledRuns, models: Object.fromEntries([...models].sort(([a], [b]) => compareStrings(a, b))), serviceLevel: level, metricStat: options.knobs?.metricStat ?? 'Average' };
 }
 
 export interface PolicyResult {

@@ -26,7 +26,7 @@ export interface SummaryInput {
   readonly grid: MinuteGrid;
   readonly scenario: Scenario;
   readonly results: readonly PolicyResult[];
-  readonly predictive?: { readonly models: Readonly<Record<string, number>>; readonly serviceLevel: number; readonly alarmRuns: number; readonly scheduledRuns: number };
+  readonly predictive?: { readonly models: Readonly<Record<string, number>>; readonly serviceLevel: number; readonly metricStat: string; readonly alarmRuns: number; readonly scheduledRuns: number };
   readonly pareto?: readonly ParetoPoint[];
 }
 
@@ -239,7 +239,7 @@ export function reportHtml(input: ReportInput): string {
 <h1>prescale backtest</h1>
 <p>Trace <code>${escapeHtml(input.tracePath)}</code>: ${input.grid.demand.length} minutes from ${formatTimestamp(input.grid.t0Ms)} UTC, median sampling ${input.grid.medianIntervalSeconds} s. Scored from minute ${start} (${s.warmupDays} warm-up days).
 Scenario: C = ${s.capacityPerNode.toPrecision(6)} demand per node, boot ${s.bootMinutes} min, USD ${s.usdPerNodeHour}/node-hour, billed per minute (BACKTEST.md v1).</p>
-${input.predictive ? `<p>predictive: service level ${input.predictive.serviceLevel}, forecast models ${escapeHtml(describeModels(input.predictive.models))}, ${input.predictive.scheduledRuns} scheduled runs, ${input.predictive.alarmRuns} alarm runs.</p>` : ''}
+${input.predictive ? `<p>predictive: service level ${input.predictive.serviceLevel}, demand read as ${input.predictive.metricStat === 'Sum' ? 'a Sum (each period once ended and settled, as from CloudWatch)' : 'a gauge (the period in progress known)'}, forecast models ${escapeHtml(describeModels(input.predictive.models))}, ${input.predictive.scheduledRuns} scheduled runs, ${input.predictive.alarmRuns} alarm runs.</p>` : ''}
 <h2>Scores</h2>
 <table><thead><tr><th>policy</th><th>cost USD</th><th>× oracle</th><th>unserved %</th><th>violation minutes</th><th>launches</th><th>actions</th></tr></thead><tbody>
 ${rows}

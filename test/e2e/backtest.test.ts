@@ -86,6 +86,7 @@ describe('prescale backtest', () => {
       expect(await main(['backtest', '--trace', trace, '--warmup-days', '30', '--quiet'])).toBe(2);
       expect(await main(['backtest', '--tracer', trace])).toBe(2);
       expect(await main(['backtest', '--trace', '/nonexistent.csv'])).toBe(2);
+      expect(await main(['backtest', '--trace', trace, '--metric-stat', 'Maximum'])).toBe(2);
     } finally {
       process.stderr.write = write;
     }
@@ -95,5 +96,6 @@ describe('prescale backtest', () => {
     expect(text).toContain('leaves nothing to score');
     expect(text).toMatch(/Unknown option '--tracer'/);
     expect(text).toContain('cannot be read');
+    expect(text).toContain('--metric-stat must be Average or Sum (got "Maximum")');
   });
 });
