@@ -113,11 +113,8 @@ async function observeServices(config: PrescaleConfig, ports: PipelinePorts, now
       return { query: service.demand.metric, startMs: nowMs - windowMs, endMs: nowMs + 1 };
     }),
   );
-  return config.services.map((service, i) => ({
-    service: service.name,
-    recentDemand: observedHistory(demandOrThrow(recent[i]!), service.demand.metric.stat, nowMs),
-    hpa: hpasByKey.get(`${service.namespace}/${service.name}`),
-  }));
+  // As read: the planner keeps only the periods that count as observed (observedHistory).
+  return config.services.map((service, i) => ({ service: service.name, recentDemand: demandOrThrow(recent[i]!), hpa: hpasByKey.get(`${service.namespace}/${service.name}`) }));
 }
 
 /** A service whose demand cannot be read fails the run with its read's error (services in config order), as a single read would. */

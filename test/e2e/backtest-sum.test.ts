@@ -40,10 +40,18 @@ function firstRise(decisions: Int32Array, from: number): number {
 
 describe('backtest reading demand as a settled Sum', () => {
   it('a gauge sees the step in its minute; a Sum once its period has ended and settled', async () => {
+    const gauge = await desired('Average');
+    const sum = await desired('Sum');
     // Average: the period [3600, 3605) is in progress and read at minute 3600 → the reactive floor rises then.
-    expect(firstRise(await desired('Average'), STEP_MINUTE - 10)).toBe(STEP_MINUTE);
+    expect(firstRise(gauge, STEP_MINUTE - 10)).toBe(STEP_MINUTE);
     // Sum: [3600, 3605) ends at 3605 and settles a minute later → first read at 3606.
-    expect(firstRise(await desired('Sum'), STEP_MINUTE - 10)).toBe(STEP_MINUTE + 6);
+    expect(firstRise(sum, STEP_MINUTE - 10)).toBe(STEP_MINUTE + 6);
+    // The same demand in the same units: before the step and once both have caught up, the fleets agree.
+    const start = scoringStartMinute(scenario);
+    // flat 500 per 5 minutes, 100 per node: the reactive floor alone is ceil(500 / (100 × 0.9)) = 6 nodes
+    expect(sum[STEP_MINUTE - 1 - start]).toBe(gauge[STEP_MINUTE - 1 - start]);
+    expect(gauge[STEP_MINUTE - 1 - start]).toBeGreaterThanOrEqual(6);
+    expect(sum[STEP_MINUTE + 60 - start]).toBe(gauge[STEP_MINUTE + 60 - start]);
   });
 
   it('is causal: a run on the trace cut at minute T makes the same decisions before T', async () => {

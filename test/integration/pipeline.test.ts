@@ -227,6 +227,28 @@ describe('a CloudWatch Sum read before its period settles', () => {
     expect(await h.state.listAudit('test', 0, 10)).toEqual([]);
   });
 
+  it('asks the forecast to reach the horizon from where the settled history ends', async () => {
+    const { h, run } = harnessAt(20);
+    const asked: { endMs: number; horizonSteps: number }[] = [];
+    h.ports = {
+      ...h.ports,
+      forecaster: {
+        name: 'recording',
+        forecast: (request) => {
+          const { history } = request;
+          asked.push({ endMs: history.startMs + history.values.length * history.stepSeconds * 1000, horizonSteps: request.horizonSteps });
+          return lastValueForecaster.forecast(request);
+        },
+      },
+    };
+    await run(30);
+    // History back 28 days comes at 300 s (retention); at 30:20 the periods settled by 29:20 end at minute 25.
+    expect(asked.map((a) => (a.endMs - T0) / 60_000)).toEqual([25]);
+    // Reach: refit 60 + horizon (boot 3 + pod 0 + schedule 1) + 1 = 65 min past now, plus the 5 min 20 s from the
+    // history's end to now → ceil((65 × 60 + 320) / 60) + 1 = ceil(70.33) + 1 = 72 one-minute steps.
+    expect(asked.map((a) => a.horizonSteps)).toEqual([72]);
+  });
+
   it('scores a prediction once its period has settled, however many runs that takes', async () => {
     const { h, run } = harnessAt(20);
     const MIN_MS = 60_000;

@@ -56,7 +56,9 @@ export function rememberedCalibration(remembered: unknown, targetLevel: number):
     : isPrediction({ startMs: raw.pendingStartMs, value: raw.pendingValue })
       ? [{ startMs: raw.pendingStartMs as number, value: raw.pendingValue as number }]
       : [];
-  return { level, pending: [...pending].sort((a, b) => a.startMs - b.startMs).slice(-MAX_PENDING_PREDICTIONS) };
+  // One per period: a duplicate would move the level twice for one observation (the last recorded wins).
+  const byStart = new Map(pending.map((p) => [p.startMs, p]));
+  return { level, pending: [...byStart.values()].sort((a, b) => a.startMs - b.startMs).slice(-MAX_PENDING_PREDICTIONS) };
 }
 
 /** One ACI step: α ← α + γ (α_target − miss), level = 1 − α, kept within bounds. */

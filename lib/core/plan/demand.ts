@@ -45,12 +45,14 @@ export function observedHistory(history: DemandHistory, stat: string, nowMs: num
 }
 
 export interface DemandNeedInput {
-  /** Recent demand at the metric's own period, the period in progress last. */
+  /** Recent demand at the metric's own period, as observed (observedHistory). */
   readonly history: DemandHistory;
   readonly forecast: Forecast | undefined;
   readonly serviceLevel: number;
   readonly nowMs: number;
   readonly horizonMinutes: number;
+  /** From a period's start to when it can first be observed (observationLagMs); 0 for a gauge. */
+  readonly observationLagMs?: number;
 }
 
 export interface DemandNeed {
@@ -79,17 +81,27 @@ export function currentPeriodIndex(history: DemandHistory, nowMs: number): numbe
 }
 
 /**
- * The latest finite demand, unless its period ended two periods or more
- * before now: a metric that stopped reporting means demand is unknown, not
- * zero. Counted from the period's end, so a settled Sum (whose newest period
- * ended up to a minute and a period ago) is as fresh as a gauge read mid-period.
+ * How long after a period starts it can first be observed: at once for a
+ * gauge (the period in progress), a period and the settle time for an
+ * accumulating statistic.
  */
-export function latestDemand(history: DemandHistory, nowMs: number): number | undefined {
+export function observationLagMs(stat: string, stepSeconds: number): number {
+  return accumulatesOverPeriod(stat) ? stepSeconds * 1000 + SETTLE_MS : 0;
+}
+
+/**
+ * The latest finite demand, unless it started more than two periods before
+ * the newest period that could be observed by now (`nowMs − lagMs`): a
+ * metric that stopped reporting means demand is unknown, not zero. Counting
+ * from the newest observable period, not from now, lets a settled Sum miss
+ * one period as a gauge may, instead of every run looking stale.
+ */
+export function latestDemand(history: DemandHistory, nowMs: number, lagMs = 0): number | undefined {
   const stepMs = history.stepSeconds * 1000;
   for (let i = currentPeriodIndex(history, nowMs); i >= 0; i--) {
     const value = history.values[i]!;
     if (Number.isNaN(value)) continue;
-    return nowMs - (history.startMs + (i + 1) * stepMs) < 2 * stepMs ? value : undefined;
+    return nowMs - lagMs - (history.startMs + i * stepMs) <= 2 * stepMs ? value : undefined;
   }
   return undefined;
 }
@@ -116,7 +128,7 @@ export function periodsStartingBefore(firstStartMs: number, endMs: number, stepM
 
 export function demandNeed(input: DemandNeedInput): DemandNeed {
   const { history, forecast, nowMs } = input;
-  const demandNow = latestDemand(history, nowMs);
+  const demandNow = latestDemand(history, nowMs, input.observationLagMs ?? 0);
   const stepMs = history.stepSeconds * 1000;
   const current = currentPeriodIndex(history, nowMs);
   const windowEndMs = nowMs + input.horizonMinutes * MINUTE_MS;

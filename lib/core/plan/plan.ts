@@ -8,7 +8,7 @@ import { sortCommands } from '../commands.ts';
 import type { DemandHistory, Forecast } from '../forecast/types.ts';
 import type { CooldownState, HpaState, NodeGroupState, PlannerMemory } from '../../ports.ts';
 import { reactiveFloorPods } from './hpa.ts';
-import { demandNeed, observedDemandAt } from './demand.ts';
+import { demandNeed, observationLagMs, observedDemandAt, observedHistory } from './demand.ts';
 import { rememberedCalibration, resolvePending, withPending, type Calibration } from './calibration.ts';
 import { clamp, decideNodeGroup } from './nodegroup.ts';
 import { packServices, podsPerNode } from './packing.ts';
@@ -83,14 +83,15 @@ function planService(
   const horizon = serviceHorizonMinutes(config, service);
   const forecast = input.trigger === 'alarm' ? undefined : input.forecasts.get(service.name);
   const previous = rememberedCalibration(input.memory.calibration?.[service.name], config.policy.serviceLevel);
+  // A partial Sum is not demand: only settled periods count (a no-op when the pipeline already cut them).
+  const stat = service.demand.metric.stat;
+  const recent = observation === undefined ? undefined : observedHistory(observation.recentDemand, stat, nowMs);
   const calibration =
-    observation === undefined
-      ? previous
-      : resolvePending(previous, config.policy.serviceLevel, (startMs) => observedDemandAt(observation.recentDemand, startMs, nowMs), observation.recentDemand.startMs);
+    recent === undefined ? previous : resolvePending(previous, config.policy.serviceLevel, (startMs) => observedDemandAt(recent, startMs, nowMs), recent.startMs);
   const need =
-    observation === undefined
+    recent === undefined
       ? { demandNow: undefined, forecastNeed: undefined, keepNeed: undefined, levelOffset: 0, periodsAhead: 0, nextPeriod: undefined }
-      : demandNeed({ history: observation.recentDemand, forecast, serviceLevel: calibration.level, nowMs, horizonMinutes: horizon });
+      : demandNeed({ history: recent, forecast, serviceLevel: calibration.level, nowMs, horizonMinutes: horizon, observationLagMs: observationLagMs(stat, recent.stepSeconds) });
   const nextCalibration = withPending(calibration, need.nextPeriod?.startMs, need.nextPeriod?.value);
   const demandNow = need.demandNow;
   const peak = need.forecastNeed;

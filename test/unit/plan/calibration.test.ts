@@ -60,6 +60,7 @@ describe('rememberedCalibration', () => {
     ['a level out of (0, 1) restarts at the target', { level: 1.5, pending: [] }, at(0.9)],
     // 0.3 is a valid probability but below the calibration floor 0.5
     ['a level below the floor is brought within bounds', { level: 0.3, pending: [] }, at(0.5)],
+    ['two predictions for one period keep the last', { level: 0.9, pending: [{ startMs: 5, value: 1 }, { startMs: 5, value: 2 }] }, at(0.9, [5, 2])],
     ['malformed predictions are dropped', { level: 0.9, pending: [{ startMs: 'x', value: 1 }, null, { startMs: 5, value: 2 }] }, at(0.9, [5, 2])],
     ['not an object', 'garbage', at(0.9)],
   ])('%s', (_case, remembered, expected) => {

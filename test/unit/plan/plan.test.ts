@@ -27,7 +27,8 @@ function scenario(overrides: Record<string, unknown> = {}): PrescaleConfig {
         podStartMinutes: 0,
         nodeGroups: ['g'],
         hpa: { minReplicas: 1, maxReplicas: 100, metrics: [{ type: 'cpu', targetUtilizationPercent: 70 }] },
-        demand: { metric: { namespace: 'x', name: 'y', periodSeconds: 300 }, perPod: 100 },
+        // A gauge: the period in progress is known (settled Sums: settled-demand.test.ts).
+        demand: { metric: { namespace: 'x', name: 'y', stat: 'Average', periodSeconds: 300 }, perPod: 100 },
       },
     ],
     ...overrides,
@@ -127,6 +128,14 @@ describe('adaptive calibration', () => {
     [0.995, true, 0.995],
   ])('level %f after a %s → %f', (level, missed, expected) => {
     expect(calibrateLevel(level, 0.9, missed)).toBeCloseTo(expected, 12);
+  });
+
+  it('drops, unscored, a prediction whose period the recent demand no longer reaches', () => {
+    // Recent demand starts at NOW − 5 min; a prediction for NOW − 2 h can never be observed again.
+    const memory = { recommendations: {}, raisedFloors: {}, calibration: { s: { level: 0.9, pending: [{ startMs: NOW - 120 * MIN, value: 1 }] } } };
+    const out = plan({ ...input(scenario(), [500, 600], flatForecast(900, 1000), 12), memory });
+    // Level unchanged (0.9: not scored, though 500 > 1 would have been a miss); only this run's prediction (NOW + 5 min) waits.
+    expect(out.memory.calibration?.['s']).toEqual({ level: 0.9, pending: [{ startMs: NOW + 5 * MIN, value: 1000 }] });
   });
 
   it('converges to the target coverage on a miscalibrated forecast', () => {

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Forecast } from '../../../lib/core/forecast/types.ts';
-import { demandNeed, latestDemand, observedDemandAt, observedHistory, SETTLE_MS } from '../../../lib/core/plan/demand.ts';
+import { demandNeed, latestDemand, observationLagMs, observedDemandAt, observedHistory, SETTLE_MS } from '../../../lib/core/plan/demand.ts';
 
 const MIN = 60_000;
 const T = Date.UTC(2026, 10, 2, 10, 0);
@@ -48,23 +48,40 @@ describe('observedHistory', () => {
   });
 });
 
-describe('latestDemand freshness (counted from the period end)', () => {
-  it.each<[string, number, number[], number, number | undefined]>([
-    // [case, step min, values from 10:00, now (after 10:00)] → latest demand
-    // 5-min periods; now 10:12 is inside the third period (10:10).
-    ['the period in progress', 5, [1, 2, 3], 12 * MIN, 3],
-    // in progress missing: 10:05 ended 10:10, 2 min ago < 10 → fresh
-    ['one missing period', 5, [1, 2, Number.NaN], 12 * MIN, 2],
-    // two missing: 10:00 ended 10:05, 7 min ago < 10 → fresh
-    ['two missing periods', 5, [1, Number.NaN, Number.NaN], 12 * MIN, 1],
-    // now 10:16, periods through 10:15: 10:00 ended 10:05, 11 min ago ≥ 10 → stale
-    ['three missing periods', 5, [1, Number.NaN, Number.NaN, Number.NaN], 16 * MIN, undefined],
-    // a settled 1-min Sum at 10:05:05 ends with the 10:03 period (ended 10:04, 65 s ago < 120) → fresh
-    ['a settled 1-min Sum', 1, [5, 6, 7, 8], 5 * MIN + 5_000, 8],
-    // …and one more minute late: 10:02 ended 10:03, 125 s ago ≥ 120 → stale
-    ['a settled 1-min Sum a period late', 1, [5, 6, 7, Number.NaN], 5 * MIN + 5_000, undefined],
-  ])('%s', (_case, stepMinutes, values, nowAfterT, expected) => {
-    expect(latestDemand(series(stepMinutes, values), T + nowAfterT)).toBe(expected);
+describe('latestDemand freshness (counted from the newest observable period)', () => {
+  it.each<[string, string, number, number[], number, number | undefined]>([
+    // [case, stat, step min, values from 10:00, now (after 10:00)] → latest demand
+    // Gauge, lag 0, 5-min periods; now 10:12 is inside the third period (10:10).
+    ['gauge: the period in progress', 'Average', 5, [1, 2, 3], 12 * MIN, 3],
+    // 10:05 started 7 min before now ≤ 2 × 5 → fresh
+    ['gauge: one missing period', 'Average', 5, [1, 2, Number.NaN], 12 * MIN, 2],
+    // 10:00 started 12 min before now > 10 → stale
+    ['gauge: two missing periods', 'Average', 5, [1, Number.NaN, Number.NaN], 12 * MIN, undefined],
+    // 1-min gauge at 10:04:30: 10:02 started 150 s before now > 120 → stale
+    ['gauge: 1-min, two missing', 'Average', 1, [1, 2, 3, Number.NaN, Number.NaN], 4 * MIN + 30_000, undefined],
+    // Settled 1-min Sum at 10:05:05 holds 10:00..10:03; lag 60 + 60 s → newest observable starts 10:03:05.
+    ['Sum 1-min: newest settled', 'Sum', 1, [5, 6, 7, 8], 5 * MIN + 5_000, 8],
+    // 10:02 started 65 s before 10:03:05 ≤ 120 → fresh: one missing period, as for a gauge
+    ['Sum 1-min: one missing period', 'Sum', 1, [5, 6, 7, Number.NaN], 5 * MIN + 5_000, 7],
+    // 10:01 started 125 s before 10:03:05 > 120 → stale
+    ['Sum 1-min: two missing periods', 'Sum', 1, [5, 6, Number.NaN, Number.NaN], 5 * MIN + 5_000, undefined],
+    // Settled 5-min Sum at 10:16 holds 10:00..10:10 (10:10 missing); lag 300 + 60 s → 10:10; 10:05 is 5 min before → fresh
+    ['Sum 5-min: one missing, just settled', 'Sum', 5, [1, 2, Number.NaN], 16 * MIN, 2],
+    // at 10:20:59 (10:15 not settled yet) → 10:14:59; 10:05 is 9:59 before ≤ 10 → still fresh
+    ['Sum 5-min: one missing, until the next settles', 'Sum', 5, [1, 2, Number.NaN], 20 * MIN + 59_000, 2],
+    // at 10:21:01 with 10:15 missing too → 10:15:01; 10:05 is 10:01 before > 10 → stale
+    ['Sum 5-min: two missing', 'Sum', 5, [1, 2, Number.NaN, Number.NaN], 21 * MIN + 1_000, undefined],
+  ])('%s', (_case, stat, stepMinutes, values, nowAfterT, expected) => {
+    expect(latestDemand(series(stepMinutes, values), T + nowAfterT, observationLagMs(stat, stepMinutes * 60))).toBe(expected);
+  });
+
+  it.each<[string, number, number]>([
+    ['Average', 60, 0],
+    ['Sum', 60, 2 * MIN], // 60 s period + 60 s settle
+    ['Sum', 300, 6 * MIN], // 300 s + 60 s
+    ['p99', 300, 0],
+  ])('observationLagMs(%s, %i) = %i', (stat, stepSeconds, lag) => {
+    expect(observationLagMs(stat, stepSeconds)).toBe(lag);
   });
 });
 
@@ -84,7 +101,7 @@ describe('demand need on a settled history', () => {
     // Level offset: actual − point over 10:00..10:03 = 0 (the history equals the point).
     // Need = highest quantile over 10:05..10:09 = 100 + 9 = 109; keep adds 10:10 → 110.
     const history = series(1, [100, 101, 102, 103]);
-    const need = demandNeed({ history, forecast: rampForecast, serviceLevel: 0.9, nowMs: T + 5 * MIN + 5_000, horizonMinutes: 4 });
+    const need = demandNeed({ history, forecast: rampForecast, serviceLevel: 0.9, nowMs: T + 5 * MIN + 5_000, horizonMinutes: 4, observationLagMs: 2 * MIN });
     expect(need).toMatchObject({ demandNow: 103, periodsAhead: 5, forecastNeed: 109, keepNeed: 110, levelOffset: 0 });
     // Calibration tests the period in progress: 10:05 → 105.
     expect(need.nextPeriod).toEqual({ startMs: T + 5 * MIN, value: 105 });
