@@ -20,8 +20,8 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { METRIC_STATS, POLICY_NAMES, runPredictive, runReference, scorePolicy, type MetricStat } from '../lib/sim/backtest.ts';
-import { loadTrace, runBacktest, scenarioFor } from '../lib/cli/backtest.ts';
+import { POLICY_NAMES, runPredictive, runReference, scorePolicy } from '../lib/sim/backtest.ts';
+import { loadTrace, parseMetricStat, runBacktest, scenarioFor } from '../lib/cli/backtest.ts';
 import { createForecaster } from '../lib/core/forecast/index.ts';
 import { createShadowSteer } from '../lib/sim/shadow-steer.ts';
 import { scoringStartMinute } from '../lib/sim/score.ts';
@@ -45,11 +45,7 @@ if (shadowRatio !== undefined && !(shadowRatio > 0)) {
   console.error(`--shadow-reactive must be a ratio > 0; got ${values['shadow-reactive']}`);
   process.exit(2);
 }
-const metricStat = values['metric-stat'] as MetricStat | undefined;
-if (metricStat !== undefined && !METRIC_STATS.includes(metricStat)) {
-  console.error(`--metric-stat must be ${METRIC_STATS.join(' or ')}; got ${metricStat}`);
-  process.exit(2);
-}
+const metricStat = parseMetricStat(values['metric-stat']);
 if (values.data === undefined && values['synthetic-days'] === undefined) {
   console.error('usage: npm run bench:backtest -- --data <folder with trace CSVs> [--trace NAME] [--out DIR] [--synthetic-days N]');
   process.exit(2);

@@ -60,7 +60,7 @@ export function isMetricMathQuery(query: DemandQuery): query is MetricMathQuery 
 // ---------------------------------------------------------------- pure decisions
 
 // The retention rules are shared with the simulated metrics (lib/sim/cloud.ts), so a backtest reads history as CloudWatch would serve it.
-export { accumulatesOverPeriod, choosePeriodSeconds, computeValueScale, minimumPeriodSeconds } from '../core/cloudwatch-retention.ts';
+export { choosePeriodSeconds, computeValueScale, minimumPeriodSeconds } from '../core/cloudwatch-retention.ts';
 
 export interface Grid {
   readonly startMs: number;

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { ValidationError } from '../errors.ts';
 import { createForecaster } from '../core/forecast/index.ts';
 import { createMemoryStateStore } from '../state/memory.ts';
-import { POLICY_NAMES, runPredictive, runReference, scorePolicy, type MetricStat, type PolicyName, type PolicyResult, type PredictiveRun } from '../sim/backtest.ts';
+import { METRIC_STATS, POLICY_NAMES, runPredictive, runReference, scorePolicy, type MetricStat, type PolicyName, type PolicyResult, type PredictiveRun } from '../sim/backtest.ts';
 import { decisionsCsv, reportHtml, stableJson, summary, type ParetoPoint } from '../sim/report.ts';
 import { scoringStartMinute, type Scenario } from '../sim/score.ts';
 import { awsPredictivePolicy } from '../sim/aws-predictive.ts';
@@ -130,6 +130,13 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestOut
   write('report.html', spot === undefined ? html : spot.appendToReport(html));
   if (spot !== undefined) write('weights.csv', spot.weightsCsv);
   return { results, files, summary: summaryObject, wallSeconds: (performance.now() - began) / 1000 };
+}
+
+/** `--metric-stat`: Average or Sum (see METRIC_STATS); absent means the protocol's gauge. */
+export function parseMetricStat(value: string | undefined): MetricStat | undefined {
+  if (value === undefined) return undefined;
+  if (!(METRIC_STATS as readonly string[]).includes(value)) throw new ValidationError('--metric-stat', [`--metric-stat must be ${METRIC_STATS.join(' or ')} (got "${value}")`]);
+  return value as MetricStat;
 }
 
 export function parsePolicies(value: string): PolicyName[] {

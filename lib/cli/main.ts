@@ -7,9 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { isPrescaleError, ValidationError } from '../errors.ts';
 import { loadConfigFile } from '../config/load.ts';
-import { parsePolicies, runBacktest } from './backtest.ts';
+import { parseMetricStat, parsePolicies, runBacktest } from './backtest.ts';
 import { scoreTable } from '../sim/report.ts';
-import { METRIC_STATS, type MetricStat } from '../sim/backtest.ts';
 import { parseSpotFlags, SPOT_HELP } from './backtest-spot.ts';
 import { PLAN_HELP, planCommand } from './plan.ts';
 import { pricesCommand } from './prices.ts';
@@ -93,8 +92,6 @@ async function backtestCommand(argv: readonly string[], demo: boolean): Promise<
   if (tracePath === undefined) throw usage('--trace is required (a CSV with header timestamp,value)');
   const serviceLevel = numberFlag('service-level', values['service-level'], undefined);
   if (serviceLevel !== undefined && !(serviceLevel > 0 && serviceLevel < 1)) throw usage(`--service-level must be between 0 and 1 (got ${serviceLevel})`);
-  const metricStat = values['metric-stat'];
-  if (metricStat !== undefined && !(METRIC_STATS as readonly string[]).includes(metricStat)) throw usage(`--metric-stat must be ${METRIC_STATS.join(' or ')} (got "${metricStat}")`);
   const paretoLevels = (values.pareto ?? (demo ? '0.8,0.9,0.95,0.99' : ''))
     .split(',')
     .filter((s) => s.trim() !== '')
@@ -112,7 +109,7 @@ async function backtestCommand(argv: readonly string[], demo: boolean): Promise<
     usdPerNodeHour: numberFlag('price', values.price, 0.192)!,
     warmupDays: numberFlag('warmup-days', values['warmup-days'], 7)!,
     serviceLevel,
-    metricStat: metricStat as MetricStat | undefined,
+    metricStat: parseMetricStat(values['metric-stat']),
     paretoLevels,
     spotInterruptions: parseSpotFlags(values['spot-interruptions'], values['spot-share']),
     // A progress bar only makes sense on a terminal; CI logs get the table alone.

@@ -14,7 +14,7 @@ import { budgetStage, type MonthSpend } from './budget.ts';
 import type { Command, GuardedCommand } from '../core/commands.ts';
 import { commandTarget, isNoOp } from '../core/commands.ts';
 import type { DemandHistory, Forecast, Forecaster } from '../core/forecast/types.ts';
-import { STANDARD_LEVELS } from '../core/forecast/types.ts';
+import { historyEndMs, STANDARD_LEVELS } from '../core/forecast/types.ts';
 import { guard } from '../core/guard.ts';
 import type { ServiceObservation, Trigger } from '../core/plan/plan.ts';
 import { plan, serviceHorizonMinutes } from '../core/plan/plan.ts';
@@ -153,7 +153,7 @@ async function forecastServices(config: PrescaleConfig, ports: PipelinePorts, no
     // A partial last Sum would read as a drop, and the level models follow their last points.
     const history = observedHistory(demandOrThrow(historyOf.get(service.name)!), service.demand.metric.stat, nowMs);
     // A settled history ends before now: the forecast starts there and must still reach the horizon.
-    const unobservedMs = Math.max(0, nowMs - (history.startMs + history.values.length * history.stepSeconds * 1000));
+    const unobservedMs = Math.max(0, nowMs - historyEndMs(history));
     const horizonSteps = Math.ceil((forecastHorizonMinutes(config, service) * MINUTE_MS + unobservedMs) / (service.demand.metric.periodSeconds * 1000)) + 1;
     const forecast = ports.forecaster.forecast({
       history,

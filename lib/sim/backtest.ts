@@ -9,6 +9,7 @@ import { parseConfig } from '../config/load.ts';
 import { compareStrings } from '../core/canonical.ts';
 import type { Forecaster } from '../core/forecast/types.ts';
 import { quantileAt } from '../core/forecast/types.ts';
+import { accumulatesOverPeriod } from '../core/cloudwatch-retention.ts';
 import { runPipeline, type PipelinePorts } from '../pipeline/run.ts';
 import type { StateStore } from '../ports.ts';
 import { createSimCloud, SimAlarm } from './cloud.ts';
@@ -76,7 +77,7 @@ export function scenarioConfig(scenario: Scenario, knobs: PredictiveKnobs = {}):
           podStartMinutes: 0,
           nodeGroups: [SCENARIO_NODE_GROUP],
           hpa: { minReplicas: 1, maxReplicas: 1_000_000, metrics: [{ type: 'cpu', targetUtilizationPercent: 70 }] },
-          demand: { metric: { ...SCENARIO_METRIC, stat: knobs.metricStat ?? 'Average', periodSeconds: (knobs.periodMinutes ?? 1) * 60 }, perPod: scenario.capacityPerNode },
+          demand: { metric: { ...SCENARIO_METRIC, stat: knobs.metricStat ?? SCENARIO_METRIC.stat, periodSeconds: (knobs.periodMinutes ?? 1) * 60 }, perPod: scenario.capacityPerNode },
         },
       ],
       policy: { ...knobs.policy, ...(knobs.serviceLevel === undefined ? {} : { serviceLevel: knobs.serviceLevel }) },
@@ -129,8 +130,9 @@ export async function runPredictive(options: PredictiveOptions): Promise<Predict
   let config = scenarioConfig(scenario, { ...options.knobs, periodMinutes });
   const start = scoringStartMinute(scenario);
   const cloud = createSimCloud(config, grid.t0Ms, { [SCENARIO_NODE_GROUP]: initialFleetNodes(demand, scenario) });
+  const metricStat = options.knobs?.metricStat ?? SCENARIO_METRIC.stat;
   // A trace value is demand per sampling interval; as a Sum its minutes add up to it (step-held: value / period each).
-  const perMinute = options.knobs?.metricStat === 'Sum' ? demand.map((value) => value / periodMinutes) : demand;
+  const perMinute = accumulatesOverPeriod(metricStat) ? demand.map((value) => value / periodMinutes) : demand;
   cloud.metrics.add(SCENARIO_METRIC, perMinute, anchorMinute);
   const ports: PipelinePorts = {
     clock: cloud.clock,
@@ -177,7 +179,7 @@ export async function runPredictive(options: PredictiveOptions): Promise<Predict
     if (options.steerServiceLevel !== undefined) config = { ...config, policy: { ...config.policy, serviceLevel: options.steerServiceLevel(minute, fleet.readyNodes(minute)) } };
     if (options.onProgress !== undefined && (i % 1440 === 0 || i === total - 1)) options.onProgress(i + 1, total);
   }
-  return { desired, band, alarmRuns, scheduledRuns, models: Object.fromEntries([...models].sort(([a], [b]) => compareStrings(a, b))), serviceLevel: level, metricStat: options.knobs?.metricStat ?? 'Average' };
+  return { desired, band, alarmRuns, scheduledRuns, models: Object.fromEntries([...models].sort(([a], [b]) => compareStrings(a, b))), serviceLevel: level, metricStat };
 }
 
 export interface PolicyResult {

@@ -5,7 +5,7 @@
  */
 import type { NodeGroupConfig, PrescaleConfig } from '../config/schema.ts';
 import { compareStrings } from '../core/canonical.ts';
-import { choosePeriodSeconds, computeValueScale } from '../core/cloudwatch-retention.ts';
+import { accumulatesOverPeriod, choosePeriodSeconds, computeValueScale } from '../core/cloudwatch-retention.ts';
 import { positiveModulo } from '../core/forecast/numeric.ts';
 import type { DemandHistory } from '../core/forecast/types.ts';
 import { PrescaleError } from '../errors.ts';
@@ -83,7 +83,7 @@ export class ReplayMetrics implements MetricsSource {
     const firstMinute = startMinute + (offset === 0 ? 0 : minutesPerStep - offset);
     const steps = Math.max(0, Math.ceil((endMinute - firstMinute) / minutesPerStep));
     const values = new Array<number>(steps);
-    const sum = query.stat === 'Sum';
+    const sum = accumulatesOverPeriod(query.stat);
     for (let i = 0; i < steps; i++) {
       const first = firstMinute + i * minutesPerStep;
       let total = 0;

@@ -17,6 +17,7 @@ import type { ModelMemo, PointModel, SeasonContext } from './models.ts';
 import { median, quantileSorted } from './numeric.ts';
 import { chooseDownsampleFactor, downsampleMean, fillGaps, firstFiniteIndex, seasonSteps, upsampleLinear } from './prepare.ts';
 import type { Forecast, Forecaster, ForecastRequest, QuantileSeries } from './types.ts';
+import { historyEndMs } from './types.ts';
 
 export interface ForecasterOptions {
   /** Seasonal candidate models; default `defaultSeasonalModels()`. */
@@ -321,10 +322,9 @@ function requestedLevels(request: ForecastRequest): number[] {
   return [...new Set(request.levels)].filter((l) => l > 0 && l < 1).sort((a, b) => a - b);
 }
 
-/** Epoch milliseconds of the step after the last history point. */
+/** A forecast starts at the step after the last history point. */
 function forecastStartMs(request: ForecastRequest): number {
-  const { history } = request;
-  return history.startMs + history.values.length * history.stepSeconds * 1000;
+  return historyEndMs(request.history);
 }
 
 /** No data at all: nothing to forecast from; zeros, flagged by the model name. */

@@ -14,6 +14,11 @@ export interface DemandHistory {
   readonly values: readonly number[];
 }
 
+/** Epoch milliseconds where the history ends: the start of the step after its last value. */
+export function historyEndMs(history: DemandHistory): number {
+  return history.startMs + history.values.length * history.stepSeconds * 1000;
+}
+
 export interface QuantileSeries {
   /** Probability level in (0, 1), e.g. 0.95. */
   readonly level: number;

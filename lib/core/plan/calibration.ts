@@ -40,6 +40,19 @@ export function initialCalibration(targetLevel: number): Calibration {
 }
 
 /**
+ * The pending list's invariant: one prediction per period (the last recorded
+ * wins — a duplicate would move the level twice for one observation), oldest
+ * first, at most MAX_PENDING_PREDICTIONS (the oldest go).
+ */
+function onePerPeriod(predictions: readonly PendingPrediction[]): PendingPrediction[] {
+  const byStart = new Map(predictions.map((p) => [p.startMs, p]));
+  return [...byStart.values()].sort((a, b) => a.startMs - b.startMs).slice(-MAX_PENDING_PREDICTIONS);
+}
+
+const isPrediction = (p: unknown): p is PendingPrediction =>
+  typeof p === 'object' && p !== null && Number.isFinite((p as PendingPrediction).startMs) && Number.isFinite((p as PendingPrediction).value);
+
+/**
  * The calibration as remembered, in today's shape. Memory is JSON from the
  * state store: an older release kept one prediction as `pendingStartMs` /
  * `pendingValue`, and a level that is not a number in (0, 1) restarts at the
@@ -49,16 +62,8 @@ export function rememberedCalibration(remembered: unknown, targetLevel: number):
   if (typeof remembered !== 'object' || remembered === null) return initialCalibration(targetLevel);
   const raw = remembered as Record<string, unknown>;
   const level = typeof raw.level === 'number' && raw.level > 0 && raw.level < 1 ? clamp(raw.level, MIN_CALIBRATED_LEVEL, MAX_CALIBRATED_LEVEL) : targetLevel;
-  const isPrediction = (p: unknown): p is PendingPrediction =>
-    typeof p === 'object' && p !== null && Number.isFinite((p as PendingPrediction).startMs) && Number.isFinite((p as PendingPrediction).value);
-  const pending = Array.isArray(raw.pending)
-    ? raw.pending.filter(isPrediction)
-    : isPrediction({ startMs: raw.pendingStartMs, value: raw.pendingValue })
-      ? [{ startMs: raw.pendingStartMs as number, value: raw.pendingValue as number }]
-      : [];
-  // One per period: a duplicate would move the level twice for one observation (the last recorded wins).
-  const byStart = new Map(pending.map((p) => [p.startMs, p]));
-  return { level, pending: [...byStart.values()].sort((a, b) => a.startMs - b.startMs).slice(-MAX_PENDING_PREDICTIONS) };
+  const remembers: unknown[] = Array.isArray(raw.pending) ? raw.pending : [{ startMs: raw.pendingStartMs, value: raw.pendingValue }];
+  return { level, pending: onePerPeriod(remembers.filter(isPrediction)) };
 }
 
 /** One ACI step: α ← α + γ (α_target − miss), level = 1 − α, kept within bounds. */
@@ -98,7 +103,5 @@ export function resolvePending(
  */
 export function withPending(calibration: Calibration, startMs: number | undefined, value: number | undefined): Calibration {
   if (startMs === undefined || value === undefined) return calibration;
-  const others = calibration.pending.filter((p) => p.startMs !== startMs);
-  const pending = [...others, { startMs, value }].sort((a, b) => a.startMs - b.startMs).slice(-MAX_PENDING_PREDICTIONS);
-  return { ...calibration, pending };
+  return { ...calibration, pending: onePerPeriod([...calibration.pending, { startMs, value }]) };
 }

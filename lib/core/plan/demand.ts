@@ -70,7 +70,7 @@ export interface DemandNeed {
    * forecastNeed is, or when the forecast does not reach that far).
    */
   readonly keepNeed: number | undefined;
-  /** The corrected quantile for the period after the one in progress (what calibration checks later). */
+  /** The corrected quantile for the first period not yet observed (what calibration checks later). */
   readonly nextPeriod: { readonly startMs: number; readonly value: number } | undefined;
 }
 

@@ -7,7 +7,6 @@ import {
   choosePeriodSeconds,
   CloudWatchMetrics,
   computeGrid,
-  accumulatesOverPeriod,
   computeValueScale,
   namespaceExpression,
   packBatches,
@@ -15,6 +14,7 @@ import {
   quantileDimension,
   type DemandQuery,
 } from '../../../lib/aws/cloudwatch.ts';
+import { accumulatesOverPeriod } from '../../../lib/core/cloudwatch-retention.ts';
 import type { MetricQuery } from '../../../lib/ports.ts';
 import type { Forecast } from '../../../lib/core/forecast/types.ts';
 
