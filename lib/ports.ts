@@ -153,6 +153,12 @@ export interface PlannerMemory {
   readonly ledgerAtMs?: number | undefined;
   /** Per service: the adaptive calibration of the forecast level. */
   readonly calibration?: Readonly<Record<string, Calibration>> | undefined;
+  /**
+   * Per service reading gaps as zero (missingData: zero): start of the latest
+   * period its metric had a datapoint, so a gap longer than the recent read
+   * is still known to be idle, not a metric that never existed.
+   */
+  readonly demandSeenMs?: Readonly<Record<string, number>> | undefined;
 }
 
 export interface DecisionRecord {

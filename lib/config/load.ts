@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { priceProblems } from '../core/budget/input.ts';
+import { accumulatesOverPeriod } from '../core/cloudwatch-retention.ts';
 import { bundledPriceTable, type PriceTable } from '../core/budget/prices.ts';
 import { ValidationError } from '../errors.ts';
 import { configSchema, nodeGroupSchema, type PrescaleConfig } from './schema.ts';
@@ -73,6 +74,11 @@ function crossFieldProblems(raw: unknown): string[] {
         problems.push(`${at}.hpa.metrics[${j}] must set exactly one of targetValue and targetAverageValue`);
       }
     });
+
+    const metric = isObject(svc.demand) && isObject(svc.demand.metric) ? svc.demand.metric : undefined;
+    if (metric?.missingData === 'zero' && !accumulatesOverPeriod(str(metric.stat) ?? 'Sum')) {
+      problems.push(`${at}.demand.metric.missingData "zero" needs a statistic that counts (Sum, SampleCount, TS…, TC…), not "${String(metric.stat)}", which is unknown, not zero, when nothing was published`);
+    }
 
     const requests = isObject(svc.requests) ? svc.requests : undefined;
     const requestCpu = cpu(requests?.cpu);

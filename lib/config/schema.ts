@@ -133,6 +133,14 @@ const metricQuery = z.strictObject({
     .int('must be an integer')
     .refine((p) => p >= 60 && p % 60 === 0 && p <= 86_400, 'must be a multiple of 60 between 60 and 86400')
     .default(60),
+  /**
+   * What a period with no datapoint means. `missing` (default): unknown, so
+   * capacity is held. `zero`: no events, as for ALB `RequestCount`, which
+   * publishes nothing in a minute without requests; only for a statistic
+   * that counts (Sum, SampleCount, TS/TC), and only once the series has been
+   * seen (see `missingAsZero`).
+   */
+  missingData: z.enum(['missing', 'zero']).default('missing'),
 });
 
 const service = z.strictObject({

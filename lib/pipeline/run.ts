@@ -18,7 +18,7 @@ import { historyEndMs, STANDARD_LEVELS } from '../core/forecast/types.ts';
 import { guard } from '../core/guard.ts';
 import type { ServiceObservation, Trigger } from '../core/plan/plan.ts';
 import { plan, serviceHorizonMinutes } from '../core/plan/plan.ts';
-import { observedHistory } from '../core/plan/demand.ts';
+import { demandAsRead } from '../core/plan/demand.ts';
 import { isPrescaleError, PrescaleError } from '../errors.ts';
 import type {
   AuditEntry,
@@ -150,8 +150,9 @@ async function forecastServices(config: PrescaleConfig, ports: PipelinePorts, no
       forecasts.set(service.name, cached);
       continue;
     }
-    // A partial last Sum would read as a drop, and the level models follow their last points.
-    const history = observedHistory(demandOrThrow(historyOf.get(service.name)!), service.demand.metric.stat, nowMs);
+    // A partial last Sum would read as a drop, and the level models follow their last points;
+    // a counting metric's gaps are idle periods (missingData: zero), not holes to bridge.
+    const history = demandAsRead(demandOrThrow(historyOf.get(service.name)!), service.demand.metric, nowMs);
     // A settled history ends before now: the forecast starts there and must still reach the horizon.
     const unobservedMs = Math.max(0, nowMs - historyEndMs(history));
     const horizonSteps = Math.ceil((forecastHorizonMinutes(config, service) * MINUTE_MS + unobservedMs) / (service.demand.metric.periodSeconds * 1000)) + 1;

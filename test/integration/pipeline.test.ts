@@ -181,6 +181,20 @@ describe('pipeline on the simulated cloud', () => {
   });
 });
 
+/** Rewrites every value the simulated metrics serve as `read` says, from the period's end and the clock. */
+function servedAs(h: Harness, read: (value: number, endMs: number, stepMs: number, nowMs: number) => number): void {
+  const getDemandMany = h.cloud.metrics.getDemandMany.bind(h.cloud.metrics);
+  h.cloud.metrics.getDemandMany = async (requests) => {
+    const nowMs = h.cloud.clock.nowMs();
+    return (await getDemandMany(requests)).map((result) => {
+      if (result.status === 'rejected') return result;
+      const { startMs, stepSeconds, values } = result.value;
+      const stepMs = stepSeconds * 1000;
+      return { status: 'fulfilled', value: { startMs, stepSeconds, values: values.map((value, i) => read(value, startMs + (i + 1) * stepMs, stepMs, nowMs)) } };
+    });
+  };
+}
+
 describe('a CloudWatch Sum read before its period settles', () => {
   const SUM_METRIC = { ...METRIC, stat: 'Sum' };
   /**
@@ -189,21 +203,10 @@ describe('a CloudWatch Sum read before its period settles', () => {
    * aggregated.
    */
   function cloudWatchLikeSum(h: Harness): void {
-    const getDemandMany = h.cloud.metrics.getDemandMany.bind(h.cloud.metrics);
-    h.cloud.metrics.getDemandMany = async (requests) => {
-      const nowMs = h.cloud.clock.nowMs();
-      return (await getDemandMany(requests)).map((result) => {
-        if (result.status === 'rejected') return result;
-        const { startMs, stepSeconds, values } = result.value;
-        const stepMs = stepSeconds * 1000;
-        const read = values.map((value, i) => {
-          const endMs = startMs + (i + 1) * stepMs;
-          if (endMs > nowMs) return value * Math.max(0, (nowMs - (endMs - stepMs)) / stepMs);
-          return nowMs - endMs < 60_000 ? value / 2 : value;
-        });
-        return { status: 'fulfilled', value: { startMs, stepSeconds, values: read } };
-      });
-    };
+    servedAs(h, (value, endMs, stepMs, nowMs) => {
+      if (endMs > nowMs) return value * Math.max(0, (nowMs - (endMs - stepMs)) / stepMs);
+      return nowMs - endMs < 60_000 ? value / 2 : value;
+    });
   }
   function harnessAt(seconds: number) {
     // 1000 a minute → reactive floor ceil(1000 / (100 × 0.9)) = 12 pods → 6 nodes
@@ -262,6 +265,50 @@ describe('a CloudWatch Sum read before its period settles', () => {
     // At 32:20 minute 30 settled (ended 31:00, 80 s ago): scored; 31 waits beside 32.
     await run(32);
     expect(await pendingStarts()).toEqual([31, 32]);
+  });
+});
+
+describe('a counting metric that publishes nothing when idle (ALB RequestCount)', () => {
+  /** Serves a Sum as an ALB does: no datapoint for a minute without requests, and none yet for a minute still settling. */
+  function albLike(h: Harness, late: (endMs: number, nowMs: number) => boolean = (endMs, nowMs) => nowMs - endMs < 60_000): void {
+    servedAs(h, (value, endMs, _stepMs, nowMs) => (value === 0 || endMs > nowMs || late(endMs, nowMs) ? Number.NaN : value));
+  }
+  function albHarness(missingData: 'missing' | 'zero', demand: number[], late?: (endMs: number, nowMs: number) => boolean) {
+    const metric = { ...METRIC, stat: 'Sum', missingData };
+    const cfg = config({ services: [service('api', metric as typeof METRIC)] });
+    // 1000 a minute → reactive floor ceil(1000 / (100 × 0.9)) = 12 pods → 6 nodes
+    const h = harness(cfg, demand, 6);
+    albLike(h, late);
+    const run = async (minute: number) => {
+      h.cloud.clock.set(T0 + minute * 60_000 + 20_000);
+      return runPipeline(cfg, h.ports, { trigger: 'scheduled', actor: 'scheduled', runId: `run-${minute}` });
+    };
+    return { h, run };
+  }
+  // Requests until minute 40, then none: the ALB publishes nothing from minute 40 on.
+  const GOES_QUIET = [...Array<number>(40).fill(1000), ...Array<number>(50).fill(0)];
+
+  it.each<[string, 'missing' | 'zero', number]>([
+    // One run at 60:20, twenty quiet minutes in; the forecast is fitted now. missing: the last datapoint (39) is
+    // far past two periods → unknown → the 6 nodes stay (the forecast, from the last datapoint, says 1000 too).
+    ['missing: an idle service keeps its nodes', 'missing', 6],
+    // zero: the 1-minute reads 40..57 are due (start + 2 min ≤ 59:20) and read 0; so do the forecast's 5-minute
+    // periods 40 and 45 (retention serves 28 days at 300 s; due: start + 10 min ≤ 59:20), so it forecasts 0 →
+    // 1 pod (minReplicas) → 1 node (minNodes); one run may release up to 5 nodes: 6 → 1.
+    ['zero: an idle service is scaled in', 'zero', 1],
+  ])('%s', async (_case, missingData, nodes) => {
+    const { h, run } = albHarness(missingData, GOES_QUIET);
+    await run(60);
+    expect(desired(h)).toBe(nodes);
+  });
+
+  it('zero: a datapoint later than the settle minute is not read as idle', async () => {
+    // Every datapoint arrives 100 s after its minute ends (CloudWatch usually takes under 60 s). At 45:20 minute 43
+    // (ended 44:00, 80 s ago) is missing but not due (start + 2 min = 45:00 > 44:20): the run reads 42's 1000 → holds.
+    const { h, run } = albHarness('zero', Array(90).fill(1000), (endMs, nowMs) => nowMs - endMs < 100_000);
+    await run(45);
+    expect(desired(h)).toBe(6);
+    expect(await h.state.listAudit('test', 0, 10)).toEqual([]);
   });
 });
 

@@ -44,6 +44,63 @@ export function observedHistory(history: DemandHistory, stat: string, nowMs: num
   return settled === history.values.length ? history : { ...history, values: history.values.slice(0, settled) };
 }
 
+/**
+ * `missingData: zero`: the periods of a settled history with no datapoint,
+ * read as zero demand. A counting metric such as ALB `RequestCount`
+ * publishes nothing for a period without events, so its absence means
+ * idle; but only when the series is known to exist, and only once the data
+ * has had time to arrive:
+ * - a gap counts only after a datapoint of the same series, in this history
+ *   or (for a short recent read) at `seenSinceMs`, the start of a period an
+ *   earlier run saw. A series never seen stays unknown, so a misnamed metric
+ *   holds capacity instead of scaling in, and a forecast history that starts
+ *   before the metric existed keeps its leading gap;
+ * - a period counts only once the next one has settled too (it ended a
+ *   period and `SETTLE_MS` ago): a datapoint later than CloudWatch's minute
+ *   is then still read as late, not as zero; the freshness rule bridges it
+ *   as one missing period.
+ */
+export function missingAsZero(history: DemandHistory, nowMs: number, seenSinceMs?: number): DemandHistory {
+  const stepMs = history.stepSeconds * 1000;
+  // Period i is due when startMs + (i + 2) × step ≤ now − settle.
+  const due = Math.min(history.values.length, Math.floor((nowMs - SETTLE_MS - history.startMs) / stepMs) - 1);
+  let seenInHistory = false;
+  let values: number[] | undefined;
+  for (let i = 0; i < due; i++) {
+    if (!Number.isNaN(history.values[i]!)) {
+      seenInHistory = true;
+      continue;
+    }
+    const seenEarlier = seenSinceMs !== undefined && seenSinceMs < history.startMs + i * stepMs;
+    if (!seenInHistory && !seenEarlier) continue;
+    values ??= [...history.values];
+    values[i] = 0;
+  }
+  return values === undefined ? history : { ...history, values };
+}
+
+/**
+ * Demand as the planner counts it: settled periods only (observedHistory),
+ * with gaps read as zero when the metric says so (missingAsZero).
+ */
+export function demandAsRead(
+  history: DemandHistory,
+  metric: { readonly stat: string; readonly missingData?: 'missing' | 'zero' },
+  nowMs: number,
+  seenSinceMs?: number,
+): DemandHistory {
+  const settled = observedHistory(history, metric.stat, nowMs);
+  return metric.missingData === 'zero' ? missingAsZero(settled, nowMs, seenSinceMs) : settled;
+}
+
+/** Start of the latest period with a datapoint, or undefined when there is none. */
+export function latestSeenStartMs(history: DemandHistory): number | undefined {
+  for (let i = history.values.length - 1; i >= 0; i--) {
+    if (!Number.isNaN(history.values[i]!)) return history.startMs + i * history.stepSeconds * 1000;
+  }
+  return undefined;
+}
+
 export interface DemandNeedInput {
   /** Recent demand at the metric's own period, as observed (observedHistory). */
   readonly history: DemandHistory;
@@ -58,6 +115,8 @@ export interface DemandNeedInput {
 export interface DemandNeed {
   /** Demand of the latest period, or undefined when the data stopped (then nothing scales in). */
   readonly demandNow: number | undefined;
+  /** Start of the period demandNow is, when known. */
+  readonly demandNowStartMs: number | undefined;
   /** Highest corrected forecast quantile over the later periods of [now, now + horizon); undefined when none is due or the forecast does not reach. */
   readonly forecastNeed: number | undefined;
   /** Mean of actual − forecast point over the periods observed since the forecast began. */
@@ -97,11 +156,16 @@ export function observationLagMs(stat: string, stepSeconds: number): number {
  * one period as a gauge may, instead of every run looking stale.
  */
 export function latestDemand(history: DemandHistory, nowMs: number, lagMs = 0): number | undefined {
+  const index = latestDemandIndex(history, nowMs, lagMs);
+  return index === undefined ? undefined : history.values[index]!;
+}
+
+/** Index of the period `latestDemand` reads, or undefined when demand is unknown. */
+export function latestDemandIndex(history: DemandHistory, nowMs: number, lagMs = 0): number | undefined {
   const stepMs = history.stepSeconds * 1000;
   for (let i = currentPeriodIndex(history, nowMs); i >= 0; i--) {
-    const value = history.values[i]!;
-    if (Number.isNaN(value)) continue;
-    return nowMs - lagMs - (history.startMs + i * stepMs) <= 2 * stepMs ? value : undefined;
+    if (Number.isNaN(history.values[i]!)) continue;
+    return nowMs - lagMs - (history.startMs + i * stepMs) <= 2 * stepMs ? i : undefined;
   }
   return undefined;
 }
@@ -128,8 +192,10 @@ export function periodsStartingBefore(firstStartMs: number, endMs: number, stepM
 
 export function demandNeed(input: DemandNeedInput): DemandNeed {
   const { history, forecast, nowMs } = input;
-  const demandNow = latestDemand(history, nowMs, input.observationLagMs ?? 0);
   const stepMs = history.stepSeconds * 1000;
+  const demandNowIndex = latestDemandIndex(history, nowMs, input.observationLagMs ?? 0);
+  const demandNow = demandNowIndex === undefined ? undefined : history.values[demandNowIndex]!;
+  const demandNowStartMs = demandNowIndex === undefined ? undefined : history.startMs + demandNowIndex * stepMs;
   const current = currentPeriodIndex(history, nowMs);
   const windowEndMs = nowMs + input.horizonMinutes * MINUTE_MS;
   // The first period not observed that still has time to serve: the one after
@@ -139,7 +205,7 @@ export function demandNeed(input: DemandNeedInput): DemandNeed {
   const firstLaterStartMs = history.startMs + Math.max(current + 1, inProgress) * stepMs;
   const periodsAhead = periodsStartingBefore(firstLaterStartMs, windowEndMs, stepMs);
   const periodsToKeep = periodsStartingBefore(firstLaterStartMs, windowEndMs + stepMs, stepMs);
-  if (forecast === undefined) return { demandNow, forecastNeed: undefined, keepNeed: undefined, levelOffset: 0, periodsAhead, nextPeriod: undefined };
+  if (forecast === undefined) return { demandNow, demandNowStartMs, forecastNeed: undefined, keepNeed: undefined, levelOffset: 0, periodsAhead, nextPeriod: undefined };
   const levelOffset = forecastLevelOffset(history, forecast, current);
   const quantile = quantileAt(forecast, input.serviceLevel);
   const forecastStepMs = forecast.stepSeconds * 1000;
@@ -162,7 +228,7 @@ export function demandNeed(input: DemandNeedInput): DemandNeed {
   };
   const forecastNeed = periodsAhead === 0 ? undefined : highest(periodsAhead);
   const keepNeed = periodsToKeep === 0 ? undefined : highest(periodsToKeep);
-  return { demandNow, forecastNeed, keepNeed, levelOffset, periodsAhead, nextPeriod };
+  return { demandNow, demandNowStartMs, forecastNeed, keepNeed, levelOffset, periodsAhead, nextPeriod };
 }
 
 /** Demand of the period starting at `startMs`, once it has been observed. */

@@ -8,7 +8,7 @@ import { sortCommands } from '../commands.ts';
 import type { DemandHistory, Forecast } from '../forecast/types.ts';
 import type { CooldownState, HpaState, NodeGroupState, PlannerMemory } from '../../ports.ts';
 import { reactiveFloorPods } from './hpa.ts';
-import { demandNeed, observationLagMs, observedDemandAt, observedHistory } from './demand.ts';
+import { demandAsRead, demandNeed, latestSeenStartMs, observationLagMs, observedDemandAt } from './demand.ts';
 import { rememberedCalibration, resolvePending, withPending, type Calibration } from './calibration.ts';
 import { clamp, decideNodeGroup } from './nodegroup.ts';
 import { packServices, podsPerNode } from './packing.ts';
@@ -74,7 +74,7 @@ function planService(
   service: ServiceConfig,
   observation: ServiceObservation | undefined,
   groupState: NodeGroupState | undefined,
-): ServicePlan & { demandMissing: boolean; calibration: Calibration; keepPods: number } {
+): ServicePlan & { demandMissing: boolean; calibration: Calibration; keepPods: number; demandSeenMs: number | undefined } {
   const { config, nowMs } = input;
   // The preferred group sizes the HPA ratio when no HPA is observed (the backtest's one-group fleet).
   const group = config.nodeGroups.find((g) => g.name === service.nodeGroups[0])!;
@@ -84,13 +84,18 @@ function planService(
   const forecast = input.trigger === 'alarm' ? undefined : input.forecasts.get(service.name);
   const previous = rememberedCalibration(input.memory.calibration?.[service.name], config.policy.serviceLevel);
   // A partial Sum is not demand: only settled periods count (a no-op when the pipeline already cut them).
-  const stat = service.demand.metric.stat;
-  const recent = observation === undefined ? undefined : observedHistory(observation.recentDemand, stat, nowMs);
+  const metric = service.demand.metric;
+  const stat = metric.stat;
+  const remembered: unknown = input.memory.demandSeenMs?.[service.name];
+  const seenBefore = typeof remembered === 'number' && Number.isFinite(remembered) ? remembered : undefined;
+  const recent = observation === undefined ? undefined : demandAsRead(observation.recentDemand, metric, nowMs, seenBefore);
+  const seenNow = observation === undefined ? undefined : latestSeenStartMs(observation.recentDemand);
+  const demandSeenMs = metric.missingData !== 'zero' ? undefined : seenNow === undefined ? seenBefore : Math.max(seenNow, seenBefore ?? seenNow);
   const calibration =
     recent === undefined ? previous : resolvePending(previous, config.policy.serviceLevel, (startMs) => observedDemandAt(recent, startMs, nowMs), recent.startMs);
   const need =
     recent === undefined
-      ? { demandNow: undefined, forecastNeed: undefined, keepNeed: undefined, levelOffset: 0, periodsAhead: 0, nextPeriod: undefined }
+      ? { demandNow: undefined, demandNowStartMs: undefined, forecastNeed: undefined, keepNeed: undefined, levelOffset: 0, periodsAhead: 0, nextPeriod: undefined }
       : demandNeed({ history: recent, forecast, serviceLevel: calibration.level, nowMs, horizonMinutes: horizon, observationLagMs: observationLagMs(stat, recent.stepSeconds) });
   const nextCalibration = withPending(calibration, need.nextPeriod?.startMs, need.nextPeriod?.value);
   const demandNow = need.demandNow;
@@ -98,7 +103,15 @@ function planService(
   const reasons: string[] = [];
   let pods = service.hpa.minReplicas;
   let forecastPods: number | undefined;
-  if (demandNow !== undefined) {
+  // A zero read from a gap (missingData: zero) is an inference: it never takes nodes from pods the HPA still runs,
+  // so a metric that moved (a replaced load balancer) cannot evict a service that still has traffic.
+  const inferredZero = need.demandNowStartMs !== undefined && observation !== undefined && observedDemandAt(observation.recentDemand, need.demandNowStartMs, nowMs) === undefined;
+  if (demandNow !== undefined && inferredZero) {
+    const running = observation?.hpa?.currentReplicas;
+    pods = Math.max(pods, running ?? 0);
+    const since = demandSeenMs === undefined ? '' : ` since ${new Date(demandSeenMs).toISOString().slice(0, 16)}Z`;
+    reasons.push(`no datapoint${since}: demand read as 0 (missingData: zero)${running === undefined ? '' : `, holding the ${running} pods its HPA runs`}`);
+  } else if (demandNow !== undefined) {
     const floor = reactiveFloorPods(demandNow, service.demand.perPod, config.policy.reactiveTargetUtilization, currentPods);
     pods = Math.max(pods, floor);
     reasons.push(`demand ${round(demandNow)} → reactive floor ${floor} pods`);
@@ -113,7 +126,7 @@ function planService(
   }
   pods = clamp(pods, service.hpa.minReplicas, service.hpa.maxReplicas);
   const keepPods = need.keepNeed === undefined ? pods : clamp(Math.max(pods, Math.ceil(need.keepNeed / service.demand.perPod)), service.hpa.minReplicas, service.hpa.maxReplicas);
-  return { service: service.name, demandNow, forecastPeak: peak, pods, keepPods, forecastPods, reason: reasons.join('; '), demandMissing: demandNow === undefined, calibration: nextCalibration };
+  return { service: service.name, demandNow, forecastPeak: peak, pods, keepPods, forecastPods, reason: reasons.join('; '), demandMissing: demandNow === undefined, calibration: nextCalibration, demandSeenMs };
 }
 
 /** A spot group that cannot supply more: not ACTIVE, or already at its maximum. */
@@ -240,11 +253,18 @@ export function plan(input: PlanInput): PlanOutput {
       recommendations,
       raisedFloors,
       calibration: Object.fromEntries(servicePlans.map((p) => [p.service, p.calibration])),
+      ...withDemandSeen(servicePlans),
     },
-    services: servicePlans.map(({ demandMissing: _missing, calibration: _calibration, keepPods: _keepPods, ...rest }) =>
+    services: servicePlans.map(({ demandMissing: _missing, calibration: _calibration, keepPods: _keepPods, demandSeenMs: _seen, ...rest }) =>
       unplaced.has(rest.service) ? { ...rest, reason: `${rest.reason}; ${unplaced.get(rest.service)} pods fit on none of its node groups` } : rest,
     ),
   };
+}
+
+/** Memory of when each missingData-zero service's metric was last seen; absent when no service reads gaps as zero. */
+function withDemandSeen(servicePlans: readonly { readonly service: string; readonly demandSeenMs: number | undefined }[]): Pick<PlannerMemory, 'demandSeenMs'> {
+  const seen = servicePlans.flatMap((p) => (p.demandSeenMs === undefined ? [] : [[p.service, p.demandSeenMs] as const]));
+  return { demandSeenMs: seen.length === 0 ? undefined : Object.fromEntries(seen) };
 }
 
 function round(value: number): number {

@@ -43,6 +43,8 @@ describe('config/example.yaml', () => {
     // VPA bounds gateway 100m/256Mi–2000m/4Gi
     expect(config.services[0]!.vpa).toMatchObject({ minAllowed: { cpuMillicores: 100, memoryMiB: 256 }, maxAllowed: { cpuMillicores: 2000, memoryMiB: 4096 } });
     expect(config.policy.serviceLevel).toBe(0.95);
+    // ALB RequestCount publishes nothing in a minute without requests: the gateway reads those gaps as zero.
+    expect(config.services.map((s) => `${s.name} ${s.demand.metric.stat} ${s.demand.metric.missingData}`)).toEqual(['gateway Sum zero', 'llm Sum missing', 'context Sum missing']);
   });
 });
 
@@ -144,6 +146,12 @@ describe('bad configs fail with every problem, each with its path and rule', () 
     ['a pod label value too long', (c) => (c.services[0].podLabels = { app: 'x'.repeat(64) }), 'services[0].podLabels.app must be a Kubernetes label value (≤ 63 characters of letters, digits, -, _ and ., alphanumeric at both ends)'],
     ['empty pod labels', (c) => (c.services[0].podLabels = {}), 'services[0].podLabels must hold at least one label (or leave podLabels out)'],
     ['an external metric with two targets', (c) => (c.services[0].hpa.metrics[3].targetValue = 3), 'services[0].hpa.metrics[3] must set exactly one of targetValue and targetAverageValue'],
+    [
+      'gaps read as zero on an Average',
+      (c) => Object.assign(c.services[0].demand.metric, { stat: 'Average', missingData: 'zero' }),
+      'services[0].demand.metric.missingData "zero" needs a statistic that counts (Sum, SampleCount, TS…, TC…), not "Average", which is unknown, not zero, when nothing was published',
+    ],
+    ['an unknown missingData', (c) => (c.services[0].demand.metric.missingData = 'ignore'), 'services[0].demand.metric.missingData must be one of "missing", "zero" (got string "ignore")'],
   ])('%s', (_name, edit, expected) => {
     expect(problemsAfter(edit)).toContain(expected);
   });
