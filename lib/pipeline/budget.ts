@@ -7,11 +7,9 @@
 import type { PrescaleConfig } from '../config/schema.ts';
 import type { GuardedCommand } from '../core/commands.ts';
 import type { BudgetOverride } from '../core/budget/guard.ts';
-import { projectedMonthEndUsd } from '../core/budget/guard.ts';
-import { applyBudgetGuard, budgetGuardInputFor } from '../core/budget/input.ts';
-import { accrualWindows, accrueFleet, alertsSentThisMonth, emptyLedger, estimatedUsdThisMonth, monthKeyOf, monthToDateUsd, pruneLedger, recordAlertsSent, type Ledger } from '../core/budget/ledger.ts';
+import { applyBudgetGuard, budgetGuardInput } from '../core/budget/input.ts';
+import { accrualWindows, accrueFleet, alertsSentThisMonth, emptyLedger, estimatedUsdThisMonth, monthKeyOf, pruneLedger, recordAlertsSent, type Ledger } from '../core/budget/ledger.ts';
 import { budgetAlerts, highestAlert, spendPercentOf } from '../core/budget/alerts.ts';
-import { fleetUsdPerHour } from '../core/budget/cost.ts';
 import type { PriceTable } from '../core/budget/prices.ts';
 import { budgetAlertMessage } from '../slack/messages.ts';
 import type { NodeGroupState, NotifierMessage, PlannerMemory } from '../ports.ts';
@@ -61,11 +59,10 @@ export function budgetStage(input: BudgetStageInput): BudgetStageOutput {
   let ledger = input.memory.ledger ?? emptyLedger;
   if (windows.estimated !== undefined) ledger = accrueFleet(ledger, fleet, windows.estimated.fromMs, windows.estimated.toMs, true);
   if (windows.observed !== undefined) ledger = accrueFleet(ledger, fleet, windows.observed.fromMs, windows.observed.toMs);
-  const guardInput = budgetGuardInputFor({ config, desiredNodes, ledger, nowMs, priceTable: input.priceTable, commands: [], override: input.override }, prices);
-  // Only a config without a budget has no guard input, and that returned above.
-  if (guardInput === undefined) throw new Error('budgetStage: a configured budget produced no guard input');
+  const guardInput = budgetGuardInput(config.budget, { config, desiredNodes, ledger, nowMs, priceTable: input.priceTable, commands: [], override: input.override }, prices);
   const applied = applyBudgetGuard(input.bounded, guardInput);
-  const spent = monthToDateUsd(ledger, nowMs);
+  // The alert and the approval message quote the guard's own figures, so they cannot disagree with what it decided.
+  const spent = guardInput.monthToDateUsd;
   const spend: MonthSpend = {
     monthToDateUsd: spent,
     estimatedUsd: estimatedUsdThisMonth(ledger, nowMs),
@@ -84,7 +81,7 @@ export function budgetStage(input: BudgetStageInput): BudgetStageOutput {
         monthToDateUsd: spent,
         estimatedUsd: spend.estimatedUsd,
         monthlyUsd: config.budget.monthlyUsd,
-        projectedMonthEndUsd: projectedMonthEndUsd(spent, fleetUsdPerHour(desiredNodes, prices), guardInput.hoursLeftInMonth),
+        projectedMonthEndUsd: applied.projectedMonthEndBeforeUsd,
         channel: config.slack?.channel,
       }),
     );

@@ -3,7 +3,7 @@
  * the observed fleet and the ledger, and combine the budget verdict with the
  * bounds verdict of lib/core/guard.ts.
  */
-import type { PrescaleConfig } from '../../config/schema.ts';
+import type { BudgetConfig, PrescaleConfig } from '../../config/schema.ts';
 import type { Command, GuardedCommand, GuardVerdict } from '../commands.ts';
 import { sortByTarget } from '../commands.ts';
 import type { BudgetGuardInput, BudgetNodeGroup, BudgetOverride } from './guard.ts';
@@ -48,7 +48,11 @@ export interface BudgetInputSource {
  */
 export function budgetGuardInputFor(source: BudgetInputSource, usdPerHourByGroup?: Readonly<Record<string, number>>): BudgetGuardInput | undefined {
   const budget = source.config.budget;
-  if (budget === undefined) return undefined;
+  return budget === undefined ? undefined : budgetGuardInput(budget, source, usdPerHourByGroup);
+}
+
+/** The guard's input for a budget the caller already has (see budgetGuardInputFor). */
+export function budgetGuardInput(budget: BudgetConfig, source: BudgetInputSource, usdPerHourByGroup?: Readonly<Record<string, number>>): BudgetGuardInput {
   const nodeGroups: Record<string, BudgetNodeGroup> = {};
   for (const group of source.config.nodeGroups) {
     const usdPerHour = usdPerHourByGroup?.[group.name] ?? usdPerHourOf(group, source.config.cluster.region, source.priceTable);
@@ -71,6 +75,8 @@ export interface AppliedBudgetGuard {
   readonly guarded: GuardedCommand[];
   /** Month-end spend if every command that may run does (allowed, clamped, and those awaiting approval): what the guard checked. */
   readonly projectedMonthEndAfterUsd: number;
+  /** Month-end spend if the fleet stays as it is (groups not observed at their minimum, as the guard counts them). */
+  readonly projectedMonthEndBeforeUsd: number;
 }
 
 /**
@@ -98,5 +104,9 @@ export function applyBudgetGuard(bounded: readonly GuardedCommand[], budget: Omi
       reason: b.verdict === 'allow' ? `budget: ${g.reason}` : `bounds: ${b.reason}; budget: ${g.reason}`,
     };
   });
-  return { guarded: sortByTarget(merged, (g) => g.command), projectedMonthEndAfterUsd: result.projectedMonthEndAfterUsd };
+  return {
+    guarded: sortByTarget(merged, (g) => g.command),
+    projectedMonthEndAfterUsd: result.projectedMonthEndAfterUsd,
+    projectedMonthEndBeforeUsd: result.projectedMonthEndBeforeUsd,
+  };
 }

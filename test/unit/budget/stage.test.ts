@@ -82,6 +82,25 @@ describe('budgetStage: what the ledger counts', () => {
     expect(stage(JUNE_11, memory).spend?.monthToDateUsd).toBeCloseTo(96, 9);
   });
 
+  it("the alert's month-end is the guard's figure for the fleet as it is, a group not observed at its minimum", () => {
+    // web observed at 4 nodes; batch (min 2, $0.50/h) not observed this run: the guard counts it at its minimum.
+    const cfg = config(150);
+    const withBatch: PrescaleConfig = { ...cfg, nodeGroups: [...cfg.nodeGroups, { ...cfg.nodeGroups[0]!, name: 'batch', minNodes: 2, usdPerHour: 0.5 }] };
+    const out = budgetStage({
+      config: withBatch,
+      nowMs: JUNE_11,
+      nodeGroups: [web(4)],
+      memory: emptyMemory,
+      bounded: [],
+      priceTable: bundledPriceTable(),
+      usdPerHourByGroup: { batch: 0.5, web: 0.1 },
+      override: undefined,
+    });
+    // Spent (estimated at the fleet found): 240 h × 4 × $0.10 = $96. Run rate as the guard counts it:
+    // 4 × $0.10 + 2 × $0.50 = $1.40/h × 480 h left = $672 → $768 (the fleet found alone would say $96 + $192 = $288).
+    expect(out.alerts[0]!.text).toContain('projected month-end $768.00');
+  });
+
   it('the month-end if approved is the guard figure: fleet plus every command that may run', () => {
     // 4 → 12 nodes: +200 % → needs approval. June 1 → 11 at 4 nodes: $96; 12 × $0.10 = $1.20/h × 480 h left = $576 → $672
     const command = scale(4, 12);
