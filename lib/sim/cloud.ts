@@ -7,6 +7,7 @@ import type { NodeGroupConfig, PrescaleConfig } from '../config/schema.ts';
 import { compareStrings } from '../core/canonical.ts';
 import { accumulatesOverPeriod, choosePeriodSeconds, computeValueScale } from '../core/cloudwatch-retention.ts';
 import { positiveModulo } from '../core/forecast/numeric.ts';
+import { SETTLE_MS } from '../core/plan/demand.ts';
 import type { DemandHistory } from '../core/forecast/types.ts';
 import { PrescaleError } from '../errors.ts';
 import type {
@@ -51,7 +52,8 @@ export function metricKey(query: Pick<MetricQuery, 'namespace' | 'name' | 'dimen
  * Minute series replayed up to the clock: a point after "now" does not exist
  * yet, so a policy cannot peek at the future even by accident. Periods longer
  * than a minute start at `anchorMinute + k × period` (the trace's own sampling
- * phase); the period in progress reports what has happened of it so far.
+ * phase); the period in progress reports what has happened of it so far,
+ * except for a Sum, which (like CloudWatch's) is only served once settled.
  */
 export class ReplayMetrics implements MetricsSource {
   private readonly series = new Map<string, { perMinute: Float64Array; anchorMinute: number }>();
@@ -92,8 +94,10 @@ export class ReplayMetrics implements MetricsSource {
         total += perMinute[k]!;
         count++;
       }
-      // A Sum over a period in progress is extrapolated from its rate so far.
-      values[i] = count === 0 ? Number.NaN : sum ? (total / count) * minutesPerStep * valueScale : total / count;
+      // A Sum is published once its period has ended and settled; whatever CloudWatch holds of it before then is
+      // a partial count, and how much of it has arrived is not modelled: the replay serves nothing until then.
+      const unsettled = sum && this.t0Ms + (first + minutesPerStep) * MINUTE_MS > this.clock.nowMs() - SETTLE_MS;
+      values[i] = count === 0 || unsettled ? Number.NaN : sum ? (total / count) * minutesPerStep * valueScale : total / count;
     }
     return { startMs: this.t0Ms + firstMinute * MINUTE_MS, stepSeconds: periodSeconds, values };
   }

@@ -181,8 +181,8 @@ describe('pipeline on the simulated cloud', () => {
   });
 });
 
-/** Rewrites every value the simulated metrics serve as `read` says, from the period's end and the clock. */
-function servedAs(h: Harness, read: (value: number, endMs: number, stepMs: number, nowMs: number) => number): void {
+/** Rewrites every value the simulated metrics serve as `read` says, from the period's start, its length and the clock. */
+function servedAs(h: Harness, read: (value: number, startMs: number, stepMs: number, nowMs: number) => number): void {
   const getDemandMany = h.cloud.metrics.getDemandMany.bind(h.cloud.metrics);
   h.cloud.metrics.getDemandMany = async (requests) => {
     const nowMs = h.cloud.clock.nowMs();
@@ -190,7 +190,7 @@ function servedAs(h: Harness, read: (value: number, endMs: number, stepMs: numbe
       if (result.status === 'rejected') return result;
       const { startMs, stepSeconds, values } = result.value;
       const stepMs = stepSeconds * 1000;
-      return { status: 'fulfilled', value: { startMs, stepSeconds, values: values.map((value, i) => read(value, startMs + (i + 1) * stepMs, stepMs, nowMs)) } };
+      return { status: 'fulfilled', value: { startMs, stepSeconds, values: values.map((value, i) => read(value, startMs + i * stepMs, stepMs, nowMs)) } };
     });
   };
 }
@@ -198,21 +198,25 @@ function servedAs(h: Harness, read: (value: number, endMs: number, stepMs: numbe
 describe('a CloudWatch Sum read before its period settles', () => {
   const SUM_METRIC = { ...METRIC, stat: 'Sum' };
   /**
-   * Reads as CloudWatch serves a Sum: the period in progress holds only the
-   * part so far, and a period that ended under a minute ago is still half
-   * aggregated.
+   * Reads as CloudWatch serves a 1-minute Sum of `perMinute`: the period in
+   * progress holds only the part so far, and a period that ended under a
+   * minute ago is still half aggregated. (The replay itself serves nothing
+   * before a Sum settles; coarser history is left as it serves it.)
    */
-  function cloudWatchLikeSum(h: Harness): void {
-    servedAs(h, (value, endMs, stepMs, nowMs) => {
-      if (endMs > nowMs) return value * Math.max(0, (nowMs - (endMs - stepMs)) / stepMs);
-      return nowMs - endMs < 60_000 ? value / 2 : value;
+  function cloudWatchLikeSum(h: Harness, perMinute: readonly number[]): void {
+    servedAs(h, (value, startMs, stepMs, nowMs) => {
+      if (stepMs !== 60_000) return value;
+      const whole = perMinute[(startMs - T0) / 60_000] ?? Number.NaN;
+      if (startMs + stepMs > nowMs) return whole * Math.max(0, (nowMs - startMs) / stepMs);
+      return nowMs - (startMs + stepMs) < 60_000 ? whole / 2 : whole;
     });
   }
   function harnessAt(seconds: number) {
     // 1000 a minute → reactive floor ceil(1000 / (100 × 0.9)) = 12 pods → 6 nodes
     const cfg = config({ services: [service('api', SUM_METRIC)] });
-    const h = harness(cfg, Array(90).fill(1000), 6);
-    cloudWatchLikeSum(h);
+    const demand = Array<number>(90).fill(1000);
+    const h = harness(cfg, demand, 6);
+    cloudWatchLikeSum(h, demand);
     const run = async (minute: number) => {
       h.cloud.clock.set(T0 + minute * 60_000 + seconds * 1000);
       return runPipeline(cfg, h.ports, { trigger: 'scheduled', actor: 'scheduled', runId: `run-${minute}` });
@@ -252,6 +256,20 @@ describe('a CloudWatch Sum read before its period settles', () => {
     expect(asked.map((a) => a.horizonSteps)).toEqual([72]);
   });
 
+  it.each<['scheduled' | 'alarm']>([['alarm'], ['scheduled']])('%s: scales out on the period still settling, as a lower bound', async (trigger) => {
+    // 1000 a minute until 28, 4000 from 29. At 30:20 the settled history ends with 28 (1000 → 12 pods, the 6 nodes
+    // there are). 29 ended 20 s ago and reads half, 2000: it can only grow, so demand is at least 2000 →
+    // ceil(2000 / 90) = 23 pods → 12 nodes (the alarm that fired on 29 is answered now, not a minute later).
+    const cfg = config({ services: [service('api', SUM_METRIC)] });
+    const demand = [...Array<number>(29).fill(1000), ...Array<number>(61).fill(4000)];
+    const h = harness(cfg, demand, 6);
+    cloudWatchLikeSum(h, demand);
+    h.cloud.clock.set(T0 + 30 * 60_000 + 20_000);
+    const result = await runPipeline(cfg, h.ports, { trigger, actor: trigger, runId: `${trigger}-30` });
+    expect(desired(h)).toBe(12);
+    expect(result.outcomes[0]?.guarded.command.reason).toMatch(/demand ≥ 2000 in a period still settling → reactive floor 23 pods/);
+  });
+
   it('scores a prediction once its period has settled, however many runs that takes', async () => {
     const { h, run } = harnessAt(20);
     const MIN_MS = 60_000;
@@ -271,7 +289,7 @@ describe('a CloudWatch Sum read before its period settles', () => {
 describe('a counting metric that publishes nothing when idle (ALB RequestCount)', () => {
   /** Serves a Sum as an ALB does: no datapoint for a minute without requests, and none yet for a minute still settling. */
   function albLike(h: Harness, late: (endMs: number, nowMs: number) => boolean = (endMs, nowMs) => nowMs - endMs < 60_000): void {
-    servedAs(h, (value, endMs, _stepMs, nowMs) => (value === 0 || endMs > nowMs || late(endMs, nowMs) ? Number.NaN : value));
+    servedAs(h, (value, startMs, stepMs, nowMs) => (value === 0 || startMs + stepMs > nowMs || late(startMs + stepMs, nowMs) ? Number.NaN : value));
   }
   function albHarness(missingData: 'missing' | 'zero', demand: number[], late?: (endMs: number, nowMs: number) => boolean) {
     const metric = { ...METRIC, stat: 'Sum', missingData };

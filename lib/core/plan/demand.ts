@@ -101,6 +101,28 @@ export function latestSeenStartMs(history: DemandHistory): number | undefined {
   return undefined;
 }
 
+/**
+ * What a Sum still settling has already counted: the periods observedHistory
+ * cuts (the one in progress, any that ended under `SETTLE_MS` ago) hold
+ * partial counts, which only grow as CloudWatch aggregates, so each is a
+ * lower bound on its period's demand. Undefined for other statistics (a
+ * trimmed sum TS(…) may trim a value it held once more arrive) or
+ * when none of those periods has a datapoint. Only ever raises a floor: an
+ * alarm on a Sum fires on a period the settled history does not yet hold,
+ * and this is how the run it triggers sees it.
+ */
+export function unsettledLowerBound(history: DemandHistory, stat: string, nowMs: number): number | undefined {
+  if (!/^(sum|samplecount)$/i.test(stat)) return undefined;
+  const settled = observedHistory(history, stat, nowMs).values.length;
+  const current = currentPeriodIndex(history, nowMs);
+  let bound: number | undefined;
+  for (let i = settled; i <= current; i++) {
+    const value = history.values[i]!;
+    if (!Number.isNaN(value)) bound = Math.max(bound ?? value, value);
+  }
+  return bound;
+}
+
 export interface DemandNeedInput {
   /** Recent demand at the metric's own period, as observed (observedHistory). */
   readonly history: DemandHistory;

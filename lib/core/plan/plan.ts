@@ -8,7 +8,7 @@ import { sortCommands } from '../commands.ts';
 import type { DemandHistory, Forecast } from '../forecast/types.ts';
 import type { CooldownState, HpaState, NodeGroupState, PlannerMemory } from '../../ports.ts';
 import { reactiveFloorPods } from './hpa.ts';
-import { demandAsRead, demandNeed, latestSeenStartMs, observationLagMs, observedDemandAt } from './demand.ts';
+import { demandAsRead, demandNeed, latestSeenStartMs, observationLagMs, observedDemandAt, unsettledLowerBound } from './demand.ts';
 import { rememberedCalibration, resolvePending, withPending, type Calibration } from './calibration.ts';
 import { clamp, decideNodeGroup } from './nodegroup.ts';
 import { packServices, podsPerNode } from './packing.ts';
@@ -103,10 +103,18 @@ function planService(
   const reasons: string[] = [];
   let pods = service.hpa.minReplicas;
   let forecastPods: number | undefined;
+  // A Sum still settling counts at least what it holds so far: the floor may rise on it, never fall.
+  const settling = observation === undefined ? undefined : unsettledLowerBound(observation.recentDemand, stat, nowMs);
+  const reactiveDemand = settling !== undefined && settling > (demandNow ?? 0) ? settling : demandNow;
   // A zero read from a gap (missingData: zero) is an inference: it never takes nodes from pods the HPA still runs,
   // so a metric that moved (a replaced load balancer) cannot evict a service that still has traffic.
   const inferredZero = need.demandNowStartMs !== undefined && observation !== undefined && observedDemandAt(observation.recentDemand, need.demandNowStartMs, nowMs) === undefined;
-  if (demandNow !== undefined && inferredZero) {
+  if (reactiveDemand !== demandNow) {
+    const floor = reactiveFloorPods(reactiveDemand!, service.demand.perPod, config.policy.reactiveTargetUtilization, currentPods);
+    pods = Math.max(pods, floor);
+    reasons.push(`demand ≥ ${round(reactiveDemand!)} in a period still settling → reactive floor ${floor} pods`);
+    if (demandNow === undefined) reasons.push('no settled demand data: holding capacity');
+  } else if (demandNow !== undefined && inferredZero) {
     const running = observation?.hpa?.currentReplicas;
     pods = Math.max(pods, running ?? 0);
     const since = demandSeenMs === undefined ? '' : ` since ${new Date(demandSeenMs).toISOString().slice(0, 16)}Z`;

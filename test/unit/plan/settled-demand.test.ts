@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Forecast } from '../../../lib/core/forecast/types.ts';
-import { demandNeed, latestDemand, observationLagMs, observedDemandAt, observedHistory, SETTLE_MS } from '../../../lib/core/plan/demand.ts';
+import { demandNeed, latestDemand, observationLagMs, observedDemandAt, observedHistory, SETTLE_MS, unsettledLowerBound } from '../../../lib/core/plan/demand.ts';
 
 const MIN = 60_000;
 const T = Date.UTC(2026, 10, 2, 10, 0);
@@ -120,5 +120,23 @@ describe('demand need on a settled history', () => {
     expect(observedDemandAt(settled, T + 3 * MIN, T + 5 * MIN + 5_000)).toBe(103);
     expect(observedDemandAt(settled, T + 4 * MIN, T + 5 * MIN + 5_000)).toBeUndefined();
     expect(observedDemandAt(settled, T + 5 * MIN, T + 5 * MIN + 5_000)).toBeUndefined();
+  });
+});
+
+describe('unsettledLowerBound: what a Sum still settling has already counted', () => {
+  const N = Number.NaN;
+  it.each<[string, string, number[], number | undefined]>([
+    // 1-min at 10:05:20: settled periods end ≤ 10:04:20 → 10:00..10:03; 10:04 (ended 20 s ago) and 10:05 (in progress) settle later.
+    ['the highest partial of the periods still settling', 'Sum', [5, 5, 5, 5, 9, 2], 9],
+    ['the period in progress alone', 'Sum', [5, 5, 5, 5, N, 3], 3],
+    ['nothing published yet', 'Sum', [5, 5, 5, 5, N, N], undefined],
+    ['SampleCount only grows too', 'SampleCount', [5, 5, 5, 5, 9, 2], 9],
+    // 10:06 has not started at 10:05:20: not a period of demand yet.
+    ['a period not started is ignored', 'Sum', [5, 5, 5, 5, 1, 1, 50], 1],
+    // A gauge is read as it comes (nothing is cut), and a trimmed sum may drop a value it held once more arrive.
+    ['a gauge has no such bound', 'Average', [5, 5, 5, 5, 9, 2], undefined],
+    ['nor has a trimmed sum', 'TS(10%:90%)', [5, 5, 5, 5, 9, 2], undefined],
+  ])('%s', (_case, stat, values, expected) => {
+    expect(unsettledLowerBound(series(1, values), stat, T + 5 * MIN + 20_000)).toBe(expected);
   });
 });

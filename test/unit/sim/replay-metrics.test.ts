@@ -43,3 +43,20 @@ describe('ReplayMetrics serves history at the resolution CloudWatch keeps', () =
     expect(history.values.at(-1)).toBe(28_799);
   });
 });
+
+describe('ReplayMetrics serves a Sum only once settled, as CloudWatch publishes it', () => {
+  it.each([
+    // Now = minute 28 800 (its start). 1-minute Sum: 28 800 is in progress, 28 799 ended 0 s ago — both unsettled;
+    // 28 798 ended 60 s ago (≤ now − 60 s) → served: its value is its minute, 28 798.
+    { stat: 'Sum', periodSeconds: 60, tail: [28_797, 28_798, Number.NaN, Number.NaN] },
+    // An Average is a gauge: served as it comes, the minute in progress included (the protocol's d[m] at minute m).
+    { stat: 'Average', periodSeconds: 60, tail: [28_797, 28_798, 28_799, 28_800] },
+    // 5-minute Sum on the trace's anchor (minute 0): periods start at 28 790 and 28 795 (ended now, unsettled) and
+    // 28 800 (in progress). 28 790..28 794 sum to 143 960.
+    { stat: 'Sum', periodSeconds: 300, tail: [143_960, Number.NaN, Number.NaN] },
+  ])('$stat at $periodSeconds s', async ({ stat, periodSeconds, tail }) => {
+    const nowMs = T0_MS + 20 * DAY_MS;
+    const history = await replay().getDemand({ ...metric, stat, periodSeconds }, nowMs - 20 * MINUTE_MS, nowMs + 1);
+    expect(history.values.slice(-tail.length)).toEqual(tail);
+  });
+});
