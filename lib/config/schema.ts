@@ -141,6 +141,12 @@ const metricQuery = z.strictObject({
    * seen (see `missingAsZero`).
    */
   missingData: z.enum(['missing', 'zero']).default('missing'),
+  /**
+   * How long after its period ends a Sum (or SampleCount…) is complete. CloudWatch
+   * documents a minute; a metric published late (an agent flushing every 60 s, a
+   * cross-account stream) needs more, or its partial count reads as a drop.
+   */
+  settleSeconds: z.number().int('must be an integer').min(0, 'must be ≥ 0').max(900, 'must be ≤ 900').default(60),
 });
 
 const service = z.strictObject({

@@ -203,12 +203,12 @@ describe('a CloudWatch Sum read before its period settles', () => {
    * minute ago is still half aggregated. (The replay itself serves nothing
    * before a Sum settles; coarser history is left as it serves it.)
    */
-  function cloudWatchLikeSum(h: Harness, perMinute: readonly number[]): void {
+  function cloudWatchLikeSum(h: Harness, perMinute: readonly number[], aggregatingMs = 60_000): void {
     servedAs(h, (value, startMs, stepMs, nowMs) => {
       if (stepMs !== 60_000) return value;
       const whole = perMinute[(startMs - T0) / 60_000] ?? Number.NaN;
       if (startMs + stepMs > nowMs) return whole * Math.max(0, (nowMs - startMs) / stepMs);
-      return nowMs - (startMs + stepMs) < 60_000 ? whole / 2 : whole;
+      return nowMs - (startMs + stepMs) < aggregatingMs ? whole / 2 : whole;
     });
   }
   function harnessAt(seconds: number) {
@@ -268,6 +268,25 @@ describe('a CloudWatch Sum read before its period settles', () => {
     const result = await runPipeline(cfg, h.ports, { trigger, actor: trigger, runId: `${trigger}-30` });
     expect(desired(h)).toBe(12);
     expect(result.outcomes[0]?.guarded.command.reason).toMatch(/demand ≥ 2000 in a period still settling → reactive floor 23 pods/);
+  });
+
+  it.each<[string, number | undefined, number]>([
+    // A metric still aggregating 2 minutes after its period ends. At 30:20 minute 28 ended 80 s ago and reads half (500).
+    // Default settle (60 s): 28 counts as settled → floor ceil(500 / 90) = 6 pods; the forecast (1000 from 25:00) moved
+    // by its level error (minutes 23..28 against it, 28 short by 500: −500 / 6 = −83) keeps ceil(917 / 100) = 10 pods
+    // → 5 nodes: a false scale-in of one node.
+    ['the default settle minute reads a late metric as a drop', undefined, 5],
+    // settleSeconds 120: 28 is still settling (a lower bound, 500 < 1000); 27 reads 1000 → 12 pods → the 6 nodes stay.
+    ['settleSeconds: 120 waits for it', 120, 6],
+  ])('%s', async (_case, settleSeconds, nodes) => {
+    const metric = { ...SUM_METRIC, ...(settleSeconds === undefined ? {} : { settleSeconds }) };
+    const cfg = config({ services: [service('api', metric)] });
+    const demand = Array<number>(90).fill(1000);
+    const h = harness(cfg, demand, 6);
+    cloudWatchLikeSum(h, demand, 120_000);
+    h.cloud.clock.set(T0 + 30 * 60_000 + 20_000);
+    await runPipeline(cfg, h.ports, { trigger: 'scheduled', actor: 'scheduled', runId: 'run-30' });
+    expect(desired(h)).toBe(nodes);
   });
 
   it('scores a prediction once its period has settled, however many runs that takes', async () => {

@@ -29,6 +29,11 @@ const MINUTE_MS = 60_000;
  */
 export const SETTLE_MS = MINUTE_MS;
 
+/** The metric's own settle time (`settleSeconds`), CloudWatch's minute by default. */
+export function settleMsOf(metric: { readonly settleSeconds?: number | undefined }): number {
+  return metric.settleSeconds === undefined ? SETTLE_MS : metric.settleSeconds * 1000;
+}
+
 /**
  * The periods of `history` that count as observed at `nowMs`. For an
  * accumulating statistic (Sum, SampleCount…) the period in progress holds
@@ -36,11 +41,11 @@ export const SETTLE_MS = MINUTE_MS;
  * still be aggregating: both would read as a drop in demand, so they are cut
  * off and left to the forecast. Other statistics are read as they come.
  */
-export function observedHistory(history: DemandHistory, stat: string, nowMs: number): DemandHistory {
+export function observedHistory(history: DemandHistory, stat: string, nowMs: number, settleMs = SETTLE_MS): DemandHistory {
   if (!accumulatesOverPeriod(stat)) return history;
   const stepMs = history.stepSeconds * 1000;
   // Period i ends at startMs + (i + 1) × step; keep those ending at or before now − settle.
-  const settled = Math.max(0, Math.min(history.values.length, Math.floor((nowMs - SETTLE_MS - history.startMs) / stepMs)));
+  const settled = Math.max(0, Math.min(history.values.length, Math.floor((nowMs - settleMs - history.startMs) / stepMs)));
   return settled === history.values.length ? history : { ...history, values: history.values.slice(0, settled) };
 }
 
@@ -60,10 +65,10 @@ export function observedHistory(history: DemandHistory, stat: string, nowMs: num
  *   is then still read as late, not as zero; the freshness rule bridges it
  *   as one missing period.
  */
-export function missingAsZero(history: DemandHistory, nowMs: number, seenSinceMs?: number): DemandHistory {
+export function missingAsZero(history: DemandHistory, nowMs: number, seenSinceMs?: number, settleMs = SETTLE_MS): DemandHistory {
   const stepMs = history.stepSeconds * 1000;
   // Period i is due when startMs + (i + 2) × step ≤ now − settle.
-  const due = Math.min(history.values.length, Math.floor((nowMs - SETTLE_MS - history.startMs) / stepMs) - 1);
+  const due = Math.min(history.values.length, Math.floor((nowMs - settleMs - history.startMs) / stepMs) - 1);
   let seenInHistory = false;
   let values: number[] | undefined;
   for (let i = 0; i < due; i++) {
@@ -85,12 +90,13 @@ export function missingAsZero(history: DemandHistory, nowMs: number, seenSinceMs
  */
 export function demandAsRead(
   history: DemandHistory,
-  metric: { readonly stat: string; readonly missingData?: 'missing' | 'zero' },
+  metric: { readonly stat: string; readonly missingData?: 'missing' | 'zero'; readonly settleSeconds?: number },
   nowMs: number,
   seenSinceMs?: number,
 ): DemandHistory {
-  const settled = observedHistory(history, metric.stat, nowMs);
-  return metric.missingData === 'zero' ? missingAsZero(settled, nowMs, seenSinceMs) : settled;
+  const settleMs = settleMsOf(metric);
+  const settled = observedHistory(history, metric.stat, nowMs, settleMs);
+  return metric.missingData === 'zero' ? missingAsZero(settled, nowMs, seenSinceMs, settleMs) : settled;
 }
 
 /** Start of the latest period with a datapoint, or undefined when there is none. */
@@ -111,9 +117,9 @@ export function latestSeenStartMs(history: DemandHistory): number | undefined {
  * alarm on a Sum fires on a period the settled history does not yet hold,
  * and this is how the run it triggers sees it.
  */
-export function unsettledLowerBound(history: DemandHistory, stat: string, nowMs: number): number | undefined {
+export function unsettledLowerBound(history: DemandHistory, stat: string, nowMs: number, settleMs = SETTLE_MS): number | undefined {
   if (!/^(sum|samplecount)$/i.test(stat)) return undefined;
-  const settled = observedHistory(history, stat, nowMs).values.length;
+  const settled = observedHistory(history, stat, nowMs, settleMs).values.length;
   const current = currentPeriodIndex(history, nowMs);
   let bound: number | undefined;
   for (let i = settled; i <= current; i++) {
@@ -166,8 +172,8 @@ export function currentPeriodIndex(history: DemandHistory, nowMs: number): numbe
  * gauge (the period in progress), a period and the settle time for an
  * accumulating statistic.
  */
-export function observationLagMs(stat: string, stepSeconds: number): number {
-  return accumulatesOverPeriod(stat) ? stepSeconds * 1000 + SETTLE_MS : 0;
+export function observationLagMs(stat: string, stepSeconds: number, settleMs = SETTLE_MS): number {
+  return accumulatesOverPeriod(stat) ? stepSeconds * 1000 + settleMs : 0;
 }
 
 /**

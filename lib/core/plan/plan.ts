@@ -8,7 +8,7 @@ import { sortCommands } from '../commands.ts';
 import type { DemandHistory, Forecast } from '../forecast/types.ts';
 import type { CooldownState, HpaState, NodeGroupState, PlannerMemory } from '../../ports.ts';
 import { reactiveFloorPods } from './hpa.ts';
-import { demandAsRead, demandNeed, latestSeenStartMs, observationLagMs, observedDemandAt, unsettledLowerBound } from './demand.ts';
+import { demandAsRead, demandNeed, latestSeenStartMs, observationLagMs, observedDemandAt, settleMsOf, unsettledLowerBound } from './demand.ts';
 import { rememberedCalibration, resolvePending, withPending, type Calibration } from './calibration.ts';
 import { clamp, decideNodeGroup } from './nodegroup.ts';
 import { packServices, podsPerNode } from './packing.ts';
@@ -96,7 +96,7 @@ function planService(
   const need =
     recent === undefined
       ? { demandNow: undefined, demandNowStartMs: undefined, forecastNeed: undefined, keepNeed: undefined, levelOffset: 0, periodsAhead: 0, nextPeriod: undefined }
-      : demandNeed({ history: recent, forecast, serviceLevel: calibration.level, nowMs, horizonMinutes: horizon, observationLagMs: observationLagMs(stat, recent.stepSeconds) });
+      : demandNeed({ history: recent, forecast, serviceLevel: calibration.level, nowMs, horizonMinutes: horizon, observationLagMs: observationLagMs(stat, recent.stepSeconds, settleMsOf(metric)) });
   const nextCalibration = withPending(calibration, need.nextPeriod?.startMs, need.nextPeriod?.value);
   const demandNow = need.demandNow;
   const peak = need.forecastNeed;
@@ -104,7 +104,7 @@ function planService(
   let pods = service.hpa.minReplicas;
   let forecastPods: number | undefined;
   // A Sum still settling counts at least what it holds so far: the floor may rise on it, never fall.
-  const settling = observation === undefined ? undefined : unsettledLowerBound(observation.recentDemand, stat, nowMs);
+  const settling = observation === undefined ? undefined : unsettledLowerBound(observation.recentDemand, stat, nowMs, settleMsOf(metric));
   const reactiveDemand = settling !== undefined && settling > (demandNow ?? 0) ? settling : demandNow;
   // A zero read from a gap (missingData: zero) is an inference: it never takes nodes from pods the HPA still runs,
   // so a metric that moved (a replaced load balancer) cannot evict a service that still has traffic.

@@ -44,7 +44,11 @@ describe('config/example.yaml', () => {
     expect(config.services[0]!.vpa).toMatchObject({ minAllowed: { cpuMillicores: 100, memoryMiB: 256 }, maxAllowed: { cpuMillicores: 2000, memoryMiB: 4096 } });
     expect(config.policy.serviceLevel).toBe(0.95);
     // ALB RequestCount publishes nothing in a minute without requests: the gateway reads those gaps as zero.
-    expect(config.services.map((s) => `${s.name} ${s.demand.metric.stat} ${s.demand.metric.missingData}`)).toEqual(['gateway Sum zero', 'llm Sum missing', 'context Sum missing']);
+    expect(config.services.map((s) => `${s.name} ${s.demand.metric.stat} ${s.demand.metric.missingData} ${s.demand.metric.settleSeconds}`)).toEqual([
+      'gateway Sum zero 60',
+      'llm Sum missing 60',
+      'context Sum missing 60',
+    ]);
   });
 });
 
@@ -151,6 +155,8 @@ describe('bad configs fail with every problem, each with its path and rule', () 
       (c) => Object.assign(c.services[0].demand.metric, { stat: 'Average', missingData: 'zero' }),
       'services[0].demand.metric.missingData "zero" needs a statistic that counts (Sum, SampleCount, TS…, TC…), not "Average", which is unknown, not zero, when nothing was published',
     ],
+    ['a negative settle time', (c) => (c.services[0].demand.metric.settleSeconds = -1), 'services[0].demand.metric.settleSeconds must be ≥ 0'],
+    ['a settle time over 15 minutes', (c) => (c.services[0].demand.metric.settleSeconds = 901), 'services[0].demand.metric.settleSeconds must be ≤ 900'],
     ['an unknown missingData', (c) => (c.services[0].demand.metric.missingData = 'ignore'), 'services[0].demand.metric.missingData must be one of "missing", "zero" (got string "ignore")'],
   ])('%s', (_name, edit, expected) => {
     expect(problemsAfter(edit)).toContain(expected);

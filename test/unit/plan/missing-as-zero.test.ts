@@ -72,6 +72,11 @@ describe('demandAsRead', () => {
     expect(demandAsRead(raw, { stat: 'Sum', ...(missingData === undefined ? {} : { missingData }) }, nowMs).values).toEqual(expected);
   });
 
+  it('settleSeconds moves both cuts', () => {
+    // settle 120 s at 10:06:05: settled ends ≤ 10:04:05 → 10:00..10:03; due: start + 2 min ≤ 10:04:05 → starts ≤ 10:02.
+    expect(demandAsRead(raw, { stat: 'Sum', missingData: 'zero', settleSeconds: 120 }, nowMs).values).toEqual([5, 0, 7, NaN_]);
+  });
+
   it('latestSeenStartMs is the latest period with a datapoint', () => {
     expect(latestSeenStartMs(raw)).toBe(T + 6 * MIN);
     expect(latestSeenStartMs(series(1, [NaN_, NaN_]))).toBeUndefined();
