@@ -154,11 +154,17 @@ export interface PlannerMemory {
   /** Per service: the adaptive calibration of the forecast level. */
   readonly calibration?: Readonly<Record<string, Calibration>> | undefined;
   /**
-   * Per service reading gaps as zero (missingData: zero): start of the latest
-   * period its metric had a datapoint, so a gap longer than the recent read
-   * is still known to be idle, not a metric that never existed.
+   * Per service reading gaps as zero (missingData: zero): when its metric
+   * last had a datapoint, so a gap longer than the recent read is still known
+   * to be idle, not a metric that never existed.
    */
-  readonly demandSeenMs?: Readonly<Record<string, number>> | undefined;
+  readonly demandSeen?: Readonly<Record<string, DemandSighting>> | undefined;
+}
+
+/** The start of the latest period a metric had a datapoint for, valid only for that metric (`metricKey`). */
+export interface DemandSighting {
+  readonly metric: string;
+  readonly atMs: number;
 }
 
 export interface DecisionRecord {

@@ -4,10 +4,9 @@
  * against; the pipeline cannot tell it from AWS.
  */
 import type { NodeGroupConfig, PrescaleConfig } from '../config/schema.ts';
-import { compareStrings } from '../core/canonical.ts';
 import { accumulatesOverPeriod, choosePeriodSeconds, computeValueScale } from '../core/cloudwatch-retention.ts';
 import { positiveModulo } from '../core/forecast/numeric.ts';
-import { SETTLE_MS } from '../core/plan/demand.ts';
+import { metricKey, SETTLE_MS } from '../core/plan/demand.ts';
 import type { DemandHistory } from '../core/forecast/types.ts';
 import { PrescaleError } from '../errors.ts';
 import type {
@@ -38,14 +37,6 @@ export class SteppedClock implements Clock {
   set(ms: number): void {
     this.currentMs = ms;
   }
-}
-
-export function metricKey(query: Pick<MetricQuery, 'namespace' | 'name' | 'dimensions'>): string {
-  const dims = Object.entries(query.dimensions)
-    .sort(([a], [b]) => compareStrings(a, b))
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
-  return `${query.namespace}/${query.name}{${dims}}`;
 }
 
 /**

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lib/config/load.ts';
 import type { PrescaleConfig } from '../../lib/config/schema.ts';
-import type { Forecaster } from '../../lib/core/forecast/types.ts';
+import type { DemandHistory, Forecaster } from '../../lib/core/forecast/types.ts';
 import { runPipeline, type PipelinePorts } from '../../lib/pipeline/run.ts';
 import { createSimCloud, type SimCloud } from '../../lib/sim/cloud.ts';
 import { createMemoryStateStore } from '../../lib/state/memory.ts';
@@ -306,46 +306,71 @@ describe('a CloudWatch Sum read before its period settles', () => {
 });
 
 describe('a counting metric that publishes nothing when idle (ALB RequestCount)', () => {
-  /** Serves a Sum as an ALB does: no datapoint for a minute without requests, and none yet for a minute still settling. */
-  function albLike(h: Harness, late: (endMs: number, nowMs: number) => boolean = (endMs, nowMs) => nowMs - endMs < 60_000): void {
-    servedAs(h, (value, startMs, stepMs, nowMs) => (value === 0 || startMs + stepMs > nowMs || late(startMs + stepMs, nowMs) ? Number.NaN : value));
+  /** Serves a Sum as an ALB does: no datapoint for a minute without requests, and none until `lateMs` after its minute ends. */
+  function albLike(h: Harness, lateMs: number): void {
+    servedAs(h, (value, startMs, stepMs, nowMs) => (value === 0 || nowMs - (startMs + stepMs) < lateMs ? Number.NaN : value));
   }
-  function albHarness(missingData: 'missing' | 'zero', demand: number[], late?: (endMs: number, nowMs: number) => boolean) {
+  /** `hpaReplicas`: the pods the service's HPA runs, readable through the manifests port; undefined: no HPA to read. */
+  function albHarness(missingData: 'missing' | 'zero', demand: number[], options: { lateMs?: number; hpaReplicas?: number } = {}) {
     const metric = { ...METRIC, stat: 'Sum', missingData };
     const cfg = config({ services: [service('api', metric as typeof METRIC)] });
     // 1000 a minute → reactive floor ceil(1000 / (100 × 0.9)) = 12 pods → 6 nodes
     const h = harness(cfg, demand, 6);
-    albLike(h, late);
+    albLike(h, options.lateMs ?? 60_000);
+    if (options.hpaReplicas !== undefined) {
+      const hpa = { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name: 'api', namespace: 'prod' }, spec: { minReplicas: 1, maxReplicas: 80 }, status: { currentReplicas: options.hpaReplicas } };
+      void h.cloud.manifests.apply([hpa]);
+      h.ports = { ...h.ports, manifests: h.cloud.manifests };
+    }
+    const histories: DemandHistory[] = [];
+    h.ports = { ...h.ports, forecaster: { name: 'recording', forecast: (request) => (histories.push(request.history), lastValueForecaster.forecast(request)) } };
     const run = async (minute: number) => {
       h.cloud.clock.set(T0 + minute * 60_000 + 20_000);
       return runPipeline(cfg, h.ports, { trigger: 'scheduled', actor: 'scheduled', runId: `run-${minute}` });
     };
-    return { h, run };
+    return { h, run, histories };
   }
   // Requests until minute 40, then none: the ALB publishes nothing from minute 40 on.
   const GOES_QUIET = [...Array<number>(40).fill(1000), ...Array<number>(50).fill(0)];
 
-  it.each<[string, 'missing' | 'zero', number]>([
-    // One run at 60:20, twenty quiet minutes in; the forecast is fitted now. missing: the last datapoint (39) is
-    // far past two periods → unknown → the 6 nodes stay (the forecast, from the last datapoint, says 1000 too).
-    ['missing: an idle service keeps its nodes', 'missing', 6],
-    // zero: the 1-minute reads 40..57 are due (start + 2 min ≤ 59:20) and read 0; so do the forecast's 5-minute
-    // periods 40 and 45 (retention serves 28 days at 300 s; due: start + 10 min ≤ 59:20), so it forecasts 0 →
-    // 1 pod (minReplicas) → 1 node (minNodes); one run may release up to 5 nodes: 6 → 1.
-    ['zero: an idle service is scaled in', 'zero', 1],
-  ])('%s', async (_case, missingData, nodes) => {
-    const { h, run } = albHarness(missingData, GOES_QUIET);
+  it.each<[string, 'missing' | 'zero', number | undefined, number]>([
+    // One run at 60:20, twenty quiet minutes in, the HPA down to 2 pods; the forecast is fitted now. missing: the last
+    // datapoint (39) is far past two periods → unknown → the 6 nodes stay (the forecast, from the last datapoint, says 1000).
+    ['missing: an idle service keeps its nodes', 'missing', 2, 6],
+    // zero: the 1-minute reads 40..57 are due (start + 2 min ≤ 59:20) and read 0; the forecast from the zero-read history
+    // says 0 → pods max(minReplicas 1, the 2 its HPA runs) = 2 → 1 node; one run may release up to 5: 6 → 1.
+    ['zero: an idle service follows its HPA down', 'zero', 2, 1],
+    // zero with no HPA to read: the 12 pods its 6 nodes hold stay (an inference never takes a node).
+    ['zero: without an HPA to read, nothing is taken', 'zero', undefined, 6],
+  ])('%s', async (_case, missingData, hpaReplicas, nodes) => {
+    const { h, run } = albHarness(missingData, GOES_QUIET, { hpaReplicas });
     await run(60);
     expect(desired(h)).toBe(nodes);
   });
 
-  it('zero: a datapoint later than the settle minute is not read as idle', async () => {
-    // Every datapoint arrives 100 s after its minute ends (CloudWatch usually takes under 60 s). At 45:20 minute 43
-    // (ended 44:00, 80 s ago) is missing but not due (start + 2 min = 45:00 > 44:20): the run reads 42's 1000 → holds.
-    const { h, run } = albHarness('zero', Array(90).fill(1000), (endMs, nowMs) => nowMs - endMs < 100_000);
+  it("zero: the forecast's history reads the idle periods as zero", async () => {
+    const { run, histories } = albHarness('zero', GOES_QUIET, { hpaReplicas: 2 });
+    await run(60);
+    // 28 days back comes at 300 s (retention). At 60:20: 35 (1000 a minute), 40 and 45 idle and due (start + 10 min ≤
+    // 59:20) → 0; 50 ended 55:00, settled but not due → still missing; 55 still settling → not in the history.
+    const [history] = histories;
+    const at = (minute: number) => history!.values[(T0 + minute * 60_000 - history!.startMs) / 300_000];
+    expect([35, 40, 45, 50].map(at)).toEqual([1000, 0, 0, Number.NaN]);
+    expect(history!.startMs + history!.values.length * 300_000).toBe(T0 + 55 * 60_000);
+  });
+
+  it.each<[string, number, number | undefined]>([
+    // Every datapoint 100 s after its minute ends (CloudWatch usually takes under 60 s). At 45:20 minute 43 (ended 44:00,
+    // 80 s ago) is missing but not due (start + 2 min = 45:00 > 44:20): the run reads 42's 1000 → holds.
+    ['100 s late: still read as late, not idle', 100_000, undefined],
+    // 150 s late: at 45:20 minutes 42 and 43 are missing; 42 is due (44:00 ≤ 44:20) and reads 0 — but an inference
+    // keeps the 12 pods its HPA runs (or, with no HPA to read, its nodes hold): the 6 nodes stay either way.
+    ['150 s late, the HPA readable: read as 0, no node taken', 150_000, 12],
+    ['150 s late, no HPA to read: read as 0, no node taken', 150_000, undefined],
+  ])('zero: %s', async (_case, lateMs, hpaReplicas) => {
+    const { h, run } = albHarness('zero', Array(90).fill(1000), { lateMs, hpaReplicas });
     await run(45);
     expect(desired(h)).toBe(6);
-    expect(await h.state.listAudit('test', 0, 10)).toEqual([]);
   });
 });
 

@@ -18,6 +18,7 @@
 import type { DemandHistory, Forecast } from '../forecast/types.ts';
 import { quantileAt } from '../forecast/types.ts';
 import { accumulatesOverPeriod } from '../cloudwatch-retention.ts';
+import { compareStrings } from '../canonical.ts';
 
 const MINUTE_MS = 60_000;
 
@@ -84,19 +85,68 @@ export function missingAsZero(history: DemandHistory, nowMs: number, seenSinceMs
   return values === undefined ? history : { ...history, values };
 }
 
+/** How a demand metric is read (the config's `demand.metric`). */
+export interface DemandMetric {
+  readonly stat: string;
+  readonly missingData?: 'missing' | 'zero';
+  readonly settleSeconds?: number;
+}
+
 /**
  * Demand as the planner counts it: settled periods only (observedHistory),
  * with gaps read as zero when the metric says so (missingAsZero).
  */
 export function demandAsRead(
   history: DemandHistory,
-  metric: { readonly stat: string; readonly missingData?: 'missing' | 'zero'; readonly settleSeconds?: number },
+  metric: DemandMetric,
   nowMs: number,
   seenSinceMs?: number,
 ): DemandHistory {
   const settleMs = settleMsOf(metric);
   const settled = observedHistory(history, metric.stat, nowMs, settleMs);
   return metric.missingData === 'zero' ? missingAsZero(settled, nowMs, seenSinceMs, settleMs) : settled;
+}
+
+/** What the reactive floor reads now (see reactiveReading). */
+export interface ReactiveReading {
+  /** Demand of the latest settled period, gaps read as zero if so configured; undefined when unknown (nothing scales in). */
+  readonly demandNow: number | undefined;
+  /** demandNow is a gap read as zero (missingData: zero), not a datapoint. */
+  readonly inferredZero: boolean;
+  /** The highest partial count of the periods still settling, when it exceeds demandNow (a lower bound: raises the floor only). */
+  readonly settlingAtLeast: number | undefined;
+  /** Start of the latest settled period with a datapoint, when there is one. */
+  readonly latestDatapointMs: number | undefined;
+}
+
+/**
+ * The reactive floor's reading of a raw recent read. Gaps read as zero feed
+ * only this (and the forecast's history): calibration and the forecast's
+ * level correction score real datapoints, so a late datapoint read as zero
+ * cannot drag the forecast or the service level down.
+ */
+export function reactiveReading(raw: DemandHistory, metric: DemandMetric, nowMs: number, seenSinceMs?: number): ReactiveReading {
+  const settleMs = settleMsOf(metric);
+  const read = demandAsRead(raw, metric, nowMs, seenSinceMs);
+  const index = latestDemandIndex(read, nowMs, observationLagMs(metric.stat, raw.stepSeconds, settleMs));
+  const demandNow = index === undefined ? undefined : read.values[index]!;
+  const settling = unsettledLowerBound(raw, metric.stat, nowMs, settleMs);
+  return {
+    demandNow,
+    // The read keeps the raw read's periods: a value the raw read lacks was a gap.
+    inferredZero: index !== undefined && Number.isNaN(raw.values[index]!),
+    settlingAtLeast: settling !== undefined && settling > (demandNow ?? 0) ? settling : undefined,
+    latestDatapointMs: latestSeenStartMs(observedHistory(raw, metric.stat, nowMs, settleMs)),
+  };
+}
+
+/** A metric's identity, whatever statistic or period is read: where a sighting of it is valid. */
+export function metricKey(query: { readonly namespace: string; readonly name: string; readonly dimensions: Readonly<Record<string, string>> }): string {
+  const dims = Object.entries(query.dimensions)
+    .sort(([a], [b]) => compareStrings(a, b))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  return `${query.namespace}/${query.name}{${dims}}`;
 }
 
 /** Start of the latest period with a datapoint, or undefined when there is none. */
@@ -143,8 +193,6 @@ export interface DemandNeedInput {
 export interface DemandNeed {
   /** Demand of the latest period, or undefined when the data stopped (then nothing scales in). */
   readonly demandNow: number | undefined;
-  /** Start of the period demandNow is, when known. */
-  readonly demandNowStartMs: number | undefined;
   /** Highest corrected forecast quantile over the later periods of [now, now + horizon); undefined when none is due or the forecast does not reach. */
   readonly forecastNeed: number | undefined;
   /** Mean of actual − forecast point over the periods observed since the forecast began. */
@@ -220,10 +268,8 @@ export function periodsStartingBefore(firstStartMs: number, endMs: number, stepM
 
 export function demandNeed(input: DemandNeedInput): DemandNeed {
   const { history, forecast, nowMs } = input;
+  const demandNow = latestDemand(history, nowMs, input.observationLagMs ?? 0);
   const stepMs = history.stepSeconds * 1000;
-  const demandNowIndex = latestDemandIndex(history, nowMs, input.observationLagMs ?? 0);
-  const demandNow = demandNowIndex === undefined ? undefined : history.values[demandNowIndex]!;
-  const demandNowStartMs = demandNowIndex === undefined ? undefined : history.startMs + demandNowIndex * stepMs;
   const current = currentPeriodIndex(history, nowMs);
   const windowEndMs = nowMs + input.horizonMinutes * MINUTE_MS;
   // The first period not observed that still has time to serve: the one after
@@ -233,7 +279,7 @@ export function demandNeed(input: DemandNeedInput): DemandNeed {
   const firstLaterStartMs = history.startMs + Math.max(current + 1, inProgress) * stepMs;
   const periodsAhead = periodsStartingBefore(firstLaterStartMs, windowEndMs, stepMs);
   const periodsToKeep = periodsStartingBefore(firstLaterStartMs, windowEndMs + stepMs, stepMs);
-  if (forecast === undefined) return { demandNow, demandNowStartMs, forecastNeed: undefined, keepNeed: undefined, levelOffset: 0, periodsAhead, nextPeriod: undefined };
+  if (forecast === undefined) return { demandNow, forecastNeed: undefined, keepNeed: undefined, levelOffset: 0, periodsAhead, nextPeriod: undefined };
   const levelOffset = forecastLevelOffset(history, forecast, current);
   const quantile = quantileAt(forecast, input.serviceLevel);
   const forecastStepMs = forecast.stepSeconds * 1000;
@@ -256,7 +302,7 @@ export function demandNeed(input: DemandNeedInput): DemandNeed {
   };
   const forecastNeed = periodsAhead === 0 ? undefined : highest(periodsAhead);
   const keepNeed = periodsToKeep === 0 ? undefined : highest(periodsToKeep);
-  return { demandNow, demandNowStartMs, forecastNeed, keepNeed, levelOffset, periodsAhead, nextPeriod };
+  return { demandNow, forecastNeed, keepNeed, levelOffset, periodsAhead, nextPeriod };
 }
 
 /** Demand of the period starting at `startMs`, once it has been observed. */

@@ -6,9 +6,9 @@ import type { PrescaleConfig, ServiceConfig, NodeGroupConfig } from '../../confi
 import type { Command, ScaleNodeGroupCommand } from '../commands.ts';
 import { sortCommands } from '../commands.ts';
 import type { DemandHistory, Forecast } from '../forecast/types.ts';
-import type { CooldownState, HpaState, NodeGroupState, PlannerMemory } from '../../ports.ts';
+import type { CooldownState, DemandSighting, HpaState, NodeGroupState, PlannerMemory } from '../../ports.ts';
 import { reactiveFloorPods } from './hpa.ts';
-import { demandAsRead, demandNeed, latestSeenStartMs, observationLagMs, observedDemandAt, settleMsOf, unsettledLowerBound } from './demand.ts';
+import { demandNeed, metricKey, observationLagMs, observedDemandAt, observedHistory, reactiveReading, settleMsOf, type ReactiveReading } from './demand.ts';
 import { rememberedCalibration, resolvePending, withPending, type Calibration } from './calibration.ts';
 import { clamp, decideNodeGroup } from './nodegroup.ts';
 import { packServices, podsPerNode } from './packing.ts';
@@ -74,7 +74,7 @@ function planService(
   service: ServiceConfig,
   observation: ServiceObservation | undefined,
   groupState: NodeGroupState | undefined,
-): ServicePlan & { demandMissing: boolean; calibration: Calibration; keepPods: number; demandSeenMs: number | undefined } {
+): ServicePlan & { demandMissing: boolean; calibration: Calibration; keepPods: number; demandSeen: DemandSighting | undefined } {
   const { config, nowMs } = input;
   // The preferred group sizes the HPA ratio when no HPA is observed (the backtest's one-group fleet).
   const group = config.nodeGroups.find((g) => g.name === service.nodeGroups[0])!;
@@ -85,46 +85,44 @@ function planService(
   const previous = rememberedCalibration(input.memory.calibration?.[service.name], config.policy.serviceLevel);
   // A partial Sum is not demand: only settled periods count (a no-op when the pipeline already cut them).
   const metric = service.demand.metric;
-  const stat = metric.stat;
-  const remembered: unknown = input.memory.demandSeenMs?.[service.name];
-  const seenBefore = typeof remembered === 'number' && Number.isFinite(remembered) ? remembered : undefined;
-  const recent = observation === undefined ? undefined : demandAsRead(observation.recentDemand, metric, nowMs, seenBefore);
-  const seenNow = observation === undefined ? undefined : latestSeenStartMs(observation.recentDemand);
-  const demandSeenMs = metric.missingData !== 'zero' ? undefined : seenNow === undefined ? seenBefore : Math.max(seenNow, seenBefore ?? seenNow);
+  const settleMs = settleMsOf(metric);
+  const sighting = rememberedSighting(input.memory.demandSeen?.[service.name], metricKey(metric), nowMs);
+  const recent = observation === undefined ? undefined : observedHistory(observation.recentDemand, metric.stat, nowMs, settleMs);
+  const reading: ReactiveReading =
+    observation === undefined
+      ? { demandNow: undefined, inferredZero: false, settlingAtLeast: undefined, latestDatapointMs: undefined }
+      : reactiveReading(observation.recentDemand, metric, nowMs, sighting);
+  const demandSeenMs = metric.missingData !== 'zero' ? undefined : Math.max(reading.latestDatapointMs ?? -Infinity, sighting ?? -Infinity);
+  // Calibration and the forecast's level correction score datapoints only, never a gap read as zero.
   const calibration =
     recent === undefined ? previous : resolvePending(previous, config.policy.serviceLevel, (startMs) => observedDemandAt(recent, startMs, nowMs), recent.startMs);
   const need =
     recent === undefined
-      ? { demandNow: undefined, demandNowStartMs: undefined, forecastNeed: undefined, keepNeed: undefined, levelOffset: 0, periodsAhead: 0, nextPeriod: undefined }
-      : demandNeed({ history: recent, forecast, serviceLevel: calibration.level, nowMs, horizonMinutes: horizon, observationLagMs: observationLagMs(stat, recent.stepSeconds, settleMsOf(metric)) });
+      ? { forecastNeed: undefined, keepNeed: undefined, levelOffset: 0, periodsAhead: 0, nextPeriod: undefined }
+      : demandNeed({ history: recent, forecast, serviceLevel: calibration.level, nowMs, horizonMinutes: horizon, observationLagMs: observationLagMs(metric.stat, recent.stepSeconds, settleMs) });
   const nextCalibration = withPending(calibration, need.nextPeriod?.startMs, need.nextPeriod?.value);
-  const demandNow = need.demandNow;
+  const { demandNow, settlingAtLeast } = reading;
   const peak = need.forecastNeed;
   const reasons: string[] = [];
   let pods = service.hpa.minReplicas;
   let forecastPods: number | undefined;
-  // A Sum still settling counts at least what it holds so far: the floor may rise on it, never fall.
-  const settling = observation === undefined ? undefined : unsettledLowerBound(observation.recentDemand, stat, nowMs, settleMsOf(metric));
-  const reactiveDemand = settling !== undefined && settling > (demandNow ?? 0) ? settling : demandNow;
-  // A zero read from a gap (missingData: zero) is an inference: it never takes nodes from pods the HPA still runs,
-  // so a metric that moved (a replaced load balancer) cannot evict a service that still has traffic.
-  const inferredZero = need.demandNowStartMs !== undefined && observation !== undefined && observedDemandAt(observation.recentDemand, need.demandNowStartMs, nowMs) === undefined;
-  if (reactiveDemand !== demandNow) {
-    const floor = reactiveFloorPods(reactiveDemand!, service.demand.perPod, config.policy.reactiveTargetUtilization, currentPods);
-    pods = Math.max(pods, floor);
-    reasons.push(`demand ≥ ${round(reactiveDemand!)} in a period still settling → reactive floor ${floor} pods`);
-    if (demandNow === undefined) reasons.push('no settled demand data: holding capacity');
-  } else if (demandNow !== undefined && inferredZero) {
-    const running = observation?.hpa?.currentReplicas;
-    pods = Math.max(pods, running ?? 0);
-    const since = demandSeenMs === undefined ? '' : ` since ${new Date(demandSeenMs).toISOString().slice(0, 16)}Z`;
-    reasons.push(`no datapoint${since}: demand read as 0 (missingData: zero)${running === undefined ? '' : `, holding the ${running} pods its HPA runs`}`);
-  } else if (demandNow !== undefined) {
-    const floor = reactiveFloorPods(demandNow, service.demand.perPod, config.policy.reactiveTargetUtilization, currentPods);
-    pods = Math.max(pods, floor);
-    reasons.push(`demand ${round(demandNow)} → reactive floor ${floor} pods`);
-  } else {
+  const reactiveDemand = settlingAtLeast ?? demandNow;
+  if (reactiveDemand === undefined) {
     reasons.push('no recent demand data: holding capacity');
+  } else {
+    const floor = reactiveFloorPods(reactiveDemand, service.demand.perPod, config.policy.reactiveTargetUtilization, currentPods);
+    pods = Math.max(pods, floor);
+    // A Sum still settling counts at least what it holds so far: the floor may rise on it, never fall.
+    reasons.push(`demand ${settlingAtLeast === undefined ? '' : '≥ '}${round(reactiveDemand)}${settlingAtLeast === undefined ? '' : ' in a period still settling'} → reactive floor ${floor} pods`);
+    if (demandNow === undefined) reasons.push('no settled demand data: holding capacity');
+  }
+  if (reading.inferredZero) {
+    // A zero read from a gap is an inference: it never takes nodes from the pods the service runs (its HPA's count,
+    // or without an HPA to read, what its nodes hold), so a metric that moved cannot evict a service with traffic.
+    const running = observation?.hpa?.currentReplicas ?? currentPods;
+    pods = Math.max(pods, running);
+    const since = demandSeenMs === undefined || !Number.isFinite(demandSeenMs) ? '' : ` since ${new Date(demandSeenMs).toISOString().slice(0, 16)}Z`;
+    reasons.push(`no datapoint${since}: read as 0 (missingData: zero), keeping the ${running} pods ${observation?.hpa === undefined ? 'its nodes hold' : 'its HPA runs'}`);
   }
   if (peak !== undefined) {
     forecastPods = Math.ceil(peak / service.demand.perPod);
@@ -134,7 +132,18 @@ function planService(
   }
   pods = clamp(pods, service.hpa.minReplicas, service.hpa.maxReplicas);
   const keepPods = need.keepNeed === undefined ? pods : clamp(Math.max(pods, Math.ceil(need.keepNeed / service.demand.perPod)), service.hpa.minReplicas, service.hpa.maxReplicas);
-  return { service: service.name, demandNow, forecastPeak: peak, pods, keepPods, forecastPods, reason: reasons.join('; '), demandMissing: demandNow === undefined, calibration: nextCalibration, demandSeenMs };
+  return {
+    service: service.name,
+    demandNow,
+    forecastPeak: peak,
+    pods,
+    keepPods,
+    forecastPods,
+    reason: reasons.join('; '),
+    demandMissing: demandNow === undefined,
+    calibration: nextCalibration,
+    demandSeen: demandSeenMs === undefined || !Number.isFinite(demandSeenMs) ? undefined : { metric: metricKey(metric), atMs: demandSeenMs },
+  };
 }
 
 /** A spot group that cannot supply more: not ACTIVE, or already at its maximum. */
@@ -261,18 +270,29 @@ export function plan(input: PlanInput): PlanOutput {
       recommendations,
       raisedFloors,
       calibration: Object.fromEntries(servicePlans.map((p) => [p.service, p.calibration])),
-      ...withDemandSeen(servicePlans),
+      demandSeen: demandSeenMemory(servicePlans),
     },
-    services: servicePlans.map(({ demandMissing: _missing, calibration: _calibration, keepPods: _keepPods, demandSeenMs: _seen, ...rest }) =>
+    services: servicePlans.map(({ demandMissing: _missing, calibration: _calibration, keepPods: _keepPods, demandSeen: _seen, ...rest }) =>
       unplaced.has(rest.service) ? { ...rest, reason: `${rest.reason}; ${unplaced.get(rest.service)} pods fit on none of its node groups` } : rest,
     ),
   };
 }
 
-/** Memory of when each missingData-zero service's metric was last seen; absent when no service reads gaps as zero. */
-function withDemandSeen(servicePlans: readonly { readonly service: string; readonly demandSeenMs: number | undefined }[]): Pick<PlannerMemory, 'demandSeenMs'> {
-  const seen = servicePlans.flatMap((p) => (p.demandSeenMs === undefined ? [] : [[p.service, p.demandSeenMs] as const]));
-  return { demandSeenMs: seen.length === 0 ? undefined : Object.fromEntries(seen) };
+/** Memory of when each missingData-zero service's metric last had a datapoint; undefined when no service reads gaps as zero. */
+function demandSeenMemory(servicePlans: readonly { readonly service: string; readonly demandSeen: DemandSighting | undefined }[]): PlannerMemory['demandSeen'] {
+  const seen = servicePlans.flatMap((p) => (p.demandSeen === undefined ? [] : [[p.service, p.demandSeen] as const]));
+  return seen.length === 0 ? undefined : Object.fromEntries(seen);
+}
+
+/**
+ * A remembered sighting, trusted only for the metric it was made on (a
+ * changed dimension is a new series, never seen) and only if it is a time
+ * not after now (memory is data read back from a store).
+ */
+export function rememberedSighting(remembered: unknown, metric: string, nowMs: number): number | undefined {
+  if (typeof remembered !== 'object' || remembered === null) return undefined;
+  const { metric: key, atMs } = remembered as Record<string, unknown>;
+  return key === metric && typeof atMs === 'number' && Number.isFinite(atMs) && atMs <= nowMs ? atMs : undefined;
 }
 
 function round(value: number): number {

@@ -162,6 +162,21 @@ describe('bad configs fail with every problem, each with its path and rule', () 
     expect(problemsAfter(edit)).toContain(expected);
   });
 
+  it.each<[string, string | undefined]>([
+    ['Sum', 'Sum'],
+    ['SampleCount', 'SampleCount'],
+    ['a trimmed sum', 'TS(10%:90%)'],
+    ['no stat (Sum by default)', undefined],
+  ])('reads gaps as zero on a statistic that counts: %s', (_name, stat) => {
+    const edit = (c: RawConfig) => {
+      const metric = c.services[0].demand.metric;
+      metric.missingData = 'zero';
+      if (stat === undefined) delete metric.stat;
+      else metric.stat = stat;
+    };
+    expect(problemsAfter(edit)).toEqual([]);
+  });
+
   it('lists every problem at once, sorted', () => {
     const problems = problemsAfter((c) => {
       c.services[1].hpa.maxReplicas = 1;
