@@ -56,7 +56,14 @@ export const handler = createHandler<SQSEvent, SQSBatchResponse>({ name: NAME, s
       return summarizeRun(result);
     });
     metrics.addMetric('ClusterRuns', MetricUnit.Count, 1);
+    // Capacity held because a demand metric stopped (or was never seen) is silent in the plan: count it so it can page.
+    // A summary replayed from the idempotency store may predate these fields: read as none.
+    const unknown: readonly string[] = (summary as Partial<RunSummary>).demandUnknown ?? [];
+    const inferredZero: readonly string[] = (summary as Partial<RunSummary>).demandInferredZero ?? [];
+    metrics.addMetric('ServicesDemandUnknown', MetricUnit.Count, unknown.length);
+    metrics.addMetric('ServicesDemandInferredZero', MetricUnit.Count, inferredZero.length);
     logger.info('cluster run', { ...summary });
+    if (unknown.length > 0) logger.warn('demand unknown: holding capacity for these services', { cluster: summary.cluster, services: unknown });
     return summary;
   };
   const processed = await processPartialResponse(event, processRecord, processor, { context });

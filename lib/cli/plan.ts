@@ -124,7 +124,10 @@ export function formatPlan(result: RunResult, region: string): string {
   const lines = planLines(result);
   const header = `prescale plan: cluster ${result.cluster} (${region}) at ${new Date(result.atMs).toISOString()} — dry run, nothing was changed`;
   if (result.status === 'lease-held') return `${header}\n  (another run holds the cluster lease)\n`;
-  const model = result.forecastModel === undefined ? '' : `\n  forecast model: ${result.forecastModel}`;
+  const model =
+    (result.forecastModel === undefined ? '' : `\n  forecast model: ${result.forecastModel}`) +
+    (result.demandUnknown.length === 0 ? '' : `\n  demand unknown, capacity held: ${result.demandUnknown.join(', ')}`) +
+    (result.demandInferredZero.length === 0 ? '' : `\n  demand read as 0 from gaps (missingData: zero): ${result.demandInferredZero.join(', ')}`);
   if (lines.length === 0) return `${header}${model}\n  no command: capacity matches the plan\n`;
   const body = lines.map((l) => `  ${l.target}  ${l.verdict}  ${l.change}\n      why: ${l.reason}\n      guard: ${l.guard}`).join('\n');
   return `${header}${model}\n  ${lines.length} command${lines.length === 1 ? '' : 's'} a run would issue:\n${body}\n`;

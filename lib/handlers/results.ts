@@ -20,6 +20,10 @@ export interface RunSummary {
   readonly atMs: number;
   readonly forecastModel: string | null;
   readonly commands: readonly CommandSummary[];
+  /** Services whose demand now was unknown, so their capacity was held (a metric that stopped, or was never seen). */
+  readonly demandUnknown: readonly string[];
+  /** Services whose demand now was a gap read as zero (missingData: zero). */
+  readonly demandInferredZero: readonly string[];
 }
 
 export function summarizeRun(result: RunResult): RunSummary {
@@ -32,7 +36,15 @@ export function summarizeRun(result: RunResult): RunSummary {
       message: o.message ?? null,
     }))
     .sort((a, b) => compareStrings(a.target, b.target));
-  return { cluster: result.cluster, status: result.status, atMs: result.atMs, forecastModel: result.forecastModel ?? null, commands };
+  return {
+    cluster: result.cluster,
+    status: result.status,
+    atMs: result.atMs,
+    forecastModel: result.forecastModel ?? null,
+    commands,
+    demandUnknown: [...result.demandUnknown],
+    demandInferredZero: [...result.demandInferredZero],
+  };
 }
 
 export interface ClusterFailure {

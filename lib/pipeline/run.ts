@@ -16,7 +16,7 @@ import { commandTarget, isNoOp } from '../core/commands.ts';
 import type { DemandHistory, Forecast, Forecaster } from '../core/forecast/types.ts';
 import { historyEndMs, STANDARD_LEVELS } from '../core/forecast/types.ts';
 import { guard } from '../core/guard.ts';
-import type { ServiceObservation, Trigger } from '../core/plan/plan.ts';
+import type { ServiceObservation, ServicePlan, Trigger } from '../core/plan/plan.ts';
 import { plan, serviceHorizonMinutes } from '../core/plan/plan.ts';
 import { demandAsRead } from '../core/plan/demand.ts';
 import { isPrescaleError, PrescaleError } from '../errors.ts';
@@ -83,6 +83,9 @@ export interface RunResult {
   readonly forecastModel: string | undefined;
   /** The plan waiting for a human, when the guard asked for approval. */
   readonly pendingPlan: PendingPlan | undefined;
+  /** Services whose demand now is unknown (capacity held for them), and those read as zero from a gap; sorted. */
+  readonly demandUnknown: readonly string[];
+  readonly demandInferredZero: readonly string[];
 }
 
 /** The forecast must reach this far past now: the refit cadence plus the longest decision horizon. */
@@ -346,7 +349,7 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
     lease = await ports.state.acquireLease(cluster, options.runId, nowMs, LEASE_TTL_MS);
   } catch (error) {
     if (error instanceof PrescaleError && error.code === 'lease-held') {
-      return { cluster, atMs: nowMs, trigger: options.trigger, status: 'lease-held', outcomes: [], forecasts: new Map(), forecastModel: undefined, pendingPlan: undefined };
+      return { cluster, atMs: nowMs, trigger: options.trigger, status: 'lease-held', outcomes: [], forecasts: new Map(), forecastModel: undefined, pendingPlan: undefined, demandUnknown: [], demandInferredZero: [] };
     }
     throw error;
   }
@@ -379,7 +382,19 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
     }
     const forecastModel = [...new Set([...forecasts.values()].map((f) => f.model))].sort().join('+') || undefined;
     if (outcomes.length > 0) await ports.state.appendDecision(decisionRecord(cluster, lease, nowMs, options.actor, forecastModel, outcomes));
-    return { cluster, atMs: nowMs, trigger: options.trigger, status: 'done', outcomes, forecasts, forecastModel, pendingPlan };
+    const servicesIn = (state: ServicePlan['demandState']) => planned.services.filter((p) => p.demandState === state).map((p) => p.service).sort(compareStrings);
+    return {
+      cluster,
+      atMs: nowMs,
+      trigger: options.trigger,
+      status: 'done',
+      outcomes,
+      forecasts,
+      forecastModel,
+      pendingPlan,
+      demandUnknown: servicesIn('unknown'),
+      demandInferredZero: servicesIn('inferred-zero'),
+    };
   } finally {
     await ports.state.releaseLease(lease);
   }

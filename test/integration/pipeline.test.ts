@@ -98,8 +98,10 @@ describe('pipeline on the simulated cloud', () => {
   it('never scales in when the demand metric stops reporting', async () => {
     // 20 minutes of data, then nothing: at minute 29 the latest point is 10 minutes old
     const h = harness(config(), [...Array(20).fill(100), ...Array(20).fill(Number.NaN)], 8);
-    await h.run(29);
+    const result = await h.run(29);
     expect(desired(h)).toBe(8);
+    // …and says so, for the worker's ServicesDemandUnknown metric.
+    expect(result).toMatchObject({ demandUnknown: ['api'], demandInferredZero: [] });
   });
 
   it('an alarm run only scales out', async () => {
@@ -344,8 +346,9 @@ describe('a counting metric that publishes nothing when idle (ALB RequestCount)'
     ['zero: without an HPA to read, nothing is taken', 'zero', undefined, 6],
   ])('%s', async (_case, missingData, hpaReplicas, nodes) => {
     const { h, run } = albHarness(missingData, GOES_QUIET, { hpaReplicas });
-    await run(60);
+    const result = await run(60);
     expect(desired(h)).toBe(nodes);
+    expect(result).toMatchObject(missingData === 'zero' ? { demandUnknown: [], demandInferredZero: ['api'] } : { demandUnknown: ['api'], demandInferredZero: [] });
   });
 
   it("zero: the forecast's history reads the idle periods as zero", async () => {

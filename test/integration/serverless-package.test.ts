@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tableDefinition, TTL_ATTRIBUTE } from '../../lib/state/dynamodb.ts';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lib/handlers/middleware.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const FUNCTIONS = ['scheduled', 'worker', 'alarm', 'emergency', 'reweight', 'manifests', 'slackApproval'] as const;
@@ -180,5 +181,18 @@ describe('serverless package', () => {
       expect(alarms.some((a) => a.Properties.MetricName === 'Errors' && JSON.stringify(a.Properties.Dimensions).includes(logicalId(fn))), fn).toBe(true);
     }
     expect(alarms.some((a) => a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible' && JSON.stringify(a.Properties.Dimensions).includes('ClusterDeadLetterQueue'))).toBe(true);
+  });
+
+  it('pages when a demand metric stays unknown: on the EMF metric the worker emits, with its dimensions', () => {
+    const alarm = Object.values(resources).find((r) => r.Type === 'AWS::CloudWatch::Alarm' && r.Properties.MetricName === 'ServicesDemandUnknown');
+    expect(alarm?.Properties).toMatchObject({
+      Namespace: METRICS_NAMESPACE,
+      Dimensions: [{ Name: 'service', Value: SERVICE_NAME }, { Name: 'function', Value: 'worker' }],
+      Statistic: 'Minimum',
+      Period: 300,
+      EvaluationPeriods: 3,
+      Threshold: 1,
+      AlarmActions: [{ Ref: 'OpsAlertTopic' }],
+    });
   });
 });

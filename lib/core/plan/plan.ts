@@ -39,9 +39,13 @@ export interface PlanInput {
   readonly usdPerHourByGroup?: Readonly<Record<string, number>>;
 }
 
+/** How demand now was known: a datapoint, a gap read as zero (missingData: zero), or not at all (capacity held). */
+export type DemandState = 'observed' | 'inferred-zero' | 'unknown';
+
 export interface ServicePlan {
   readonly service: string;
   readonly demandNow: number | undefined;
+  readonly demandState: DemandState;
   readonly forecastPeak: number | undefined;
   readonly pods: number;
   /** Pods the forecast alone asks for at the horizon (for predictive HPA floors). */
@@ -135,6 +139,7 @@ function planService(
   return {
     service: service.name,
     demandNow,
+    demandState: demandNow === undefined ? 'unknown' : reading.inferredZero ? 'inferred-zero' : 'observed',
     forecastPeak: peak,
     pods,
     keepPods,

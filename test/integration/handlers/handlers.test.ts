@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Context } from 'aws-lambda';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ValidationError } from '../../../lib/errors.ts';
 import { requireLocal, resetDependencies, type Dependencies } from '../../../lib/handlers/deps.ts';
@@ -73,7 +74,13 @@ describe('scheduled → worker fan-out', () => {
   it('the worker runs the pipeline for the sample message', async () => {
     const deps = await freshDeps();
     const worker = await loadHandler('worker');
+    const added = vi.spyOn(Metrics.prototype, 'addMetric');
     expect(await worker(sample('worker'), context())).toEqual({ batchItemFailures: [] });
+    // Every service's demand was read: nothing held for want of data (the ops alarm watches this count).
+    expect(added.mock.calls.filter(([name]) => name.startsWith('ServicesDemand'))).toEqual([
+      ['ServicesDemandUnknown', 'Count', 0],
+      ['ServicesDemandInferredZero', 'Count', 0],
+    ]);
     const decisions = await deps.state.listDecisions('debate-prod', 0, 10);
     const audit = await deps.state.listAudit('debate-prod', 0, 100);
     // The synthetic afternoon demand needs more than the floors: the run planned and acted.

@@ -75,6 +75,8 @@ describe('formatPlan', () => {
       forecasts: new Map(),
       forecastModel: 'seasonal-naive',
       pendingPlan: undefined,
+      demandUnknown: ['jobs'],
+      demandInferredZero: ['gateway', 'search'],
       outcomes: [
         { guarded: { command: command('spot', 2, 30), verdict: 'clamp', effective: command('spot', 2, 15), reason: '30 is outside [0, 15]: clamped to 15' }, result: 'skipped', message: 'dry run' },
         { guarded: { command: command('general', 3, 5), verdict: 'allow', effective: command('general', 3, 5), reason: 'within bounds' }, result: 'skipped', message: 'dry run' },
@@ -84,6 +86,8 @@ describe('formatPlan', () => {
       [
         'prescale plan: cluster prod (us-east-1) at 2026-11-02T14:00:00.000Z — dry run, nothing was changed',
         '  forecast model: seasonal-naive',
+        '  demand unknown, capacity held: jobs',
+        '  demand read as 0 from gaps (missingData: zero): gateway, search',
         '  2 commands a run would issue:',
         '  prod/nodegroup/general  allow  nodes 3 → 5',
         '      why: forecast needs 5',
