@@ -143,10 +143,11 @@ const metricQuery = z.strictObject({
   missingData: z.enum(['missing', 'zero']).default('missing'),
   /**
    * How long after its period ends a Sum (or SampleCount…) is complete. CloudWatch
-   * documents a minute; a metric published late (an agent flushing every 60 s, a
-   * cross-account stream) needs more, or its partial count reads as a drop.
+   * documents a minute, the least allowed; a metric published late (an agent
+   * flushing every 60 s, a cross-account stream) needs more, or its partial count
+   * reads as a drop.
    */
-  settleSeconds: z.number().int('must be an integer').min(0, 'must be ≥ 0').max(900, 'must be ≤ 900').default(60),
+  settleSeconds: z.number().int('must be an integer').min(60, "must be ≥ 60 (CloudWatch's own minute: sooner, a Sum is read partial)").max(900, 'must be ≤ 900').default(60),
 });
 
 const service = z.strictObject({

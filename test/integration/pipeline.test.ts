@@ -342,13 +342,14 @@ describe('a counting metric that publishes nothing when idle (ALB RequestCount)'
     // zero: the 1-minute reads 40..57 are due (start + 2 min ≤ 59:20) and read 0; the forecast from the zero-read history
     // says 0 → pods max(minReplicas 1, the 2 its HPA runs) = 2 → 1 node; one run may release up to 5: 6 → 1.
     ['zero: an idle service follows its HPA down', 'zero', 2, 1],
-    // zero with no HPA to read: the 12 pods its 6 nodes hold stay (an inference never takes a node).
-    ['zero: without an HPA to read, nothing is taken', 'zero', undefined, 6],
+    // zero with no HPA to read: nothing guards the inference, so the gap stays unknown and the 6 nodes stay.
+    ['zero: without an HPA to read, the gap stays unknown', 'zero', undefined, 6],
   ])('%s', async (_case, missingData, hpaReplicas, nodes) => {
     const { h, run } = albHarness(missingData, GOES_QUIET, { hpaReplicas });
     const result = await run(60);
     expect(desired(h)).toBe(nodes);
-    expect(result).toMatchObject(missingData === 'zero' ? { demandUnknown: [], demandInferredZero: ['api'] } : { demandUnknown: ['api'], demandInferredZero: [] });
+    const inferred = missingData === 'zero' && hpaReplicas !== undefined;
+    expect(result).toMatchObject(inferred ? { demandUnknown: [], demandInferredZero: ['api'] } : { demandUnknown: ['api'], demandInferredZero: [] });
   });
 
   it("zero: the forecast's history reads the idle periods as zero", async () => {
@@ -362,18 +363,19 @@ describe('a counting metric that publishes nothing when idle (ALB RequestCount)'
     expect(history!.startMs + history!.values.length * 300_000).toBe(T0 + 55 * 60_000);
   });
 
-  it.each<[string, number, number | undefined]>([
-    // Every datapoint 100 s after its minute ends (CloudWatch usually takes under 60 s). At 45:20 minute 43 (ended 44:00,
-    // 80 s ago) is missing but not due (start + 2 min = 45:00 > 44:20): the run reads 42's 1000 → holds.
-    ['100 s late: still read as late, not idle', 100_000, undefined],
+  it.each<[string, number, number, Partial<Record<'demandUnknown' | 'demandInferredZero', string[]>>]>([
+    // Every datapoint 100 s after its minute ends (CloudWatch usually takes under 60 s); the HPA (on CPU) is down to 2
+    // pods, so a zero read wrongly would scale in to 1 node. At 45:20 minute 43 (ended 44:00, 80 s ago) is missing but
+    // not due (start + 2 min = 45:00 > 44:20): the run reads 42's 1000 → 12 pods → the 6 nodes stay.
+    ['100 s late: still read as late, not idle', 100_000, 2, { demandInferredZero: [] }],
     // 150 s late: at 45:20 minutes 42 and 43 are missing; 42 is due (44:00 ≤ 44:20) and reads 0 — but an inference
-    // keeps the 12 pods its HPA runs (or, with no HPA to read, its nodes hold): the 6 nodes stay either way.
-    ['150 s late, the HPA readable: read as 0, no node taken', 150_000, 12],
-    ['150 s late, no HPA to read: read as 0, no node taken', 150_000, undefined],
-  ])('zero: %s', async (_case, lateMs, hpaReplicas) => {
+    // keeps the 12 pods the HPA runs: the 6 nodes stay.
+    ['150 s late, the HPA at 12: read as 0, no node taken', 150_000, 12, { demandInferredZero: ['api'] }],
+  ])('zero: %s', async (_case, lateMs, hpaReplicas, expected) => {
     const { h, run } = albHarness('zero', Array(90).fill(1000), { lateMs, hpaReplicas });
-    await run(45);
+    const result = await run(45);
     expect(desired(h)).toBe(6);
+    expect(result).toMatchObject(expected);
   });
 });
 

@@ -105,12 +105,19 @@ function planService(
       ? { forecastNeed: undefined, keepNeed: undefined, levelOffset: 0, periodsAhead: 0, nextPeriod: undefined }
       : demandNeed({ history: recent, forecast, serviceLevel: calibration.level, nowMs, horizonMinutes: horizon, observationLagMs: observationLagMs(metric.stat, recent.stepSeconds, settleMs) });
   const nextCalibration = withPending(calibration, need.nextPeriod?.startMs, need.nextPeriod?.value);
-  const { demandNow, settlingAtLeast } = reading;
+  const hpa = observation?.hpa;
+  const since = demandSeenMs === undefined || !Number.isFinite(demandSeenMs) ? '' : ` since ${new Date(demandSeenMs).toISOString().slice(0, 16)}Z`;
+  // A zero read from a gap is an inference, guarded by the pods the HPA runs; with no HPA to read there is no
+  // guard (nodes say nothing about one service's pods on a shared group), so the gap stays unknown.
+  const unguardedZero = reading.inferredZero && hpa === undefined;
+  const demandNow = unguardedZero ? undefined : reading.demandNow;
+  const settlingAtLeast = reading.settlingAtLeast;
   const peak = need.forecastNeed;
   const reasons: string[] = [];
   let pods = service.hpa.minReplicas;
   let forecastPods: number | undefined;
   const reactiveDemand = settlingAtLeast ?? demandNow;
+  if (unguardedZero) reasons.push(`no datapoint${since}: a gap reads as 0 (missingData: zero) only beside the HPA's replicas, and none is readable`);
   if (reactiveDemand === undefined) {
     reasons.push('no recent demand data: holding capacity');
   } else {
@@ -120,13 +127,10 @@ function planService(
     reasons.push(`demand ${settlingAtLeast === undefined ? '' : '≥ '}${round(reactiveDemand)}${settlingAtLeast === undefined ? '' : ' in a period still settling'} → reactive floor ${floor} pods`);
     if (demandNow === undefined) reasons.push('no settled demand data: holding capacity');
   }
-  if (reading.inferredZero) {
-    // A zero read from a gap is an inference: it never takes nodes from the pods the service runs (its HPA's count,
-    // or without an HPA to read, what its nodes hold), so a metric that moved cannot evict a service with traffic.
-    const running = observation?.hpa?.currentReplicas ?? currentPods;
-    pods = Math.max(pods, running);
-    const since = demandSeenMs === undefined || !Number.isFinite(demandSeenMs) ? '' : ` since ${new Date(demandSeenMs).toISOString().slice(0, 16)}Z`;
-    reasons.push(`no datapoint${since}: read as 0 (missingData: zero), keeping the ${running} pods ${observation?.hpa === undefined ? 'its nodes hold' : 'its HPA runs'}`);
+  if (reading.inferredZero && hpa !== undefined) {
+    // …never taking nodes from the pods the HPA runs, so a metric that moved cannot evict a service with traffic.
+    pods = Math.max(pods, hpa.currentReplicas);
+    reasons.push(`no datapoint${since}: read as 0 (missingData: zero), keeping the ${hpa.currentReplicas} pods its HPA runs`);
   }
   if (peak !== undefined) {
     forecastPods = Math.ceil(peak / service.demand.perPod);
@@ -212,8 +216,6 @@ export function plan(input: PlanInput): PlanOutput {
   for (const group of config.nodeGroups) {
     const state = groupStates.get(group.name);
     if (state === undefined) continue;
-    const placedServices = new Set(packing.placements.filter((p) => p.group === group.name).map((p) => p.service));
-    const placed = servicePlans.filter((p) => placedServices.has(p.service));
     const cooldown = input.cooldowns.get(group.name);
     const decision = decideNodeGroup({
       nowMs,
@@ -225,7 +227,9 @@ export function plan(input: PlanInput): PlanOutput {
       recentRecommendations: input.memory.recommendations[group.name] ?? [],
       lastScaleOutMs: cooldown?.lastScaleOutMs,
       lastScaleInMs: cooldown?.lastScaleInMs,
-      scaleInAllowed: input.trigger !== 'alarm' && !placed.some((p) => p.demandMissing),
+      // Any group a service with unknown demand may use, not only where this plan packs it: a plan made without its
+      // demand may move it, and the group it leaves must not release the nodes it may still be running on.
+      scaleInAllowed: input.trigger !== 'alarm' && !servicePlans.some((p, i) => p.demandMissing && config.services[i]!.nodeGroups.includes(group.name)),
       policy: config.policy,
     });
     recommendations[group.name] = decision.recommendations;

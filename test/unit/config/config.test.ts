@@ -155,7 +155,7 @@ describe('bad configs fail with every problem, each with its path and rule', () 
       (c) => Object.assign(c.services[0].demand.metric, { stat: 'Average', missingData: 'zero' }),
       'services[0].demand.metric.missingData "zero" needs a statistic that counts (Sum, SampleCount, TS…, TC…), not "Average", which is unknown, not zero, when nothing was published',
     ],
-    ['a negative settle time', (c) => (c.services[0].demand.metric.settleSeconds = -1), 'services[0].demand.metric.settleSeconds must be ≥ 0'],
+    ['a settle time under a minute', (c) => (c.services[0].demand.metric.settleSeconds = 30), "services[0].demand.metric.settleSeconds must be ≥ 60 (CloudWatch's own minute: sooner, a Sum is read partial)"],
     ['a settle time over 15 minutes', (c) => (c.services[0].demand.metric.settleSeconds = 901), 'services[0].demand.metric.settleSeconds must be ≤ 900'],
     ['an unknown missingData', (c) => (c.services[0].demand.metric.missingData = 'ignore'), 'services[0].demand.metric.missingData must be one of "missing", "zero" (got string "ignore")'],
   ])('%s', (_name, edit, expected) => {

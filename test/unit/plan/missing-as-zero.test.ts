@@ -17,6 +17,18 @@ const T = Date.UTC(2026, 10, 2, 10, 0);
 
 const series = (stepMinutes: number, values: number[]) => ({ startMs: T, stepSeconds: stepMinutes * 60, values });
 
+/** Service s (1 CPU a pod, 100 demand a pod, HPA 1–100 on CPU) on `nodeGroups`, reading `metric`. */
+const serviceSpec = (nodeGroups: string[], metric: Record<string, unknown>) => ({
+  name: 's',
+  namespace: 'n',
+  deployment: 's',
+  requests: { cpu: '1', memory: '1Gi' },
+  podStartMinutes: 0,
+  nodeGroups,
+  hpa: { minReplicas: 1, maxReplicas: 100, metrics: [{ type: 'cpu', targetUtilizationPercent: 70 }] },
+  demand: { metric, perPod: 100 },
+});
+
 describe('missingAsZero', () => {
   it.each<[string, number, number[], number, number | undefined, number[]]>([
     // [case, step min, settled values from 10:00, now (after 10:00), seen since (after 10:00)] → values read
@@ -138,18 +150,7 @@ describe('the planner on a service gone quiet', () => {
       version: 1,
       cluster: { name: 'c', region: 'us-east-1' },
       nodeGroups: [{ name: 'g', instanceTypes: ['m5.large'], minNodes: 2, maxNodes: 30, allocatable: { cpu: '1', memory: '1Gi', pods: 1 }, bootMinutes: 3 }],
-      services: [
-        {
-          name: 's',
-          namespace: 'n',
-          deployment: 's',
-          requests: { cpu: '1', memory: '1Gi' },
-          podStartMinutes: 0,
-          nodeGroups: ['g'],
-          hpa: { minReplicas: 1, maxReplicas: 100, metrics: [{ type: 'cpu', targetUtilizationPercent: 70 }] },
-          demand: { metric: { ...METRIC, missingData }, perPod: 100 },
-        },
-      ],
+      services: [serviceSpec(['g'], { ...METRIC, missingData })],
     });
   }
   /** Ten minutes from 11:50 plus the one in progress (12:00), as the pipeline reads them. */
@@ -187,8 +188,8 @@ describe('the planner on a service gone quiet', () => {
     ['zero: it follows the HPA down, a step at a time', 'zero', QUIET, { hpa: hpa(1) }, 5, /no datapoint since 2026-11-02T11:54Z: read as 0 \(missingData: zero\), keeping the 1 pods its HPA runs/],
     // The HPA still runs 7 pods (traffic may have moved to a metric prescale does not read): 7 nodes stay.
     ['zero: never below the pods its HPA runs', 'zero', QUIET, { hpa: hpa(7) }, 7, /keeping the 7 pods its HPA runs/],
-    // No HPA to read: the 10 pods its 10 nodes hold (1 per node) stay.
-    ['zero: without an HPA to read, nothing is taken', 'zero', QUIET, {}, 10, /keeping the 10 pods its nodes hold/],
+    // No HPA to read: nothing guards the inference (nodes say nothing about one service's pods), so the gap is unknown.
+    ['zero: without an HPA to read, the gap stays unknown', 'zero', QUIET, {}, 10, /none is readable; no recent demand data: holding capacity/],
     // A metric never seen (a wrong dimension) stays unknown: hold.
     ['zero: a metric never seen holds', 'zero', NEVER, { hpa: hpa(1) }, 10, /no recent demand data: holding capacity/],
     // Quiet for longer than the recent read, but an earlier run saw this metric at 11:30: still idle.
@@ -239,5 +240,62 @@ describe('the planner on a service gone quiet', () => {
     ['not kept for missing', 'missing', QUIET, { demandSeen: SEEN_1130 }, undefined],
   ])('%s', (_case, missingData, values, memory, expected) => {
     expect(plan(input(scenario(missingData), values, { memory })).memory.demandSeen).toEqual(expected);
+  });
+
+  it('a shared group does not grow run after run around a service with no HPA to read', () => {
+    // Service s reads gaps as zero with no HPA; t (1000 a minute → ceil(1000 / 90) = 12 pods) shares group g.
+    // Reading s's gap as "the pods its nodes hold" would claim all 10 nodes for s and pack t on top, every run.
+    const base = scenario('zero');
+    const t = { ...base.services[0]!, name: 't', deployment: 't', demand: { ...base.services[0]!.demand, metric: { ...base.services[0]!.demand.metric, dimensions: { LoadBalancer: 'app/t/2' } } } };
+    const cfg: PrescaleConfig = { ...base, services: [base.services[0]!, t] };
+    let desired = 10;
+    for (let run = 0; run < 4; run++) {
+      const one = input(cfg, QUIET);
+      const out = plan({
+        ...one,
+        nodeGroups: [{ ...one.nodeGroups[0]!, desiredNodes: desired, readyNodes: desired }],
+        services: [...one.services, { service: 't', recentDemand: recent(Array<number>(11).fill(1000)), hpa: undefined }],
+      });
+      const command = out.commands.find((c) => c.kind === 'scale-node-group');
+      desired = command?.kind === 'scale-node-group' ? command.toNodes : desired;
+    }
+    // s unknown → minReplicas 1 pod, t 12 pods → 13 nodes; s's unknown demand blocks scale-in, so 10 → 13 and stays.
+    expect(desired).toBe(13);
+  });
+});
+
+describe('unknown demand guards every group the service may use', () => {
+  it('a plan made without the demand may move the service, but the group it leaves keeps its nodes', () => {
+    // Groups ga (4 pods a node) and gb (3 pods a node); s may use both. Settled demand is stale, but 11:59 still
+    // settling holds 300 (a lower bound): ceil(300 / 90) = 4 pods, which pack on ga with no waste (gb: 2 nodes, 2 wasted).
+    // gb had 2 nodes running s: without the guard its recommendation (0 → minNodes 1) would release one of them.
+    const cfg = parseConfig({
+      version: 1,
+      cluster: { name: 'c', region: 'us-east-1' },
+      nodeGroups: [
+        { name: 'ga', instanceTypes: ['m5.large'], minNodes: 0, maxNodes: 30, allocatable: { cpu: '4', memory: '16Gi', pods: 20 }, bootMinutes: 3 },
+        { name: 'gb', instanceTypes: ['m5.large'], minNodes: 1, maxNodes: 30, allocatable: { cpu: '3', memory: '16Gi', pods: 20 }, bootMinutes: 3 },
+      ],
+      services: [serviceSpec(['gb', 'ga'], { namespace: 'x', name: 'y', stat: 'Sum', periodSeconds: 60 })],
+    });
+    const NOW = Date.UTC(2026, 10, 2, 12, 0, 5);
+    // From 11:50: data until 11:53 (stale at 12:00:05), then nothing; 11:59 (ended 5 s ago) holds a partial 300.
+    const values = [100, 100, 100, 100, N, N, N, N, N, 300, N];
+    const out = plan({
+      config: cfg,
+      nowMs: NOW,
+      trigger: 'scheduled',
+      nodeGroups: [
+        { name: 'ga', status: 'ACTIVE', desiredNodes: 0, minNodes: 0, maxNodes: 30, readyNodes: 0, bootingNodes: 0 },
+        { name: 'gb', status: 'ACTIVE', desiredNodes: 2, minNodes: 1, maxNodes: 30, readyNodes: 2, bootingNodes: 0 },
+      ],
+      services: [{ service: 's', recentDemand: { startMs: Date.UTC(2026, 10, 2, 11, 50), stepSeconds: 60, values }, hpa: undefined }],
+      forecasts: new Map(),
+      memory: { recommendations: {}, raisedFloors: {} },
+      cooldowns: new Map(),
+    });
+    expect(out.services[0]!.reason).toMatch(/demand ≥ 300 in a period still settling → reactive floor 4 pods; no settled demand data/);
+    // ga scales out for the 4 pods; gb keeps its 2 nodes.
+    expect(out.commands.filter((c) => c.kind === 'scale-node-group').map((c) => (c.kind === 'scale-node-group' ? `${c.nodeGroup} ${c.fromNodes}→${c.toNodes}` : ''))).toEqual(['ga 0→1']);
   });
 });
