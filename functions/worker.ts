@@ -60,8 +60,11 @@ export const handler = createHandler<SQSEvent, SQSBatchResponse>({ name: NAME, s
     // A summary replayed from the idempotency store may predate these fields: read as none.
     const unknown: readonly string[] = (summary as Partial<RunSummary>).demandUnknown ?? [];
     const inferredZero: readonly string[] = (summary as Partial<RunSummary>).demandInferredZero ?? [];
-    metrics.addMetric('ServicesDemandUnknown', MetricUnit.Count, unknown.length);
-    metrics.addMetric('ServicesDemandInferredZero', MetricUnit.Count, inferredZero.length);
+    // A run that found the lease held observed nothing: a 0 from it would say "all known".
+    if (summary.status === 'done') {
+      metrics.addMetric('ServicesDemandUnknown', MetricUnit.Count, unknown.length);
+      metrics.addMetric('ServicesDemandInferredZero', MetricUnit.Count, inferredZero.length);
+    }
     logger.info('cluster run', { ...summary });
     if (unknown.length > 0) logger.warn('demand unknown: holding capacity for these services', { cluster: summary.cluster, services: unknown });
     return summary;

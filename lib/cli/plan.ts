@@ -160,7 +160,18 @@ export async function planCommand(argv: readonly string[], out: (text: string) =
       },
       { trigger: 'scheduled', actor: 'cli:plan', runId: `plan-${process.pid}`, dryRun: true },
     );
-    out(values.json ? `${JSON.stringify({ cluster: result.cluster, atMs: result.atMs, status: result.status, forecastModel: result.forecastModel ?? null, commands: planLines(result) }, null, 2)}\n` : formatPlan(result, config.cluster.region));
+    const json = {
+      cluster: result.cluster,
+      atMs: result.atMs,
+      status: result.status,
+      forecastModel: result.forecastModel ?? null,
+      commands: planLines(result),
+      demandUnknown: result.demandUnknown,
+      demandInferredZero: result.demandInferredZero,
+    };
+    // HPAs are not read here, so a missingData: zero gap the deployed worker would read as 0 (beside the HPA's pods) shows as unknown.
+    const hpaNote = config.services.some((s) => s.demand.metric.missingData === 'zero') ? '  (HPAs are not read by `prescale plan`: a missingData: zero gap shows as unknown here)\n' : '';
+    out(values.json ? `${JSON.stringify(json, null, 2)}\n` : `${formatPlan(result, config.cluster.region)}${hpaNote}`);
     return 0;
   } finally {
     for (const client of Object.values(clients)) client.destroy();

@@ -188,10 +188,12 @@ describe('serverless package', () => {
     expect(alarm?.Properties).toMatchObject({
       Namespace: METRICS_NAMESPACE,
       Dimensions: [{ Name: 'service', Value: SERVICE_NAME }, { Name: 'function', Value: 'worker' }],
-      Statistic: 'Minimum',
+      Statistic: 'Maximum',
       Period: 300,
       EvaluationPeriods: 3,
       Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
       AlarmActions: [{ Ref: 'OpsAlertTopic' }],
     });
   });

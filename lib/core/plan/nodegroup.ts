@@ -27,6 +27,8 @@ export interface NodeGroupDecisionInput {
   readonly lastScaleInMs: number | undefined;
   /** An alarm run or missing data: capacity may only grow. */
   readonly scaleInAllowed: boolean;
+  /** Why scale-in is not allowed, for the reason (e.g. `demand unknown for gateway`). */
+  readonly scaleInBlockedBy?: string | undefined;
   readonly policy: Pick<PolicyConfig, 'scaleDownStabilizationMinutes' | 'maxScaleOutNodes' | 'maxScaleInNodes' | 'scaleOutCooldownMinutes' | 'scaleInCooldownMinutes'>;
 }
 
@@ -76,7 +78,9 @@ export function decideNodeGroup(input: NodeGroupDecisionInput): NodeGroupDecisio
     return { desiredNodes: target, recommendations, reason: `scale out ${current} → ${target}${limited}: needs ${recommended}` };
   }
   if (recommended === current) return { desiredNodes: current, recommendations, reason: `holds ${current}` };
-  if (!input.scaleInAllowed) return { desiredNodes: current, recommendations, reason: `holds ${current}: scale-in not allowed on this run` };
+  if (!input.scaleInAllowed) {
+    return { desiredNodes: current, recommendations, reason: `holds ${current}: scale-in not allowed on this run${input.scaleInBlockedBy === undefined ? '' : ` (${input.scaleInBlockedBy})`}` };
+  }
   const keep = clamp(input.keepNodes, input.minNodes, input.maxNodes);
   const stabilized = Math.max(recommended, keep, stabilizedNodes(recommendations));
   if (stabilized >= current) {

@@ -217,6 +217,10 @@ export function plan(input: PlanInput): PlanOutput {
     const state = groupStates.get(group.name);
     if (state === undefined) continue;
     const cooldown = input.cooldowns.get(group.name);
+    // Any group a service with unknown demand may use, not only where this plan packs it: a plan made without its
+    // demand may move it, and the group it leaves must not release the nodes it may still be running on.
+    const unknownHere = servicePlans.filter((p, i) => p.demandMissing && config.services[i]!.nodeGroups.includes(group.name)).map((p) => p.service);
+    const scaleInBlockedBy = input.trigger === 'alarm' ? 'an alarm run only scales out' : unknownHere.length > 0 ? `demand unknown for ${unknownHere.join(', ')}` : undefined;
     const decision = decideNodeGroup({
       nowMs,
       currentDesiredNodes: state.desiredNodes,
@@ -227,9 +231,8 @@ export function plan(input: PlanInput): PlanOutput {
       recentRecommendations: input.memory.recommendations[group.name] ?? [],
       lastScaleOutMs: cooldown?.lastScaleOutMs,
       lastScaleInMs: cooldown?.lastScaleInMs,
-      // Any group a service with unknown demand may use, not only where this plan packs it: a plan made without its
-      // demand may move it, and the group it leaves must not release the nodes it may still be running on.
-      scaleInAllowed: input.trigger !== 'alarm' && !servicePlans.some((p, i) => p.demandMissing && config.services[i]!.nodeGroups.includes(group.name)),
+      scaleInAllowed: scaleInBlockedBy === undefined,
+      scaleInBlockedBy,
       policy: config.policy,
     });
     recommendations[group.name] = decision.recommendations;

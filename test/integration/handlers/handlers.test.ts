@@ -87,6 +87,23 @@ describe('scheduled → worker fan-out', () => {
     expect(decisions.length + audit.length).toBeGreaterThan(0);
   });
 
+  it('counts a service whose demand metric went silent: the metric the ops alarm watches', async () => {
+    const deps = await freshDeps();
+    const worker = await loadHandler('worker');
+    // The llm service's metric published nothing in the last hour (the sample run is at 14:00): its demand is unknown.
+    deps.portsFor('debate-prod', Date.parse('2026-11-02T14:00:00Z'));
+    const cloud = requireLocal(deps).clouds.get('debate-prod')!;
+    const llm = deps.config('debate-prod').services.find((s) => s.name === 'llm')!;
+    const minutes = (Date.parse('2026-11-02T14:00:00Z') - cloud.metrics.t0Ms) / 60_000;
+    cloud.metrics.add(llm.demand.metric, Float64Array.from({ length: minutes + 1440 }, (_, m) => (m < minutes - 60 ? 10 : Number.NaN)));
+    const added = vi.spyOn(Metrics.prototype, 'addMetric');
+    expect(await worker(sample('worker'), context())).toEqual({ batchItemFailures: [] });
+    expect(added.mock.calls.filter(([name]) => name.startsWith('ServicesDemand'))).toEqual([
+      ['ServicesDemandUnknown', 'Count', 1],
+      ['ServicesDemandInferredZero', 'Count', 0],
+    ]);
+  });
+
   it('one broken cluster fails only its own message', async () => {
     const deps = await freshDeps();
     const worker = await loadHandler('worker');

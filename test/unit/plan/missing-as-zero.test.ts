@@ -259,7 +259,8 @@ describe('the planner on a service gone quiet', () => {
       const command = out.commands.find((c) => c.kind === 'scale-node-group');
       desired = command?.kind === 'scale-node-group' ? command.toNodes : desired;
     }
-    // s unknown → minReplicas 1 pod, t 12 pods → 13 nodes; s's unknown demand blocks scale-in, so 10 → 13 and stays.
+    // s unknown → its minReplicas 1 pod, t 12 pods → 13 nodes: 10 → 13 on the first run, then 13 every run
+    // (the old guard counted all the group's ready pods as s's and packed t on top: 10 → 22 → 30, its maximum).
     expect(desired).toBe(13);
   });
 });
@@ -267,7 +268,8 @@ describe('the planner on a service gone quiet', () => {
 describe('unknown demand guards every group the service may use', () => {
   it('a plan made without the demand may move the service, but the group it leaves keeps its nodes', () => {
     // Groups ga (4 pods a node) and gb (3 pods a node); s may use both. Settled demand is stale, but 11:59 still
-    // settling holds 300 (a lower bound): ceil(300 / 90) = 4 pods, which pack on ga with no waste (gb: 2 nodes, 2 wasted).
+    // settling holds 300 (a lower bound). With no HPA, s's current pods are gb's 2 nodes × 3 = 6; the HPA formula on
+    // 300 / (6 × 100 × 0.9) = 0.56 gives ceil(6 × 0.56) = ceil(3.33) = 4 pods, which pack on ga with no waste (gb: 2 nodes, 2 wasted).
     // gb had 2 nodes running s: without the guard its recommendation (0 → minNodes 1) would release one of them.
     const cfg = parseConfig({
       version: 1,
@@ -295,7 +297,7 @@ describe('unknown demand guards every group the service may use', () => {
       cooldowns: new Map(),
     });
     expect(out.services[0]!.reason).toMatch(/demand ≥ 300 in a period still settling → reactive floor 4 pods; no settled demand data/);
-    // ga scales out for the 4 pods; gb keeps its 2 nodes.
+    // ga scales out for the 4 pods; gb keeps its 2 nodes, and says why.
     expect(out.commands.filter((c) => c.kind === 'scale-node-group').map((c) => (c.kind === 'scale-node-group' ? `${c.nodeGroup} ${c.fromNodes}→${c.toNodes}` : ''))).toEqual(['ga 0→1']);
   });
 });

@@ -53,6 +53,9 @@ describe('decideNodeGroup', () => {
   it('says why it holds', () => {
     expect(decideNodeGroup({ ...base, recommendedNodes: 4, keepNodes: 7 }).reason).toBe('holds 6: the next period needs 7');
     expect(decideNodeGroup({ ...base, recommendedNodes: 4, recentRecommendations: [[NOW - 5 * MIN, 8]] }).reason).toBe('holds 6: needed 8 within the last 10 min');
+    expect(decideNodeGroup({ ...base, recommendedNodes: 4, scaleInAllowed: false, scaleInBlockedBy: 'demand unknown for gateway' }).reason).toBe(
+      'holds 6: scale-in not allowed on this run (demand unknown for gateway)',
+    );
   });
 
   it('remembers only the recommendations inside the window', () => {
