@@ -130,7 +130,9 @@ function demandOrThrow(result: PromiseSettledResult<DemandHistory>): DemandHisto
  * A cached forecast is reused until the refit cadence is due or it no longer
  * reaches the decision horizon; a Lambda refits once an hour, not every minute.
  */
-async function forecastServices(config: PrescaleConfig, ports: PipelinePorts, nowMs: number): Promise<Map<string, Forecast>> {
+async function forecastServices(config: PrescaleConfig, ports: PipelinePorts, nowMs: number, observed: readonly ServiceObservation[]): Promise<Map<string, Forecast>> {
+  // A gap reads as zero only beside a readable HPA (the planner's guard): without one it stays a gap here too.
+  const withHpa = new Set(observed.filter((o) => o.hpa !== undefined).map((o) => o.service));
   const cacheKey = (service: ServiceConfig) => `demand/${service.name}`;
   const cachedForecasts: (Forecast | undefined)[] = [];
   for (const service of config.services) {
@@ -155,7 +157,8 @@ async function forecastServices(config: PrescaleConfig, ports: PipelinePorts, no
     }
     // A partial last Sum would read as a drop, and the level models follow their last points;
     // a counting metric's gaps are idle periods (missingData: zero), not holes to bridge.
-    const history = demandAsRead(demandOrThrow(historyOf.get(service.name)!), service.demand.metric, nowMs);
+    const metric = withHpa.has(service.name) ? service.demand.metric : { ...service.demand.metric, missingData: 'missing' as const };
+    const history = demandAsRead(demandOrThrow(historyOf.get(service.name)!), metric, nowMs);
     // A settled history ends before now: the forecast starts there and must still reach the horizon.
     const unobservedMs = Math.max(0, nowMs - historyEndMs(history));
     const horizonSteps = Math.ceil((forecastHorizonMinutes(config, service) * MINUTE_MS + unobservedMs) / (service.demand.metric.periodSeconds * 1000)) + 1;
@@ -356,7 +359,7 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
   try {
     const nodeGroups: NodeGroupState[] = await ports.capacity.describeNodeGroups(cluster, config.nodeGroups.map((g) => g.name));
     const services = await observeServices(config, ports, nowMs);
-    const forecasts = options.trigger === 'alarm' ? new Map<string, Forecast>() : await forecastServices(config, ports, nowMs);
+    const forecasts = options.trigger === 'alarm' ? new Map<string, Forecast>() : await forecastServices(config, ports, nowMs, services);
     const memory = (await ports.state.getPlannerMemory(cluster)) ?? { recommendations: {}, raisedFloors: {} };
     const cooldowns = new Map<string, CooldownState>();
     for (const group of config.nodeGroups) cooldowns.set(group.name, await ports.state.getCooldown(cluster, group.name));

@@ -352,14 +352,18 @@ describe('a counting metric that publishes nothing when idle (ALB RequestCount)'
     expect(result).toMatchObject(inferred ? { demandUnknown: [], demandInferredZero: ['api'] } : { demandUnknown: ['api'], demandInferredZero: [] });
   });
 
-  it("zero: the forecast's history reads the idle periods as zero", async () => {
-    const { run, histories } = albHarness('zero', GOES_QUIET, { hpaReplicas: 2 });
-    await run(60);
+  it.each<[string, number | undefined, number[]]>([
     // 28 days back comes at 300 s (retention). At 60:20: 35 (1000 a minute), 40 and 45 idle and due (start + 10 min ≤
     // 59:20) → 0; 50 ended 55:00, settled but not due → still missing; 55 still settling → not in the history.
+    ['reads the idle periods as zero', 2, [1000, 0, 0, Number.NaN]],
+    // Without an HPA to read the planner keeps a gap unknown, and so does the forecast's history.
+    ['keeps them gaps without an HPA to read', undefined, [1000, Number.NaN, Number.NaN, Number.NaN]],
+  ])("zero: the forecast's history %s", async (_case, hpaReplicas, expected) => {
+    const { run, histories } = albHarness('zero', GOES_QUIET, { hpaReplicas });
+    await run(60);
     const [history] = histories;
     const at = (minute: number) => history!.values[(T0 + minute * 60_000 - history!.startMs) / 300_000];
-    expect([35, 40, 45, 50].map(at)).toEqual([1000, 0, 0, Number.NaN]);
+    expect([35, 40, 45, 50].map(at)).toEqual(expected);
     expect(history!.startMs + history!.values.length * 300_000).toBe(T0 + 55 * 60_000);
   });
 
