@@ -38,8 +38,9 @@ export function settleMsOf(metric: { readonly settleSeconds?: number | undefined
 /**
  * The periods of `history` that count as observed at `nowMs`. For an
  * accumulating statistic (Sum, SampleCount…) the period in progress holds
- * only the part so far, and a period that ended less than `SETTLE_MS` ago may
- * still be aggregating: both would read as a drop in demand, so they are cut
+ * only the part so far, and a period that ended less than the settle time
+ * ago (`settleSeconds`, CloudWatch's minute by default) may still be
+ * aggregating: both would read as a drop in demand, so they are cut
  * off and left to the forecast. Other statistics are read as they come.
  */
 export function observedHistory(history: DemandHistory, stat: string, nowMs: number, settleMs = SETTLE_MS): DemandHistory {
@@ -62,7 +63,7 @@ export function observedHistory(history: DemandHistory, stat: string, nowMs: num
  *   holds capacity instead of scaling in, and a forecast history that starts
  *   before the metric existed keeps its leading gap;
  * - a period counts only once the next one has settled too (it ended a
- *   period and `SETTLE_MS` ago): a datapoint later than CloudWatch's minute
+ *   period and the settle time ago): a datapoint later than the settle time
  *   is then still read as late, not as zero; the freshness rule bridges it
  *   as one missing period.
  */
@@ -159,7 +160,7 @@ export function latestSeenStartMs(history: DemandHistory): number | undefined {
 
 /**
  * What a Sum still settling has already counted: the periods observedHistory
- * cuts (the one in progress, any that ended under `SETTLE_MS` ago) hold
+ * cuts (the one in progress, any that ended under the settle time ago) hold
  * partial counts, which only grow as CloudWatch aggregates, so each is a
  * lower bound on its period's demand. Undefined for other statistics (a
  * trimmed sum TS(…) may trim a value it held once more arrive) or
