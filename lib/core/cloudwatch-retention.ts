@@ -44,7 +44,16 @@ export function choosePeriodSeconds(requestedSeconds: number, startMs: number, n
  * a period as from all of it.
  */
 export function accumulatesOverPeriod(stat: string): boolean {
-  return /^(sum|samplecount)$/i.test(stat) || /^t[sc](\(|\d)/i.test(stat);
+  return growsAsDataArrives(stat) || /^t[sc](\(|\d)/i.test(stat);
+}
+
+/**
+ * Sum and SampleCount only grow as datapoints arrive, so a partial value is a
+ * lower bound on the final one. A trimmed sum or count is not: more data may
+ * trim a value it held.
+ */
+export function growsAsDataArrives(stat: string): boolean {
+  return /^(sum|samplecount)$/i.test(stat);
 }
 
 /**

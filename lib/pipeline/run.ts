@@ -18,7 +18,7 @@ import { historyEndMs, STANDARD_LEVELS } from '../core/forecast/types.ts';
 import { guard } from '../core/guard.ts';
 import type { ServiceObservation, ServicePlan, Trigger } from '../core/plan/plan.ts';
 import { plan, serviceHorizonMinutes } from '../core/plan/plan.ts';
-import { demandAsRead } from '../core/plan/demand.ts';
+import { demandAsRead, readsGapsAsZero } from '../core/plan/demand.ts';
 import { isPrescaleError, PrescaleError } from '../errors.ts';
 import type {
   AuditEntry,
@@ -131,8 +131,7 @@ function demandOrThrow(result: PromiseSettledResult<DemandHistory>): DemandHisto
  * reaches the decision horizon; a Lambda refits once an hour, not every minute.
  */
 async function forecastServices(config: PrescaleConfig, ports: PipelinePorts, nowMs: number, observed: readonly ServiceObservation[]): Promise<Map<string, Forecast>> {
-  // A gap reads as zero only beside a readable HPA (the planner's guard): without one it stays a gap here too.
-  const withHpa = new Set(observed.filter((o) => o.hpa !== undefined).map((o) => o.service));
+  const hpaReadable = new Set(observed.filter((o) => o.hpa !== undefined).map((o) => o.service));
   const cacheKey = (service: ServiceConfig) => `demand/${service.name}`;
   const cachedForecasts: (Forecast | undefined)[] = [];
   for (const service of config.services) {
@@ -157,7 +156,8 @@ async function forecastServices(config: PrescaleConfig, ports: PipelinePorts, no
     }
     // A partial last Sum would read as a drop, and the level models follow their last points;
     // a counting metric's gaps are idle periods (missingData: zero), not holes to bridge.
-    const metric = withHpa.has(service.name) ? service.demand.metric : { ...service.demand.metric, missingData: 'missing' as const };
+    // Gaps read as zero by the planner's own rule (readsGapsAsZero), or stay gaps.
+    const metric = { ...service.demand.metric, missingData: readsGapsAsZero(service.demand.metric, hpaReadable.has(service.name)) ? ('zero' as const) : ('missing' as const) };
     const history = demandAsRead(demandOrThrow(historyOf.get(service.name)!), metric, nowMs);
     // A settled history ends before now: the forecast starts there and must still reach the horizon.
     const unobservedMs = Math.max(0, nowMs - historyEndMs(history));

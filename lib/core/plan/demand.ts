@@ -17,7 +17,7 @@
  */
 import type { DemandHistory, Forecast } from '../forecast/types.ts';
 import { quantileAt } from '../forecast/types.ts';
-import { accumulatesOverPeriod } from '../cloudwatch-retention.ts';
+import { accumulatesOverPeriod, growsAsDataArrives } from '../cloudwatch-retention.ts';
 import { compareStrings } from '../canonical.ts';
 
 const MINUTE_MS = 60_000;
@@ -45,10 +45,13 @@ export function settleMsOf(metric: { readonly settleSeconds?: number | undefined
  */
 export function observedHistory(history: DemandHistory, stat: string, nowMs: number, settleMs = SETTLE_MS): DemandHistory {
   if (!accumulatesOverPeriod(stat)) return history;
-  const stepMs = history.stepSeconds * 1000;
-  // Period i ends at startMs + (i + 1) × step; keep those ending at or before now − settle.
-  const settled = Math.max(0, Math.min(history.values.length, Math.floor((nowMs - settleMs - history.startMs) / stepMs)));
+  const settled = Math.max(0, Math.min(history.values.length, periodsEndedBy(history, nowMs - settleMs)));
   return settled === history.values.length ? history : { ...history, values: history.values.slice(0, settled) };
+}
+
+/** How many periods from the history's start have ended at or before `endMs` (period i ends at start + (i + 1) × step). */
+function periodsEndedBy(history: DemandHistory, endMs: number): number {
+  return Math.floor((endMs - history.startMs) / (history.stepSeconds * 1000));
 }
 
 /**
@@ -69,8 +72,8 @@ export function observedHistory(history: DemandHistory, stat: string, nowMs: num
  */
 export function missingAsZero(history: DemandHistory, nowMs: number, seenSinceMs?: number, settleMs = SETTLE_MS): DemandHistory {
   const stepMs = history.stepSeconds * 1000;
-  // Period i is due when startMs + (i + 2) × step ≤ now − settle.
-  const due = Math.min(history.values.length, Math.floor((nowMs - settleMs - history.startMs) / stepMs) - 1);
+  // Period i is due once period i + 1 has settled too.
+  const due = Math.min(history.values.length, periodsEndedBy(history, nowMs - settleMs) - 1);
   let seenInHistory = false;
   let values: number[] | undefined;
   for (let i = 0; i < due; i++) {
@@ -103,9 +106,21 @@ export function demandAsRead(
   nowMs: number,
   seenSinceMs?: number,
 ): DemandHistory {
-  const settleMs = settleMsOf(metric);
-  const settled = observedHistory(history, metric.stat, nowMs, settleMs);
-  return metric.missingData === 'zero' ? missingAsZero(settled, nowMs, seenSinceMs, settleMs) : settled;
+  return withGapsRead(observedHistory(history, metric.stat, nowMs, settleMsOf(metric)), metric, nowMs, seenSinceMs);
+}
+
+/** A settled history with its gaps read as the metric says (zero, or left as gaps). */
+function withGapsRead(settled: DemandHistory, metric: DemandMetric, nowMs: number, seenSinceMs: number | undefined): DemandHistory {
+  return metric.missingData === 'zero' ? missingAsZero(settled, nowMs, seenSinceMs, settleMsOf(metric)) : settled;
+}
+
+/**
+ * The one rule for when gaps read as zero: the metric says so and the
+ * service's HPA is readable, whose replicas guard the inference (without
+ * it nothing says how many pods still run, and the gap stays unknown).
+ */
+export function readsGapsAsZero(metric: DemandMetric, hpaReadable: boolean): boolean {
+  return metric.missingData === 'zero' && hpaReadable;
 }
 
 /** What the reactive floor reads now (see reactiveReading). */
@@ -118,6 +133,8 @@ export interface ReactiveReading {
   readonly settlingAtLeast: number | undefined;
   /** Start of the latest settled period with a datapoint, when there is one. */
   readonly latestDatapointMs: number | undefined;
+  /** The settled periods with their datapoints only (no gap read as zero): what calibration and the level correction score. */
+  readonly settled: DemandHistory;
 }
 
 /**
@@ -128,16 +145,18 @@ export interface ReactiveReading {
  */
 export function reactiveReading(raw: DemandHistory, metric: DemandMetric, nowMs: number, seenSinceMs?: number): ReactiveReading {
   const settleMs = settleMsOf(metric);
-  const read = demandAsRead(raw, metric, nowMs, seenSinceMs);
+  const settled = observedHistory(raw, metric.stat, nowMs, settleMs);
+  const read = withGapsRead(settled, metric, nowMs, seenSinceMs);
   const index = latestDemandIndex(read, nowMs, observationLagMs(metric.stat, raw.stepSeconds, settleMs));
   const demandNow = index === undefined ? undefined : read.values[index]!;
   const settling = unsettledLowerBound(raw, metric.stat, nowMs, settleMs);
   return {
     demandNow,
-    // The read keeps the raw read's periods: a value the raw read lacks was a gap.
-    inferredZero: index !== undefined && Number.isNaN(raw.values[index]!),
+    // The read keeps the settled periods' indices: a value the settled history lacks was a gap.
+    inferredZero: index !== undefined && Number.isNaN(settled.values[index]!),
     settlingAtLeast: settling !== undefined && settling > (demandNow ?? 0) ? settling : undefined,
-    latestDatapointMs: latestSeenStartMs(observedHistory(raw, metric.stat, nowMs, settleMs)),
+    latestDatapointMs: latestSeenStartMs(settled),
+    settled,
   };
 }
 
@@ -169,8 +188,8 @@ export function latestSeenStartMs(history: DemandHistory): number | undefined {
  * and this is how the run it triggers sees it.
  */
 export function unsettledLowerBound(history: DemandHistory, stat: string, nowMs: number, settleMs = SETTLE_MS): number | undefined {
-  if (!/^(sum|samplecount)$/i.test(stat)) return undefined;
-  const settled = observedHistory(history, stat, nowMs, settleMs).values.length;
+  if (!growsAsDataArrives(stat)) return undefined;
+  const settled = Math.max(0, periodsEndedBy(history, nowMs - settleMs));
   const current = currentPeriodIndex(history, nowMs);
   let bound: number | undefined;
   for (let i = settled; i <= current; i++) {

@@ -8,7 +8,7 @@ import { sortCommands } from '../commands.ts';
 import type { DemandHistory, Forecast } from '../forecast/types.ts';
 import type { CooldownState, DemandSighting, HpaState, NodeGroupState, PlannerMemory } from '../../ports.ts';
 import { reactiveFloorPods } from './hpa.ts';
-import { demandNeed, metricKey, observationLagMs, observedDemandAt, observedHistory, reactiveReading, settleMsOf, type ReactiveReading } from './demand.ts';
+import { demandNeed, metricKey, observationLagMs, observedDemandAt, reactiveReading, readsGapsAsZero, settleMsOf } from './demand.ts';
 import { rememberedCalibration, resolvePending, withPending, type Calibration } from './calibration.ts';
 import { clamp, decideNodeGroup } from './nodegroup.ts';
 import { packServices, podsPerNode } from './packing.ts';
@@ -78,7 +78,7 @@ function planService(
   service: ServiceConfig,
   observation: ServiceObservation | undefined,
   groupState: NodeGroupState | undefined,
-): ServicePlan & { demandMissing: boolean; calibration: Calibration; keepPods: number; demandSeen: DemandSighting | undefined } {
+): ServicePlan & { calibration: Calibration; keepPods: number; demandSeen: DemandSighting | undefined } {
   const { config, nowMs } = input;
   // The preferred group sizes the HPA ratio when no HPA is observed (the backtest's one-group fleet).
   const group = config.nodeGroups.find((g) => g.name === service.nodeGroups[0])!;
@@ -89,29 +89,27 @@ function planService(
   const previous = rememberedCalibration(input.memory.calibration?.[service.name], config.policy.serviceLevel);
   // A partial Sum is not demand: only settled periods count (a no-op when the pipeline already cut them).
   const metric = service.demand.metric;
-  const settleMs = settleMsOf(metric);
-  const sighting = rememberedSighting(input.memory.demandSeen?.[service.name], metricKey(metric), nowMs);
-  const recent = observation === undefined ? undefined : observedHistory(observation.recentDemand, metric.stat, nowMs, settleMs);
-  const reading: ReactiveReading =
-    observation === undefined
-      ? { demandNow: undefined, inferredZero: false, settlingAtLeast: undefined, latestDatapointMs: undefined }
-      : reactiveReading(observation.recentDemand, metric, nowMs, sighting);
-  const demandSeenMs = metric.missingData !== 'zero' ? undefined : Math.max(reading.latestDatapointMs ?? -Infinity, sighting ?? -Infinity);
+  const key = metricKey(metric);
+  const sighting = rememberedSighting(input.memory.demandSeen?.[service.name], key, nowMs);
+  const reading = observation === undefined ? undefined : reactiveReading(observation.recentDemand, metric, nowMs, sighting);
+  const recent = reading?.settled;
+  const demandSeenMs = metric.missingData === 'zero' ? latestOf(reading?.latestDatapointMs, sighting) : undefined;
   // Calibration and the forecast's level correction score datapoints only, never a gap read as zero.
   const calibration =
     recent === undefined ? previous : resolvePending(previous, config.policy.serviceLevel, (startMs) => observedDemandAt(recent, startMs, nowMs), recent.startMs);
   const need =
     recent === undefined
       ? { forecastNeed: undefined, keepNeed: undefined, levelOffset: 0, periodsAhead: 0, nextPeriod: undefined }
-      : demandNeed({ history: recent, forecast, serviceLevel: calibration.level, nowMs, horizonMinutes: horizon, observationLagMs: observationLagMs(metric.stat, recent.stepSeconds, settleMs) });
+      : demandNeed({ history: recent, forecast, serviceLevel: calibration.level, nowMs, horizonMinutes: horizon, observationLagMs: observationLagMs(metric.stat, recent.stepSeconds, settleMsOf(metric)) });
   const nextCalibration = withPending(calibration, need.nextPeriod?.startMs, need.nextPeriod?.value);
   const hpa = observation?.hpa;
-  const since = demandSeenMs === undefined || !Number.isFinite(demandSeenMs) ? '' : ` since ${new Date(demandSeenMs).toISOString().slice(0, 16)}Z`;
+  const since = demandSeenMs === undefined ? '' : ` since ${new Date(demandSeenMs).toISOString().slice(0, 16)}Z`;
   // A zero read from a gap is an inference, guarded by the pods the HPA runs; with no HPA to read there is no
   // guard (nodes say nothing about one service's pods on a shared group), so the gap stays unknown.
-  const unguardedZero = reading.inferredZero && hpa === undefined;
-  const demandNow = unguardedZero ? undefined : reading.demandNow;
-  const settlingAtLeast = reading.settlingAtLeast;
+  const inferredZero = reading?.inferredZero ?? false;
+  const unguardedZero = inferredZero && !readsGapsAsZero(metric, hpa !== undefined);
+  const demandNow = unguardedZero ? undefined : reading?.demandNow;
+  const settlingAtLeast = reading?.settlingAtLeast;
   const peak = need.forecastNeed;
   const reasons: string[] = [];
   let pods = service.hpa.minReplicas;
@@ -127,7 +125,7 @@ function planService(
     reasons.push(`demand ${settlingAtLeast === undefined ? '' : '≥ '}${round(reactiveDemand)}${settlingAtLeast === undefined ? '' : ' in a period still settling'} → reactive floor ${floor} pods`);
     if (demandNow === undefined) reasons.push('no settled demand data: holding capacity');
   }
-  if (reading.inferredZero && hpa !== undefined) {
+  if (inferredZero && hpa !== undefined) {
     // …never taking nodes from the pods the HPA runs, so a metric that moved cannot evict a service with traffic.
     pods = Math.max(pods, hpa.currentReplicas);
     reasons.push(`no datapoint${since}: read as 0 (missingData: zero), keeping the ${hpa.currentReplicas} pods its HPA runs`);
@@ -143,15 +141,14 @@ function planService(
   return {
     service: service.name,
     demandNow,
-    demandState: demandNow === undefined ? 'unknown' : reading.inferredZero ? 'inferred-zero' : 'observed',
+    demandState: demandNow === undefined ? 'unknown' : inferredZero ? 'inferred-zero' : 'observed',
     forecastPeak: peak,
     pods,
     keepPods,
     forecastPods,
     reason: reasons.join('; '),
-    demandMissing: demandNow === undefined,
     calibration: nextCalibration,
-    demandSeen: demandSeenMs === undefined || !Number.isFinite(demandSeenMs) ? undefined : { metric: metricKey(metric), atMs: demandSeenMs },
+    demandSeen: demandSeenMs === undefined ? undefined : { metric: key, atMs: demandSeenMs },
   };
 }
 
@@ -219,7 +216,7 @@ export function plan(input: PlanInput): PlanOutput {
     const cooldown = input.cooldowns.get(group.name);
     // Any group a service with unknown demand may use, not only where this plan packs it: a plan made without its
     // demand may move it, and the group it leaves must not release the nodes it may still be running on.
-    const unknownHere = servicePlans.filter((p, i) => p.demandMissing && config.services[i]!.nodeGroups.includes(group.name)).map((p) => p.service);
+    const unknownHere = servicePlans.filter((p, i) => p.demandState === 'unknown' && config.services[i]!.nodeGroups.includes(group.name)).map((p) => p.service);
     const scaleInBlockedBy = input.trigger === 'alarm' ? 'an alarm run only scales out' : unknownHere.length > 0 ? `demand unknown for ${unknownHere.join(', ')}` : undefined;
     const decision = decideNodeGroup({
       nowMs,
@@ -284,7 +281,7 @@ export function plan(input: PlanInput): PlanOutput {
       calibration: Object.fromEntries(servicePlans.map((p) => [p.service, p.calibration])),
       demandSeen: demandSeenMemory(servicePlans),
     },
-    services: servicePlans.map(({ demandMissing: _missing, calibration: _calibration, keepPods: _keepPods, demandSeen: _seen, ...rest }) =>
+    services: servicePlans.map(({ calibration: _calibration, keepPods: _keepPods, demandSeen: _seen, ...rest }) =>
       unplaced.has(rest.service) ? { ...rest, reason: `${rest.reason}; ${unplaced.get(rest.service)} pods fit on none of its node groups` } : rest,
     ),
   };
@@ -305,6 +302,11 @@ export function rememberedSighting(remembered: unknown, metric: string, nowMs: n
   if (typeof remembered !== 'object' || remembered === null) return undefined;
   const { metric: key, atMs } = remembered as Record<string, unknown>;
   return key === metric && typeof atMs === 'number' && Number.isFinite(atMs) && atMs <= nowMs ? atMs : undefined;
+}
+
+/** The later of two times, either of which may be unknown. */
+function latestOf(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined ? b : b === undefined ? a : Math.max(a, b);
 }
 
 function round(value: number): number {
