@@ -183,6 +183,12 @@ const service = z.strictObject({
     /** Demand one pod serves at its target utilisation, in the metric's unit per period. */
     perPod: z.number().positive('must be > 0'),
   }),
+  /**
+   * This service's own service level, in place of `policy.serviceLevel`:
+   * a checkout API may want 0.97 where a cache that falls back to its
+   * origin is fine at 0.8. Each service is calibrated toward its own.
+   */
+  serviceLevel: fraction.optional(),
 });
 
 const targetGroup = z.strictObject({

@@ -17,7 +17,7 @@ import type { DemandHistory, Forecast, Forecaster } from '../core/forecast/types
 import { historyEndMs, STANDARD_LEVELS } from '../core/forecast/types.ts';
 import { guard } from '../core/guard.ts';
 import type { ServiceObservation, ServicePlan, Trigger } from '../core/plan/plan.ts';
-import { plan, serviceHorizonMinutes } from '../core/plan/plan.ts';
+import { plan, serviceHorizonMinutes, serviceLevelOf } from '../core/plan/plan.ts';
 import { demandAsRead, readsGapsAsZero } from '../core/plan/demand.ts';
 import { isPrescaleError, PrescaleError } from '../errors.ts';
 import type {
@@ -165,7 +165,7 @@ async function forecastServices(config: PrescaleConfig, ports: PipelinePorts, no
     const forecast = ports.forecaster.forecast({
       history,
       horizonSteps,
-      levels: forecastLevels(config.policy.serviceLevel),
+      levels: forecastLevels(serviceLevelOf(config, service)),
       calendar: config.calendar,
     });
     await ports.state.putForecastCache(config.cluster.name, cacheKey(service), { fittedAtMs: nowMs, forecast });

@@ -95,6 +95,22 @@ describe('pipeline on the simulated cloud', () => {
     expect(audit!.reason).toContain('scale out 2 → 9');
   });
 
+  it("asks each service's forecast for the quantile at its own service level", async () => {
+    const cache = { ...METRIC, name: 'Lookups' };
+    const cfg = config({ services: [service('api', METRIC), { ...service('cache', cache), serviceLevel: 0.83 }] });
+    const h = harness(cfg, Array(30).fill(1500), 2);
+    h.cloud.metrics.add(cache, Float64Array.from(Array(30).fill(100)));
+    const levelsAsked: (readonly number[])[] = [];
+    const forecaster: Forecaster = { name: 'recording', forecast: (request) => (levelsAsked.push(request.levels), lastValueForecaster.forecast(request)) };
+    h.cloud.goToMinute(10);
+    await runPipeline(cfg, { ...h.ports, forecaster }, { trigger: 'scheduled', actor: 'scheduled', runId: 'levels' });
+    // Services are refitted in config order: api at the policy's 0.9, cache at its own 0.83 (not one of the standard levels).
+    expect(levelsAsked).toHaveLength(2);
+    expect(levelsAsked[0]).toContain(0.9);
+    expect(levelsAsked[0]).not.toContain(0.83);
+    expect(levelsAsked[1]).toContain(0.83);
+  });
+
   it('never scales in when the demand metric stops reporting', async () => {
     // 20 minutes of data, then nothing: at minute 29 the latest point is 10 minutes old
     const h = harness(config(), [...Array(20).fill(100), ...Array(20).fill(Number.NaN)], 8);

@@ -65,6 +65,11 @@ export function decisionHorizonMinutes(group: NodeGroupConfig, service: ServiceC
 }
 
 
+/** The service level a service is planned and calibrated for: its own, or the policy's. */
+export function serviceLevelOf(config: PrescaleConfig, service: ServiceConfig): number {
+  return service.serviceLevel ?? config.policy.serviceLevel;
+}
+
 /**
  * The longest of each service's decision horizons over its groups: capacity
  * bought on the slowest-booting allowed group must still arrive in time.
@@ -86,7 +91,8 @@ function planService(
   const currentPods = observation?.hpa?.currentReplicas ?? (groupState?.readyNodes ?? 0) * perNode;
   const horizon = serviceHorizonMinutes(config, service);
   const forecast = input.trigger === 'alarm' ? undefined : input.forecasts.get(service.name);
-  const previous = rememberedCalibration(input.memory.calibration?.[service.name], config.policy.serviceLevel);
+  const targetLevel = serviceLevelOf(config, service);
+  const previous = rememberedCalibration(input.memory.calibration?.[service.name], targetLevel);
   // A partial Sum is not demand: only settled periods count (a no-op when the pipeline already cut them).
   const metric = service.demand.metric;
   const key = metricKey(metric);
@@ -96,7 +102,7 @@ function planService(
   const demandSeenMs = metric.missingData === 'zero' ? latestOf(reading?.latestDatapointMs, sighting) : undefined;
   // Calibration and the forecast's level correction score datapoints only, never a gap read as zero.
   const calibration =
-    recent === undefined ? previous : resolvePending(previous, config.policy.serviceLevel, (startMs) => observedDemandAt(recent, startMs, nowMs), recent.startMs);
+    recent === undefined ? previous : resolvePending(previous, targetLevel, (startMs) => observedDemandAt(recent, startMs, nowMs), recent.startMs);
   const need =
     recent === undefined
       ? { forecastNeed: undefined, keepNeed: undefined, levelOffset: 0, periodsAhead: 0, nextPeriod: undefined }

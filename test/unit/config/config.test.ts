@@ -139,6 +139,8 @@ describe('bad configs fail with every problem, each with its path and rule', () 
     ['a duplicate service', (c) => (c.services[2].name = 'gateway'), 'services[2].name "gateway" is already used by services[0]'],
     ['an unknown enum value', (c) => (c.nodeGroups[3].capacityType = 'preemptible'), 'nodeGroups[3].capacityType must be one of "on-demand", "spot" (got string "preemptible")'],
     ['a service level of 1', (c) => (c.policy.serviceLevel = 1), 'policy.serviceLevel must be < 1'],
+    ["a service's own service level of 0", (c) => (c.services[2].serviceLevel = 0), 'services[2].serviceLevel must be > 0'],
+    ["a service's own service level as a percent", (c) => (c.services[0].serviceLevel = 97), 'services[0].serviceLevel must be < 1'],
     ['a bad time zone', (c) => (c.calendar.timeZone = 'Mars/Olympus'), 'calendar.timeZone "Mars/Olympus" is not an IANA time zone'],
     ['an event ending before it starts', (c) => (c.calendar.events[0].end = '2026-12-10T22:00:00Z'), 'calendar.events[0].end must be after start'],
     ['a PDB that blocks every drain', (c) => (c.services[1].pdb = { minAvailable: 2 }), 'services[1].pdb.minAvailable must be < hpa.minReplicas (2), or no node can ever be drained'],

@@ -158,6 +158,30 @@ describe('adaptive calibration', () => {
   });
 });
 
+describe("a service's own service level", () => {
+  // Quantiles 0.5 → 800, 0.9 → 1000, 0.95 → 1100 for every period from NOW + 5 min.
+  const spread: Forecast = { ...flatForecast(800, 0), quantiles: [[0.5, 800], [0.9, 1000], [0.95, 1100]].map(([level, v]) => ({ level: level!, values: Array(20).fill(v) })) };
+  const withOwnLevel = (level: number): PrescaleConfig => {
+    const cfg = scenario();
+    return { ...cfg, services: [{ ...cfg.services[0]!, serviceLevel: level }] };
+  };
+
+  it('reads the forecast at its own level instead of the policy\'s', () => {
+    // At NOW + 2 min the window [NOW+2, NOW+6) holds the period at NOW+5. Demand 600 on 4 nodes: floor ceil(600/100/0.9) = 7.
+    // policy 0.9 → quantile 1000 → 10 pods → 10 nodes; the service's 0.5 → 800 → 8 nodes.
+    expect(toNodes(plan(input(scenario(), [500, 600], spread, 4, NOW + 2 * MIN)), 4)).toBe(10);
+    expect(toNodes(plan(input(withOwnLevel(0.5), [500, 600], spread, 4, NOW + 2 * MIN)), 4)).toBe(8);
+  });
+
+  it('is calibrated toward its own level', () => {
+    // Remembered level 0.6 and a prediction of 10 000 for the period at NOW, observed 600: a hit.
+    // Toward 0.5: α = 0.4 + 0.01 × (1 − 0.5) = 0.405 → level 0.595. Toward the policy's 0.9 it would be α = 0.4 + 0.01 × 0.1 = 0.401 → 0.599.
+    const memory = { recommendations: {}, raisedFloors: {}, calibration: { s: { level: 0.6, pending: [{ startMs: NOW, value: 10_000 }] } } };
+    expect(plan({ ...input(withOwnLevel(0.5), [500, 600], spread, 4, NOW + 2 * MIN), memory }).memory.calibration?.['s']?.level).toBeCloseTo(0.595, 12);
+    expect(plan({ ...input(scenario(), [500, 600], spread, 4, NOW + 2 * MIN), memory }).memory.calibration?.['s']?.level).toBeCloseTo(0.599, 12);
+  });
+});
+
 describe('scale-in', () => {
   it('releases what neither this window nor the next period needs', () => {
     const cfg = scenario();
