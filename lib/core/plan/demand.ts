@@ -8,7 +8,8 @@
  * needed, at every period boundary.
  * - the latest observed period: its demand is known (no forecast needed);
  * - later periods: the forecast's quantile at the service level, moved by
- *   the level error the forecast has shown since it was fitted (a cached fit
+ *   the level error the forecast has shown since it was fitted, less what
+ *   noise explains of it (shrunkLevelOffset) (a cached fit
  *   an hour old must not miss a level shift the data already shows).
  * Which periods count as observed depends on the statistic (see
  * `observedHistory`): a gauge-like statistic is known for the period in
@@ -215,7 +216,7 @@ export interface DemandNeed {
   readonly demandNow: number | undefined;
   /** Highest corrected forecast quantile over the later periods of [now, now + horizon); undefined when none is due or the forecast does not reach. */
   readonly forecastNeed: number | undefined;
-  /** Mean of actual − forecast point over the periods observed since the forecast began. */
+  /** Mean of actual − forecast point over the periods observed since the forecast began, shrunk by its noise (shrunkLevelOffset). */
   readonly levelOffset: number;
   /** Later periods the window reaches. */
   readonly periodsAhead: number;
@@ -266,19 +267,41 @@ export function latestDemandIndex(history: DemandHistory, nowMs: number, lagMs =
   return undefined;
 }
 
-/** Mean forecast error (actual − point) over history periods the forecast covers, up to and including `lastIndex`. */
-export function forecastLevelOffset(history: DemandHistory, forecast: Forecast, lastIndex: number): number {
+/** The forecast's level error so far: mean of actual − point over the history periods it covers, up to and including `lastIndex`. */
+export function forecastLevelError(history: DemandHistory, forecast: Forecast, lastIndex: number): { readonly meanError: number; readonly periods: number } {
   const stepMs = forecast.stepSeconds * 1000;
   let sum = 0;
-  let count = 0;
+  let periods = 0;
   for (let i = 0; i <= lastIndex; i++) {
     const actual = history.values[i]!;
     const k = Math.round((history.startMs + i * history.stepSeconds * 1000 - forecast.startMs) / stepMs);
     if (Number.isNaN(actual) || k < 0 || k >= forecast.point.length) continue;
     sum += actual - forecast.point[k]!;
-    count++;
+    periods++;
   }
-  return count === 0 ? 0 : sum / count;
+  return { meanError: periods === 0 ? 0 : sum / periods, periods };
+}
+
+/**
+ * The level correction: the mean error shrunk toward 0 by how much of it
+ * one period's noise explains (positive-part James–Stein):
+ * meanError × max(0, 1 − σ² / (n × meanError²)). Right after a refit the
+ * mean is of one or two periods, mostly noise, and moving every decision
+ * by it buys and returns nodes for nothing; a real level shift soon stands
+ * clear of σ/√n and is kept almost whole. σ unknown (0): no shrinkage.
+ */
+export function shrunkLevelOffset(meanError: number, periods: number, noiseSd: number): number {
+  if (periods === 0 || meanError === 0) return 0;
+  if (!(noiseSd > 0)) return meanError;
+  const kept = 1 - (noiseSd * noiseSd) / (periods * meanError * meanError);
+  return kept > 0 ? meanError * kept : 0;
+}
+
+/** One period's noise as the forecast sees it: its 95 % interval at the first step over 2 × 1.96 (0 when it has no interval). */
+export function firstStepNoiseSd(forecast: Forecast): number {
+  const upper = quantileAt(forecast, 0.975)[0];
+  const lower = quantileAt(forecast, 0.025)[0];
+  return upper === undefined || lower === undefined ? 0 : Math.max(0, upper - lower) / (2 * 1.96);
 }
 
 /** Periods of `stepMs` starting at or after `firstStartMs` and strictly before `endMs`. */
@@ -300,7 +323,8 @@ export function demandNeed(input: DemandNeedInput): DemandNeed {
   const periodsAhead = periodsStartingBefore(firstLaterStartMs, windowEndMs, stepMs);
   const periodsToKeep = periodsStartingBefore(firstLaterStartMs, windowEndMs + stepMs, stepMs);
   if (forecast === undefined) return { demandNow, forecastNeed: undefined, keepNeed: undefined, levelOffset: 0, periodsAhead, nextPeriod: undefined };
-  const levelOffset = forecastLevelOffset(history, forecast, current);
+  const error = forecastLevelError(history, forecast, current);
+  const levelOffset = shrunkLevelOffset(error.meanError, error.periods, firstStepNoiseSd(forecast));
   const quantile = quantileAt(forecast, input.serviceLevel);
   const forecastStepMs = forecast.stepSeconds * 1000;
   const correctedAt = (startMs: number): number | undefined => {

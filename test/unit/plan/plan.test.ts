@@ -4,7 +4,7 @@ import { loadConfigFile, parseConfig } from '../../../lib/config/load.ts';
 import type { PrescaleConfig } from '../../../lib/config/schema.ts';
 import type { Forecast } from '../../../lib/core/forecast/types.ts';
 import { plan, planHpaFloor, isSpotShort, type PlanInput } from '../../../lib/core/plan/plan.ts';
-import { demandNeed, observedDemandAt, periodsStartingBefore } from '../../../lib/core/plan/demand.ts';
+import { demandNeed, firstStepNoiseSd, observedDemandAt, periodsStartingBefore, shrunkLevelOffset } from '../../../lib/core/plan/demand.ts';
 import { calibrateLevel, resolvePending, initialCalibration } from '../../../lib/core/plan/calibration.ts';
 import { mulberry32 } from '../../../lib/core/random.ts';
 import type { NodeGroupState } from '../../../lib/ports.ts';
@@ -108,6 +108,48 @@ describe('demand a decision must cover', () => {
     expect(need.levelOffset).toBe(150);
     // next period quantile 1000 + 150 = 1150
     expect(need.forecastNeed).toBe(1150);
+  });
+
+  it.each([
+    // [mean error, periods, σ] → offset = mean × max(0, 1 − σ² / (n × mean²))
+    [150, 2, 0, 150], // σ unknown: no shrinkage
+    [150, 2, 100, 150 * (1 - 10_000 / 45_000)], // 1 − 10 000 / (2 × 22 500) = 0.7778 → 116.67
+    [-150, 2, 100, -150 * (1 - 10_000 / 45_000)], // symmetric: −116.67
+    [50, 1, 100, 0], // 1 − 10 000 / 2 500 = −3 → 0: one period's error, all noise
+    [300, 12, 100, 300 * (1 - 10_000 / 1_080_000)], // 1 − 10 000 / (12 × 90 000) = 0.9907 → 297.2: a level shift is kept
+    [0, 5, 100, 0],
+    [80, 0, 100, 0], // nothing observed yet
+  ])('level error %d over %d periods with noise σ %d → offset %d', (meanError, periods, sigma, expected) => {
+    expect(shrunkLevelOffset(meanError, periods, sigma)).toBeCloseTo(expected, 9);
+  });
+
+  it('reads one period of noise from the 95 % interval at the forecast\'s first step', () => {
+    const withInterval: Forecast = { ...flatForecast(1000, 1100), quantiles: [{ level: 0.025, values: [804] }, { level: 0.975, values: [1196] }] };
+    // (1196 − 804) / (2 × 1.96) = 392 / 3.92 = 100
+    expect(firstStepNoiseSd(withInterval)).toBeCloseTo(100, 9);
+    // Only the 0.5, 0.9, 0.95 levels: both ends read the nearest level present, 0.95 and 0.5, same values → 0.
+    expect(firstStepNoiseSd(flatForecast(900, 1000))).toBe(0);
+  });
+
+  it('shrinks a fresh forecast\'s level error by the noise its interval shows', () => {
+    // Point 900, 95 % interval 900 ± 196 → σ = 392 / 3.92 = 100.
+    const band = (v: number) => Array(20).fill(v);
+    const forecast: Forecast = {
+      model: 'flat',
+      startMs: NOW - 5 * MIN,
+      stepSeconds: 300,
+      point: band(900),
+      quantiles: [{ level: 0.025, values: band(704) }, { level: 0.9, values: band(1000) }, { level: 0.975, values: band(1096) }],
+    };
+    // Actuals 1000, 1100 against 900: mean error 150 over 2 → 150 × (1 − 10 000 / 45 000) = 116.67.
+    const two = demandNeed({ history: history([800, 1000, 1100]), forecast, serviceLevel: 0.9, nowMs: NOW + 2 * MIN, horizonMinutes: 4 });
+    expect(two.levelOffset).toBeCloseTo(116.667, 3);
+    // next period: quantile 1000 + 116.67
+    expect(two.forecastNeed).toBeCloseTo(1116.667, 3);
+    // A forecast begun at NOW has seen one period, +50: 1 − 10 000 / 2 500 < 0 → no correction, the quantile as forecast.
+    const one = demandNeed({ history: history([800, 950]), forecast: { ...forecast, startMs: NOW }, serviceLevel: 0.9, nowMs: NOW + 2 * MIN, horizonMinutes: 4 });
+    expect(one.levelOffset).toBe(0);
+    expect(one.forecastNeed).toBe(1000);
   });
 
   it('treats data older than two periods as missing', () => {
