@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { median, medianInPlace, selectInPlace } from '../../../lib/core/forecast/numeric.ts';
+import { median, medianInPlace, medianOfRangeInPlace, selectInPlace } from '../../../lib/core/forecast/numeric.ts';
 
 const sortedMedian = (values: readonly number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -43,6 +43,32 @@ describe('median by selection', () => {
         expect(kth).toBe([...values].sort((a, b) => a - b)[k]);
         for (let i = 0; i < k; i++) expect(array[i]).toBeLessThanOrEqual(kth);
         for (let i = k + 1; i < array.length; i++) expect(array[i]).toBeGreaterThanOrEqual(kth);
+      }),
+    );
+  });
+
+  it.each([
+    // range [1, 4) of [9, 3, 1, 2, 9] is [3, 1, 2] → sorted [1, 2, 3] → 2
+    [[9, 3, 1, 2, 9], 1, 4, 2],
+    // range [2, 6) is [8, 6, 4, 2] → sorted [2, 4, 6, 8] → (4 + 6) / 2 = 5
+    [[0, 0, 8, 6, 4, 2], 2, 6, 5],
+    // empty range → NaN
+    [[1, 2, 3], 1, 1, Number.NaN],
+  ])('medianOfRangeInPlace(%j, %i, %i) → %f, leaving the rest alone', (values, start, end, expected) => {
+    const array = Float64Array.from(values);
+    expect(medianOfRangeInPlace(array, start, end)).toBe(expected);
+    expect([...array.subarray(0, start), ...array.subarray(end)]).toEqual([...values.slice(0, start), ...values.slice(end)]);
+  });
+
+  it('orders −0 before +0 as a typed sort does, so short medians keep their sign', () => {
+    // sorted [−0, −0, 0] → −0
+    expect(Object.is(medianInPlace(Float64Array.from([0, -0, -0])), -0)).toBe(true);
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(-0, 0, -1, 1, 2.5), { minLength: 1, maxLength: 64 }), (values) => {
+        const sorted = Float64Array.from(values).sort();
+        const mid = sorted.length >> 1;
+        const expected = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+        expect(Object.is(medianInPlace(Float64Array.from(values)), expected)).toBe(true);
       }),
     );
   });
