@@ -8,7 +8,8 @@
 
 const ALPHA_GRID = [0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9];
 const BETA_FRACTION_GRID = [0.02, 0.1, 0.3];
-const PHI_GRID = [0.8, 0.9, 0.98];
+/** Exactly three: the damped Holt fit runs them side by side. */
+const PHI_GRID: readonly [number, number, number] = [0.8, 0.9, 0.98];
 
 function sesSse(y: Float64Array, from: number, alpha: number): { sse: number; level: number } {
   let level = y[from]!;
@@ -46,30 +47,52 @@ export function forecastDampedHolt(y: Float64Array, horizonSteps: number, fitSte
   let bestSse = Number.POSITIVE_INFINITY;
   let bestLevel = y[n - 1]!;
   let bestTrend = 0;
-  let bestPhi = PHI_GRID[0]!;
+  let bestPhi = PHI_GRID[0];
+  const [phiA, phiB, phiC] = PHI_GRID;
   for (const alpha of ALPHA_GRID) {
     for (const betaFraction of BETA_FRACTION_GRID) {
       const beta = alpha * betaFraction;
-      for (const phi of PHI_GRID) {
-        let level = y[from]!;
-        let trend = initialTrend;
-        let sse = 0;
-        for (let t = from + 1; t < n; t++) {
-          const predicted = level + phi * trend;
-          const error = y[t]! - predicted;
-          sse += error * error;
-          const nextLevel = predicted + alpha * error;
-          trend = phi * trend + beta * error;
-          level = nextLevel;
-          if (sse >= bestSse) break;
-        }
-        if (sse < bestSse) {
-          bestSse = sse;
-          bestLevel = level;
-          bestTrend = trend;
-          bestPhi = phi;
-        }
+      // The three damping factors are fitted side by side: each step of a fit
+      // waits on the step before (a chain of dependent adds and multiplies),
+      // so three independent chains in one loop let the CPU overlap them. The
+      // arithmetic of each fit is unchanged; this fit was a fifth of a backtest.
+      let levelA = y[from]!;
+      let levelB = levelA;
+      let levelC = levelA;
+      let trendA = initialTrend;
+      let trendB = initialTrend;
+      let trendC = initialTrend;
+      let sseA = 0;
+      let sseB = 0;
+      let sseC = 0;
+      const bestBefore = bestSse;
+      for (let t = from + 1; t < n; t++) {
+        const actual = y[t]!;
+        const predictedA = levelA + phiA * trendA;
+        const predictedB = levelB + phiB * trendB;
+        const predictedC = levelC + phiC * trendC;
+        const errorA = actual - predictedA;
+        const errorB = actual - predictedB;
+        const errorC = actual - predictedC;
+        sseA += errorA * errorA;
+        sseB += errorB * errorB;
+        sseC += errorC * errorC;
+        levelA = predictedA + alpha * errorA;
+        levelB = predictedB + alpha * errorB;
+        levelC = predictedC + alpha * errorC;
+        trendA = phiA * trendA + beta * errorA;
+        trendB = phiB * trendB + beta * errorB;
+        trendC = phiC * trendC + beta * errorC;
+        // An error sum only grows: once none of the three can beat the best
+        // so far, none will.
+        if (sseA >= bestBefore && sseB >= bestBefore && sseC >= bestBefore) break;
       }
+      // Taken in grid order, each only if it beats every fit before it, as
+      // when the fits ran one at a time (a fit that would have stopped early
+      // has an error at least the best before it, so it is not taken here either).
+      if (sseA < bestSse) [bestSse, bestLevel, bestTrend, bestPhi] = [sseA, levelA, trendA, phiA];
+      if (sseB < bestSse) [bestSse, bestLevel, bestTrend, bestPhi] = [sseB, levelB, trendB, phiB];
+      if (sseC < bestSse) [bestSse, bestLevel, bestTrend, bestPhi] = [sseC, levelC, trendC, phiC];
     }
   }
   const out = new Float64Array(horizonSteps);

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { holidayWeeklyPhase, localMidnightUtcMs, timeZoneOffsetMs } from '../../../lib/core/forecast/calendar.ts';
 import { decompose } from '../../../lib/core/forecast/decompose.ts';
 import { chooseDownsampleFactor, downsampleMean, fillGaps, seasonSteps, upsampleLinear } from '../../../lib/core/forecast/prepare.ts';
+import { forecastDampedHolt } from '../../../lib/core/forecast/smoothing.ts';
 import { hourlySinusoid, MONDAY_MS } from './support.ts';
 
 describe('seasons from the sampling interval', () => {
@@ -86,5 +88,53 @@ describe('calendar arithmetic', () => {
 
   it('no holidays → no remapping', () => {
     expect(holidayWeeklyPhase({ timeZone: 'UTC', holidays: [], events: [] }, MONDAY_MS, 3600, 100, 24, 168)).toBeUndefined();
+  });
+});
+
+describe('damped Holt grid search', () => {
+  /** One fit at a time, each stopping once it cannot win: what the side-by-side fit must reproduce to the bit. */
+  function oneAtATime(y: Float64Array, horizonSteps: number, fitSteps: number, trendWindowSteps: number): Float64Array {
+    const n = y.length;
+    const from = Math.max(0, n - fitSteps);
+    const window = Math.max(1, Math.min(trendWindowSteps, Math.floor((n - from) / 2)));
+    const initialTrend = n - from > window ? (y[from + window]! - y[from]!) / window : 0;
+    let best = { sse: Number.POSITIVE_INFINITY, level: y[n - 1]!, trend: 0, phi: 0.8 };
+    for (const alpha of [0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9]) {
+      for (const betaFraction of [0.02, 0.1, 0.3]) {
+        for (const phi of [0.8, 0.9, 0.98]) {
+          let level = y[from]!;
+          let trend = initialTrend;
+          let sse = 0;
+          for (let t = from + 1; t < n; t++) {
+            const predicted = level + phi * trend;
+            const error = y[t]! - predicted;
+            sse += error * error;
+            trend = phi * trend + alpha * betaFraction * error;
+            level = predicted + alpha * error;
+            if (sse >= best.sse) break;
+          }
+          if (sse < best.sse) best = { sse, level, trend, phi };
+        }
+      }
+    }
+    const out = new Float64Array(horizonSteps);
+    let damping = 0;
+    let power = 1;
+    for (let h = 0; h < horizonSteps; h++) {
+      power *= best.phi;
+      damping += power;
+      out[h] = best.level + damping * best.trend;
+    }
+    return out;
+  }
+
+  it('chooses exactly as fitting one damping factor at a time, ties included', () => {
+    // Small integers make equal errors (ties between grid points) common.
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: -3, max: 3 }), { minLength: 2, maxLength: 60 }), fc.integer({ min: 2, max: 60 }), (values, fitSteps) => {
+        const y = Float64Array.from(values);
+        expect(forecastDampedHolt(y, 5, fitSteps, 4)).toEqual(oneAtATime(y, 5, fitSteps, 4));
+      }),
+    );
   });
 });
