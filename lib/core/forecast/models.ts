@@ -6,7 +6,7 @@
  */
 import { decompose } from './decompose.ts';
 import type { Decomposition } from './decompose.ts';
-import { medianInPlace, solveLinear } from './numeric.ts';
+import { laggedProductSum, medianInPlace, solveLinear } from './numeric.ts';
 import { forecastDampedHolt, forecastSes, forecastTheta } from './smoothing.ts';
 
 export interface SeasonContext {
@@ -224,16 +224,16 @@ export function seasonalDiffAr(seasonOrOptions: 'daily' | 'weekly' | SeasonalDif
       const z = new Float64Array(n + horizonSteps);
       for (let t = period; t < n; t++) z[t] = x[t]! - x[t - period]!;
       const from = Math.max(period + maxLag, n - fitDays * day);
+      // Each entry is its own sum over t (in t order), one tight loop per
+      // entry; a product does not depend on the order of its factors, so the
+      // lower triangle mirrors the upper.
       const a = new Float64Array(k * k);
       const b = new Float64Array(k);
-      let energy = 0;
-      for (let t = from; t < n; t++) {
-        energy += z[t]! * z[t]!;
-        for (let i = 0; i < k; i++) {
-          const zi = z[t - lags[i]!]!;
-          b[i] = b[i]! + zi * z[t]!;
-          for (let j = 0; j < k; j++) a[i * k + j] = a[i * k + j]! + zi * z[t - lags[j]!]!;
-        }
+      const energy = laggedProductSum(z, from, n, 0, 0);
+      for (let i = 0; i < k; i++) {
+        b[i] = laggedProductSum(z, from, n, lags[i]!, 0);
+        for (let j = i; j < k; j++) a[i * k + j] = laggedProductSum(z, from, n, lags[i]!, lags[j]!);
+        for (let j = 0; j < i; j++) a[i * k + j] = a[j * k + i]!;
       }
       // A whisper of ridge keeps flat stretches (all-zero differences) solvable.
       const ridge = 1e-6 * energy + 1e-12;

@@ -178,6 +178,13 @@ export function centredMovingAverage(values: Float64Array, windowSteps: number):
   return out;
 }
 
+/** Σ values[t − lagA] · values[t − lagB] for t in [from, to), summed in t order. */
+export function laggedProductSum(values: Float64Array, from: number, to: number, lagA: number, lagB: number): number {
+  let sum = 0;
+  for (let t = from; t < to; t++) sum += values[t - lagA]! * values[t - lagB]!;
+  return sum;
+}
+
 /**
  * Solves the small dense system A·x = b (row-major, k×k) by Gaussian
  * elimination with partial pivoting; undefined when singular.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { median, medianInPlace, medianOfRangeInPlace, selectInPlace } from '../../../lib/core/forecast/numeric.ts';
+import { laggedProductSum, median, medianInPlace, medianOfRangeInPlace, selectInPlace } from '../../../lib/core/forecast/numeric.ts';
 
 const sortedMedian = (values: readonly number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -71,5 +71,21 @@ describe('median by selection', () => {
         expect(Object.is(medianInPlace(Float64Array.from(values)), expected)).toBe(true);
       }),
     );
+  });
+});
+
+describe('lagged product sums', () => {
+  const values = Float64Array.from([1, 2, 3, 4, 5]);
+  it.each([
+    // t = 2..4, no lag: 3·3 + 4·4 + 5·5 = 50
+    [2, 5, 0, 0, 50],
+    // t = 2..4, lags 1 and 0: 2·3 + 3·4 + 4·5 = 38
+    [2, 5, 1, 0, 38],
+    // t = 3..4, lags 2 and 1: 2·3 + 3·4 = 18
+    [3, 5, 2, 1, 18],
+    // empty range → 0
+    [4, 4, 1, 1, 0],
+  ])('from %i to %i, lags %i and %i → %f', (from, to, lagA, lagB, expected) => {
+    expect(laggedProductSum(values, from, to, lagA, lagB)).toBe(expected);
   });
 });
