@@ -90,44 +90,86 @@ function phaseMedians(values: Float64Array, period: number, seasons: number, pha
   return profile;
 }
 
+/** Trend and daily profile of one pass. */
+interface DailyPass {
+  readonly trend: Float64Array;
+  readonly daily: Float64Array;
+}
+
+/** Trend (a day's centred moving average) of `deweeklied` (the series less the weekly estimate, if any) and the daily profile around it. */
+function dailyPass(deweeklied: Float64Array, options: DecomposeOptions, dailyPhases: Int32Array): DailyPass {
+  const n = deweeklied.length;
+  const trend = centredMovingAverage(deweeklied, options.dailySteps);
+  const detrended = new Float64Array(n);
+  for (let i = 0; i < n; i++) detrended[i] = deweeklied[i]! - trend[i]!;
+  return { trend, daily: phaseMedians(detrended, options.dailySteps, options.recentDays, dailyPhases) };
+}
+
+/** Weekly profile of what the trend and the daily profile leave. */
+function weeklyPass(y: Float64Array, pass: DailyPass, options: DecomposeOptions, phases: Phases, weeklyPhases: Int32Array): Float64Array {
+  const n = y.length;
+  const work = new Float64Array(n);
+  for (let i = 0; i < n; i++) work[i] = y[i]! - pass.trend[i]! - pass.daily[phases.daily[i]!]!;
+  return phaseMedians(work, options.weeklySteps, options.recentWeeks, weeklyPhases);
+}
+
+/**
+ * `first` is the daily pass of y itself. A daily-only decomposition ends
+ * there (a second pass would repeat the first exactly).
+ */
 function estimate(
   y: Float64Array,
   options: DecomposeOptions,
   phases: Phases,
+  first: DailyPass,
 ): { trend: Float64Array; daily: Float64Array; weekly: Float64Array | undefined; seasonal: Float64Array } {
   const n = y.length;
-  const { dailySteps, weeklySteps } = options;
-  const useWeekly = weeklySteps > 0;
-  const seasonal = new Float64Array(n);
+  let { trend, daily } = first;
   let weekly: Float64Array | undefined;
-  let daily: Float64Array = new Float64Array(dailySteps);
-  let trend: Float64Array = new Float64Array(n);
-  const work = new Float64Array(n);
-  // Two passes: the weekly estimate improves the trend, which improves the
-  // daily profile. Without a weekly component the second pass would repeat
-  // the first exactly.
-  const passes = useWeekly ? 2 : 1;
-  for (let pass = 0; pass < passes; pass++) {
-    for (let i = 0; i < n; i++) work[i] = y[i]! - (weekly ? weekly[phases.weekly![i]!]! : 0);
-    trend = centredMovingAverage(work, dailySteps);
-    for (let i = 0; i < n; i++) work[i] = work[i]! - trend[i]!;
-    daily = phaseMedians(work, dailySteps, options.recentDays, phases.daily);
-    if (useWeekly) {
-      for (let i = 0; i < n; i++) work[i] = y[i]! - trend[i]! - daily[phases.daily[i]!]!;
-      weekly = phaseMedians(work, weeklySteps, options.recentWeeks, phases.weekly!);
-    }
+  const weeklyPhases = phases.weekly;
+  if (weeklyPhases) {
+    // A second pass: the weekly estimate improves the trend, which improves the daily profile.
+    const deweeklied = new Float64Array(n);
+    const firstWeekly = weeklyPass(y, first, options, phases, weeklyPhases);
+    for (let i = 0; i < n; i++) deweeklied[i] = y[i]! - firstWeekly[weeklyPhases[i]!]!;
+    ({ trend, daily } = dailyPass(deweeklied, options, phases.daily));
+    weekly = weeklyPass(y, { trend, daily }, options, phases, weeklyPhases);
   }
-  for (let i = 0; i < n; i++) seasonal[i] = daily[phases.daily[i]!]! + (weekly ? weekly[phases.weekly![i]!]! : 0);
+  const seasonal = new Float64Array(n);
+  for (let i = 0; i < n; i++) seasonal[i] = daily[phases.daily[i]!]! + (weekly ? weekly[weeklyPhases![i]!]! : 0);
   return { trend, daily, weekly, seasonal };
 }
 
-export function decompose(y: Float64Array, options: DecomposeOptions): Decomposition {
+/**
+ * What the daily-only and the daily+weekly decompositions of one series
+ * share: the daily pass of the series itself and its typical level. The
+ * models decompose every validation prefix both ways, so they compute this
+ * once per prefix and hand it to both.
+ */
+export interface DecompositionStart {
+  readonly dailyPhases: Int32Array;
+  readonly firstPass: DailyPass;
+  /** Median |y|. */
+  readonly typicalLevel: number;
+}
+
+/** Only `dailySteps` and `recentDays` of the options matter here. */
+export function decompositionStart(y: Float64Array, options: DecomposeOptions): DecompositionStart {
+  const n = y.length;
+  const dailyPhases = phaseTable(n, options.dailySteps);
+  const magnitudes = new Float64Array(n);
+  for (let i = 0; i < n; i++) magnitudes[i] = Math.abs(y[i]!);
+  return { dailyPhases, firstPass: dailyPass(y, options, dailyPhases), typicalLevel: median(magnitudes) };
+}
+
+/** `start` is decompositionStart(y, options), shared when y is decomposed more than one way. */
+export function decompose(y: Float64Array, options: DecomposeOptions, start = decompositionStart(y, options)): Decomposition {
   const n = y.length;
   const phases: Phases = {
-    daily: phaseTable(n, options.dailySteps),
+    daily: start.dailyPhases,
     weekly: options.weeklySteps > 0 ? phaseTable(n, options.weeklySteps, options.weeklyPhase) : undefined,
   };
-  const first = estimate(y, options, phases);
+  const first = estimate(y, options, phases, start.firstPass);
   const remainder = new Float64Array(n);
   for (let i = 0; i < n; i++) remainder[i] = y[i]! - first.trend[i]! - first.seasonal[i]!;
   const centre = median(remainder);
@@ -136,10 +178,7 @@ export function decompose(y: Float64Array, options: DecomposeOptions): Decomposi
   // 1.4826 × MAD estimates σ for normal noise.
   // …but never below half the typical level: on smooth, quantised series the
   // MAD is tiny and real day-to-day swings would be clipped (measured on M4).
-  const magnitudes = new Float64Array(n);
-  for (let i = 0; i < n; i++) magnitudes[i] = Math.abs(y[i]!);
-  const typicalLevel = median(magnitudes);
-  const limit = Math.max(options.clipSigmas * 1.4826 * median(absDeviation), 0.5 * typicalLevel);
+  const limit = Math.max(options.clipSigmas * 1.4826 * median(absDeviation), 0.5 * start.typicalLevel);
   let cleaned = y;
   if (limit > 0 && Number.isFinite(limit)) {
     let clipped = 0;
@@ -153,7 +192,7 @@ export function decompose(y: Float64Array, options: DecomposeOptions): Decomposi
     }
     if (clipped > 0) cleaned = candidate;
   }
-  const final = cleaned === y ? first : estimate(cleaned, options, phases);
+  const final = cleaned === y ? first : estimate(cleaned, options, phases, dailyPass(cleaned, options, phases.daily));
   const adjusted = new Float64Array(n);
   for (let i = 0; i < n; i++) adjusted[i] = cleaned[i]! - final.seasonal[i]!;
   const { daily, weekly } = final;

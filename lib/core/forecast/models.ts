@@ -4,8 +4,8 @@
  * applicable model at several validation origins, so they are cheap and
  * share the decomposition through a per-origin memo.
  */
-import { decompose } from './decompose.ts';
-import type { Decomposition } from './decompose.ts';
+import { decompose, decompositionStart } from './decompose.ts';
+import type { DecomposeOptions, Decomposition, DecompositionStart } from './decompose.ts';
 import { laggedProductSum, medianInPlace, solveLinear } from './numeric.ts';
 import { forecastDampedHolt, forecastSes, forecastTheta } from './smoothing.ts';
 
@@ -48,14 +48,21 @@ function decomposition(y: Float64Array, context: SeasonContext, memo: ModelMemo,
   const key = weekly ? 'mstl' : 'stl';
   const cached = memo.get(key) as Decomposition | undefined;
   if (cached) return cached;
-  const result = decompose(y, {
+  const options: DecomposeOptions = {
     dailySteps: context.dailySteps,
     weeklySteps: weekly ? context.weeklySteps : 0,
     weeklyPhase: context.weeklyPhase,
     recentDays: context.recentDays,
     recentWeeks: context.recentWeeks,
     clipSigmas: context.clipSigmas,
-  });
+  };
+  // The daily-only and daily+weekly decompositions of y begin alike.
+  let start = memo.get('decomposition-start') as DecompositionStart | undefined;
+  if (!start) {
+    start = decompositionStart(y, options);
+    memo.set('decomposition-start', start);
+  }
+  const result = decompose(y, options, start);
   memo.set(key, result);
   return result;
 }

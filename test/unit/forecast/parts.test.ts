@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { holidayWeeklyPhase, localMidnightUtcMs, timeZoneOffsetMs } from '../../../lib/core/forecast/calendar.ts';
-import { decompose } from '../../../lib/core/forecast/decompose.ts';
+import { decompose, decompositionStart } from '../../../lib/core/forecast/decompose.ts';
 import { chooseDownsampleFactor, downsampleMean, fillGaps, seasonSteps, upsampleLinear } from '../../../lib/core/forecast/prepare.ts';
 import { forecastDampedHolt } from '../../../lib/core/forecast/smoothing.ts';
 import { hourlySinusoid, MONDAY_MS } from './support.ts';
@@ -63,6 +63,28 @@ describe('robust decomposition', () => {
     for (let p = 0; p < 24; p++) expect(Math.abs(a.dailyProfile[p]! - b.dailyProfile[p]!)).toBeLessThan(1);
     // and the cleaned series no longer holds the spike
     expect(b.cleaned[13 * 24 + 6]!).toBeLessThan(300);
+  });
+
+  it('the shared start: first daily pass and typical level', () => {
+    const start = decompositionStart(Float64Array.from([-3, 1, 2, -4]), { dailySteps: 2, weeklySteps: 0, recentDays: 7, recentWeeks: 3, clipSigmas: 8 });
+    // |y| = [3, 1, 2, 4] → (2 + 3) / 2 = 2.5
+    expect(start.typicalLevel).toBe(2.5);
+    expect([...start.dailyPhases]).toEqual([0, 1, 0, 1]);
+    // two-point means, the last window held at the end: [(−3+1)/2, (1+2)/2, (2−4)/2, (2−4)/2]
+    expect([...start.firstPass.trend]).toEqual([-1, 1.5, -1, -1]);
+    // detrended [−2, −0.5, 3, −3]: phase medians 0.5 and −1.75, centred by their mean −0.625
+    expect([...start.firstPass.daily]).toEqual([1.125, -1.125]);
+  });
+
+  it.each([0, 168])('a shared start changes nothing (weekly %i steps)', (weeklySteps) => {
+    const y = Float64Array.from(hourlySinusoid(21 * 24, 100, 30, 0));
+    y[20 * 24 + 3] = 900;
+    const options = { dailySteps: 24, weeklySteps, weeklyPhase: undefined, recentDays: 7, recentWeeks: 3, clipSigmas: 6 };
+    const alone = decompose(y, options);
+    const shared = decompose(y, options, decompositionStart(y, { ...options, weeklySteps: 168 - weeklySteps }));
+    expect(shared.adjusted).toEqual(alone.adjusted);
+    expect(shared.cleaned).toEqual(alone.cleaned);
+    expect(shared.seasonalAt(21 * 24 + 5)).toBe(alone.seasonalAt(21 * 24 + 5));
   });
 });
 
