@@ -51,19 +51,35 @@ describe('withPending', () => {
 });
 
 describe('rememberedCalibration', () => {
+  /** As read back for today's target 0.9. */
+  const read = (level: number, ...pending: [number, number][]): Calibration => ({ ...at(level, ...pending), target: 0.9 });
   it.each<[string, unknown, Calibration]>([
-    ['nothing remembered', undefined, at(0.9)],
-    ['today’s shape', { level: 0.93, pending: [{ startMs: 7, value: 1 }, { startMs: 5, value: 2 }] }, at(0.93, [5, 2], [7, 1])],
-    ['an older release’s single prediction', { level: 0.93, pendingStartMs: 5, pendingValue: 2 }, at(0.93, [5, 2])],
-    ['an older release with nothing pending', { level: 0.93, pendingStartMs: null, pendingValue: null }, at(0.93)],
-    ['a level that is not a number restarts at the target', { level: 'high', pending: [] }, at(0.9)],
-    ['a level out of (0, 1) restarts at the target', { level: 1.5, pending: [] }, at(0.9)],
+    ['nothing remembered', undefined, read(0.9)],
+    ['today’s shape', { level: 0.93, target: 0.9, pending: [{ startMs: 7, value: 1 }, { startMs: 5, value: 2 }] }, read(0.93, [5, 2], [7, 1])],
+    ['no target remembered (an older release): calibrated toward today’s', { level: 0.93, pending: [] }, read(0.93)],
+    ['an older release’s single prediction', { level: 0.93, pendingStartMs: 5, pendingValue: 2 }, read(0.93, [5, 2])],
+    ['an older release with nothing pending', { level: 0.93, pendingStartMs: null, pendingValue: null }, read(0.93)],
+    ['a level that is not a number restarts at the target', { level: 'high', pending: [] }, read(0.9)],
+    ['a level out of (0, 1) restarts at the target', { level: 1.5, pending: [] }, read(0.9)],
     // 0.3 is a valid probability but below the calibration floor 0.5
-    ['a level below the floor is brought within bounds', { level: 0.3, pending: [] }, at(0.5)],
-    ['two predictions for one period keep the last', { level: 0.9, pending: [{ startMs: 5, value: 1 }, { startMs: 5, value: 2 }] }, at(0.9, [5, 2])],
-    ['malformed predictions are dropped', { level: 0.9, pending: [{ startMs: 'x', value: 1 }, null, { startMs: 5, value: 2 }] }, at(0.9, [5, 2])],
-    ['not an object', 'garbage', at(0.9)],
+    ['a level below the floor is brought within bounds', { level: 0.3, pending: [] }, read(0.5)],
+    ['two predictions for one period keep the last', { level: 0.9, pending: [{ startMs: 5, value: 1 }, { startMs: 5, value: 2 }] }, read(0.9, [5, 2])],
+    ['malformed predictions are dropped', { level: 0.9, pending: [{ startMs: 'x', value: 1 }, null, { startMs: 5, value: 2 }] }, read(0.9, [5, 2])],
+    ['not an object', 'garbage', read(0.9)],
+    ['a target that is not a probability is ignored', { level: 0.93, target: 7, pending: [] }, read(0.93)],
   ])('%s', (_case, remembered, expected) => {
     expect(rememberedCalibration(remembered, 0.9)).toEqual(expected);
+  });
+
+  it.each([
+    // [remembered level, calibrated for, today's target] → level + (target − was)
+    [0.88, 0.9, 0.99, 0.97], // 0.88 + 0.09: the learned −0.02 bias kept, the new target served at once
+    [0.93, 0.9, 0.8, 0.83], // 0.93 − 0.1
+    [0.98, 0.9, 0.97, 0.995], // 0.98 + 0.07 = 1.05, held at the ceiling 0.995
+    [0.6, 0.9, 0.7, 0.5], // 0.6 − 0.2 = 0.4, held at the floor 0.5
+  ])('level %f calibrated for %f, target now %f → %f', (level, was, target, expected) => {
+    const read = rememberedCalibration({ level, target: was, pending: [] }, target);
+    expect(read.level).toBeCloseTo(expected, 12);
+    expect(read.target).toBe(target);
   });
 });

@@ -177,7 +177,7 @@ describe('adaptive calibration', () => {
     const memory = { recommendations: {}, raisedFloors: {}, calibration: { s: { level: 0.9, pending: [{ startMs: NOW - 120 * MIN, value: 1 }] } } };
     const out = plan({ ...input(scenario(), [500, 600], flatForecast(900, 1000), 12), memory });
     // Level unchanged (0.9: not scored, though 500 > 1 would have been a miss); only this run's prediction (NOW + 5 min) waits.
-    expect(out.memory.calibration?.['s']).toEqual({ level: 0.9, pending: [{ startMs: NOW + 5 * MIN, value: 1000 }] });
+    expect(out.memory.calibration?.['s']).toEqual({ level: 0.9, target: 0.9, pending: [{ startMs: NOW + 5 * MIN, value: 1000 }] });
   });
 
   it('converges to the target coverage on a miscalibrated forecast', () => {
@@ -213,6 +213,13 @@ describe("a service's own service level", () => {
     // policy 0.9 → quantile 1000 → 10 pods → 10 nodes; the service's 0.5 → 800 → 8 nodes.
     expect(toNodes(plan(input(scenario(), [500, 600], spread, 4, NOW + 2 * MIN)), 4)).toBe(10);
     expect(toNodes(plan(input(withOwnLevel(0.5), [500, 600], spread, 4, NOW + 2 * MIN)), 4)).toBe(8);
+  });
+
+  it('serves a changed target from the next run, keeping the learned bias', () => {
+    // Calibrated to 0.88 for a target of 0.9; the service's target is now 0.5: 0.88 − 0.4 = 0.48 → floor 0.5 → quantile 800 → 8 nodes.
+    // Without the shift it would read 0.88: 800 + (0.38 / 0.4) × 200 = 990 → 10 nodes.
+    const memory = { recommendations: {}, raisedFloors: {}, calibration: { s: { level: 0.88, target: 0.9, pending: [] } } };
+    expect(toNodes(plan({ ...input(withOwnLevel(0.5), [500, 600], spread, 4, NOW + 2 * MIN), memory }), 4)).toBe(8);
   });
 
   it('is calibrated toward its own level', () => {
