@@ -12,6 +12,7 @@ import { scoreTable } from '../sim/report.ts';
 import { parseSpotFlags, SPOT_HELP } from './backtest-spot.ts';
 import { PLAN_HELP, planCommand } from './plan.ts';
 import { pricesCommand } from './prices.ts';
+import { isServiceLevel } from '../core/plan/calibration.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DEMO_TRACE = join(ROOT, 'data', 'traces', 'elb_request_count_8c0756.csv');
@@ -91,13 +92,13 @@ async function backtestCommand(argv: readonly string[], demo: boolean): Promise<
   const tracePath = values.trace ?? (demo ? DEMO_TRACE : undefined);
   if (tracePath === undefined) throw usage('--trace is required (a CSV with header timestamp,value)');
   const serviceLevel = numberFlag('service-level', values['service-level'], undefined);
-  if (serviceLevel !== undefined && !(serviceLevel > 0 && serviceLevel < 1)) throw usage(`--service-level must be between 0 and 1 (got ${serviceLevel})`);
+  if (serviceLevel !== undefined && !isServiceLevel(serviceLevel)) throw usage(`--service-level must be between 0.5 and 0.995, the levels calibration reads the forecast at (got ${serviceLevel})`);
   const paretoLevels = (values.pareto ?? (demo ? '0.8,0.9,0.95,0.99' : ''))
     .split(',')
     .filter((s) => s.trim() !== '')
     .map((s) => {
       const level = numberFlag('pareto', s, undefined)!;
-      if (!(level > 0 && level < 1)) throw usage(`--pareto levels must be between 0 and 1 (got ${s})`);
+      if (!isServiceLevel(level)) throw usage(`--pareto levels must be between 0.5 and 0.995, the levels calibration reads the forecast at (got ${s})`);
       return level;
     });
   const output = await runBacktest({

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { SLACK_USER_ID_PATTERN } from '../slack/ids.ts';
 import { parseCpuMillicores, parseMemoryMiB } from './quantity.ts';
+import { MAX_CALIBRATED_LEVEL, MIN_CALIBRATED_LEVEL } from '../core/plan/calibration.ts';
 
 const name = z
   .string()
@@ -19,6 +20,9 @@ const percent = z.number().gt(0, 'must be > 0').lte(100, 'must be ≤ 100');
 /** HPA `averageUtilization` is an int32 in the Kubernetes API: a fraction would be silently rounded, so it is refused. */
 const utilizationPercent = z.number().int('must be a whole percent (Kubernetes stores averageUtilization as an integer)').min(1, 'must be ≥ 1').max(100, 'must be ≤ 100');
 const fraction = z.number().gt(0, 'must be > 0').lt(1, 'must be < 1');
+/** Calibration keeps the level it reads from the forecast within its bounds: a target outside could never be served. */
+const READ_RANGE = `calibration reads the forecast at ${MIN_CALIBRATED_LEVEL} to ${MAX_CALIBRATED_LEVEL}`;
+const serviceLevel = z.number().min(MIN_CALIBRATED_LEVEL, `must be ≥ ${MIN_CALIBRATED_LEVEL} (${READ_RANGE})`).max(MAX_CALIBRATED_LEVEL, `must be ≤ ${MAX_CALIBRATED_LEVEL} (${READ_RANGE})`);
 const arn = z.string().regex(/^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:.+$/, 'must be an AWS ARN');
 
 const cpuQuantity = z.union([z.string(), z.number()]).transform((value, ctx) => {
@@ -188,7 +192,7 @@ const service = z.strictObject({
    * a checkout API may want 0.97 where a cache that falls back to its
    * origin is fine at 0.8. Each service is calibrated toward its own.
    */
-  serviceLevel: fraction.optional(),
+  serviceLevel: serviceLevel.optional(),
 });
 
 const targetGroup = z.strictObject({
@@ -233,7 +237,7 @@ const budget = z.strictObject({
 
 const policy = z.strictObject({
   /** Probability that ready capacity covers demand at the decision horizon (newsvendor critical ratio). */
-  serviceLevel: fraction.default(0.9),
+  serviceLevel: serviceLevel.default(0.9),
   /** Minutes between scheduled runs; part of the decision horizon. */
   scheduleMinutes: positiveInt.default(1),
   /**

@@ -87,6 +87,8 @@ describe('prescale backtest', () => {
       expect(await main(['backtest', '--tracer', trace])).toBe(2);
       expect(await main(['backtest', '--trace', '/nonexistent.csv'])).toBe(2);
       expect(await main(['backtest', '--trace', trace, '--metric-stat', 'Maximum'])).toBe(2);
+      expect(await main(['backtest', '--trace', trace, '--service-level', '0.3'])).toBe(2);
+      expect(await main(['backtest', '--trace', trace, '--pareto', '0.9,0.999'])).toBe(2);
     } finally {
       process.stderr.write = write;
     }
@@ -97,5 +99,7 @@ describe('prescale backtest', () => {
     expect(text).toMatch(/Unknown option '--tracer'/);
     expect(text).toContain('cannot be read');
     expect(text).toContain('--metric-stat must be Average or Sum (got "Maximum")');
+    expect(text).toContain('--service-level must be between 0.5 and 0.995, the levels calibration reads the forecast at (got 0.3)');
+    expect(text).toContain('--pareto levels must be between 0.5 and 0.995, the levels calibration reads the forecast at (got 0.999)');
   });
 });

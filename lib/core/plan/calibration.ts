@@ -25,7 +25,10 @@ export interface PendingPrediction {
 }
 
 export interface Calibration {
-  /** The level read from the forecast now. */
+  /**
+   * The calibrated level. Read through levelToRead: a changed target may
+   * carry it past [0.5, 0.995] until observations bring it back.
+   */
   readonly level: number;
   /**
    * The service level `level` was calibrated toward. Absent in memory an
@@ -60,28 +63,58 @@ const isPrediction = (p: unknown): p is PendingPrediction =>
 const isProbability = (value: unknown): value is number => typeof value === 'number' && value > 0 && value < 1;
 
 /**
+ * Memory whose level is this far or more from its target is not a
+ * calibration (calibration keeps |level − target| ≤ 0.495 for any target in
+ * [0.5, 0.995]) and restarts at the target.
+ */
+const MAX_LEARNED_BIAS = 0.5;
+
+/**
  * The calibration as remembered, in today's shape. Memory is JSON from the
  * state store: an older release kept one prediction as `pendingStartMs` /
- * `pendingValue`, and a level that is not a number in (0, 1) restarts at the
- * target rather than steering every later decision. When the configured
- * target has changed since, the level moves by the same amount at once: it
- * keeps the forecast's learned bias and serves the new target from this
- * run, instead of reaching it a γ-step per observed period (from 0.9 to
- * 0.99 that took about 100 periods).
+ * `pendingValue` and no target (it calibrated toward `legacyTarget`, the
+ * policy's level, the only one it had), and a level that is not a
+ * calibration restarts at the target rather than steering every later
+ * decision. When the configured target has changed since, the level moves
+ * by the same amount at once: it keeps the forecast's learned bias and
+ * serves the new target from this run, instead of reaching it a γ-step per
+ * observed period (from 0.9 to 0.99 that took about 100 periods). The
+ * moved level is kept as it is, even past a bound (read through
+ * levelToRead), so a target raised and lowered again gets its bias back.
  */
-export function rememberedCalibration(remembered: unknown, targetLevel: number): Calibration {
+export function rememberedCalibration(remembered: unknown, targetLevel: number, legacyTarget = targetLevel): Calibration {
   if (typeof remembered !== 'object' || remembered === null) return initialCalibration(targetLevel);
   const raw = remembered as Record<string, unknown>;
-  const calibratedFor = isProbability(raw.target) ? raw.target : targetLevel;
-  const level = isProbability(raw.level) ? clamp(raw.level + (targetLevel - calibratedFor), MIN_CALIBRATED_LEVEL, MAX_CALIBRATED_LEVEL) : targetLevel;
   const remembers: unknown[] = Array.isArray(raw.pending) ? raw.pending : [{ startMs: raw.pendingStartMs, value: raw.pendingValue }];
-  return { level, target: targetLevel, pending: onePerPeriod(remembers.filter(isPrediction)) };
+  const pending = onePerPeriod(remembers.filter(isPrediction));
+  if (!isProbability(raw.target)) {
+    // An older release's memory: a level in (0, 1), calibrated toward the policy's level.
+    const level = isProbability(raw.level) ? clamp(raw.level, MIN_CALIBRATED_LEVEL, MAX_CALIBRATED_LEVEL) + (targetLevel - legacyTarget) : targetLevel;
+    return { level, target: targetLevel, pending };
+  }
+  const learned = typeof raw.level === 'number' && Math.abs(raw.level - raw.target) < MAX_LEARNED_BIAS ? raw.level : raw.target;
+  return { level: learned + (targetLevel - raw.target), target: targetLevel, pending };
 }
 
-/** One ACI step: α ← α + γ (α_target − miss), level = 1 − α, kept within bounds. */
+/** Whether a target is one calibration can serve: the level it reads the forecast at stays within [0.5, 0.995]. */
+export function isServiceLevel(level: number): boolean {
+  return level >= MIN_CALIBRATED_LEVEL && level <= MAX_CALIBRATED_LEVEL;
+}
+
+/** The level the forecast is read at: the calibrated level within [0.5, 0.995] (a target change may carry it past a bound). */
+export function levelToRead(calibration: Calibration): number {
+  return clamp(calibration.level, MIN_CALIBRATED_LEVEL, MAX_CALIBRATED_LEVEL);
+}
+
+/**
+ * One ACI step: α ← α + γ (α_target − miss), level = 1 − α, kept within
+ * bounds. A level a target change carried past a bound is never pushed
+ * further out (no wind-up while the bound holds), and comes back as hits
+ * and misses say.
+ */
 export function calibrateLevel(level: number, targetLevel: number, missed: boolean, step = CALIBRATION_STEP): number {
   const alpha = 1 - level + step * (1 - targetLevel - (missed ? 1 : 0));
-  return clamp(1 - alpha, MIN_CALIBRATED_LEVEL, MAX_CALIBRATED_LEVEL);
+  return clamp(1 - alpha, Math.min(MIN_CALIBRATED_LEVEL, level), Math.max(MAX_CALIBRATED_LEVEL, level));
 }
 
 /**

@@ -9,7 +9,7 @@ import type { DemandHistory, Forecast } from '../forecast/types.ts';
 import type { CooldownState, DemandSighting, HpaState, NodeGroupState, PlannerMemory } from '../../ports.ts';
 import { reactiveFloorPods } from './hpa.ts';
 import { demandNeed, metricKey, observationLagMs, observedDemandAt, reactiveReading, readsGapsAsZero, settleMsOf } from './demand.ts';
-import { rememberedCalibration, resolvePending, withPending, type Calibration } from './calibration.ts';
+import { levelToRead, rememberedCalibration, resolvePending, withPending, type Calibration } from './calibration.ts';
 import { clamp, decideNodeGroup } from './nodegroup.ts';
 import { packServices, podsPerNode } from './packing.ts';
 
@@ -92,7 +92,7 @@ function planService(
   const horizon = serviceHorizonMinutes(config, service);
   const forecast = input.trigger === 'alarm' ? undefined : input.forecasts.get(service.name);
   const targetLevel = serviceLevelOf(config, service);
-  const previous = rememberedCalibration(input.memory.calibration?.[service.name], targetLevel);
+  const previous = rememberedCalibration(input.memory.calibration?.[service.name], targetLevel, config.policy.serviceLevel);
   // A partial Sum is not demand: only settled periods count (a no-op when the pipeline already cut them).
   const metric = service.demand.metric;
   const key = metricKey(metric);
@@ -106,7 +106,7 @@ function planService(
   const need =
     recent === undefined
       ? { forecastNeed: undefined, keepNeed: undefined, levelOffset: 0, periodsAhead: 0, nextPeriod: undefined }
-      : demandNeed({ history: recent, forecast, serviceLevel: calibration.level, nowMs, horizonMinutes: horizon, observationLagMs: observationLagMs(metric.stat, recent.stepSeconds, settleMsOf(metric)) });
+      : demandNeed({ history: recent, forecast, serviceLevel: levelToRead(calibration), nowMs, horizonMinutes: horizon, observationLagMs: observationLagMs(metric.stat, recent.stepSeconds, settleMsOf(metric)) });
   const nextCalibration = withPending(calibration, need.nextPeriod?.startMs, need.nextPeriod?.value);
   const hpa = observation?.hpa;
   const since = demandSeenMs === undefined ? '' : ` since ${new Date(demandSeenMs).toISOString().slice(0, 16)}Z`;
@@ -140,7 +140,7 @@ function planService(
     forecastPods = Math.ceil(peak / service.demand.perPod);
     pods = Math.max(pods, forecastPods);
     const offset = need.levelOffset === 0 ? '' : ` (level ${need.levelOffset > 0 ? '+' : ''}${round(need.levelOffset)})`;
-    reasons.push(`p${round(calibration.level * 100)} forecast ${round(peak)}${offset} within ${horizon} min → ${forecastPods} pods`);
+    reasons.push(`p${round(levelToRead(calibration) * 100)} forecast ${round(peak)}${offset} within ${horizon} min → ${forecastPods} pods`);
   }
   pods = clamp(pods, service.hpa.minReplicas, service.hpa.maxReplicas);
   const keepPods = need.keepNeed === undefined ? pods : clamp(Math.max(pods, Math.ceil(need.keepNeed / service.demand.perPod)), service.hpa.minReplicas, service.hpa.maxReplicas);

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import {
   MAX_PENDING_PREDICTIONS,
   initialCalibration,
+  levelToRead,
   rememberedCalibration,
   resolvePending,
   withPending,
@@ -72,14 +73,43 @@ describe('rememberedCalibration', () => {
   });
 
   it.each([
-    // [remembered level, calibrated for, today's target] → level + (target − was)
-    [0.88, 0.9, 0.99, 0.97], // 0.88 + 0.09: the learned −0.02 bias kept, the new target served at once
-    [0.93, 0.9, 0.8, 0.83], // 0.93 − 0.1
-    [0.98, 0.9, 0.97, 0.995], // 0.98 + 0.07 = 1.05, held at the ceiling 0.995
-    [0.6, 0.9, 0.7, 0.5], // 0.6 − 0.2 = 0.4, held at the floor 0.5
-  ])('level %f calibrated for %f, target now %f → %f', (level, was, target, expected) => {
+    // [remembered level, calibrated for, today's target] → level + (target − was), read within [0.5, 0.995]
+    [0.88, 0.9, 0.99, 0.97, 0.97], // 0.88 + 0.09: the learned −0.02 bias kept, the new target served at once
+    [0.93, 0.9, 0.8, 0.83, 0.83], // 0.93 − 0.1
+    [0.98, 0.9, 0.97, 1.05, 0.995], // 0.98 + 0.07 = 1.05, kept; read at the ceiling 0.995
+    [0.6, 0.9, 0.7, 0.4, 0.5], // 0.6 − 0.2 = 0.4, kept; read at the floor 0.5
+  ])('level %f calibrated for %f, target now %f → %f, read at %f', (level, was, target, expected, readAt) => {
     const read = rememberedCalibration({ level, target: was, pending: [] }, target);
     expect(read.level).toBeCloseTo(expected, 12);
+    expect(levelToRead(read)).toBeCloseTo(readAt, 12);
     expect(read.target).toBe(target);
+  });
+
+  it('an older release (no target) calibrated toward the policy\'s level', () => {
+    // Learned 0.93 toward the policy's 0.9; this service's own target is 0.97: 0.93 + 0.07 = 1.0, read at 0.995.
+    expect(rememberedCalibration({ level: 0.93, pending: [] }, 0.97, 0.9).level).toBeCloseTo(1.0, 12);
+  });
+
+  it('gets its bias back when a target is raised past a bound and lowered again', () => {
+    // Learned 0.97 toward 0.9 (the forecast's quantiles run 0.07 narrow). Raised to 0.99 for an event: 1.06, read at 0.995.
+    const json = (c: Calibration): unknown => JSON.parse(JSON.stringify(c));
+    let calibration = rememberedCalibration({ level: 0.97, target: 0.9, pending: [] }, 0.99);
+    expect(calibration.level).toBeCloseTo(1.06, 12);
+    // Misses at the ceiling do not wind it up further: 1.06 + 0.01 × 0.99 would be 1.0699.
+    calibration = resolvePending({ ...calibration, pending: [{ startMs: 5, value: 100 }] }, 0.99, () => 200);
+    expect(calibration.level).toBeCloseTo(1.06, 12);
+    // A hit at the ceiling brings it back by γ × (1 − 0.99) = 0.0001: 1.0599.
+    calibration = resolvePending({ ...calibration, pending: [{ startMs: 6, value: 100 }] }, 0.99, () => 50);
+    expect(calibration.level).toBeCloseTo(1.0599, 12);
+    // Back to 0.9 after the event: 1.0599 − 0.09 = 0.9699, the learned bias, not 0.905 (0.995 − 0.09).
+    expect(rememberedCalibration(json(calibration), 0.9).level).toBeCloseTo(0.9699, 12);
+  });
+
+  it.each([
+    // |level − target| ≥ 0.5 is not a calibration: restart at the target
+    [1.45, 0.9],
+    [-0.2, 0.5],
+  ])('a level of %f calibrated for %f restarts at the target', (level, was) => {
+    expect(rememberedCalibration({ level, target: was, pending: [] }, 0.9).level).toBe(0.9);
   });
 });

@@ -215,6 +215,13 @@ describe("a service's own service level", () => {
     expect(toNodes(plan(input(withOwnLevel(0.5), [500, 600], spread, 4, NOW + 2 * MIN)), 4)).toBe(8);
   });
 
+  it('serves its own level from the first run after an upgrade: an older release calibrated toward the policy\'s', () => {
+    // Memory without a target, level 0.88, was calibrated toward the policy's 0.9; the service now asks 0.5:
+    // 0.88 − 0.4 = 0.48 → read at the floor 0.5 → quantile 800 → 8 nodes (reading 0.88 would give 990 → 10).
+    const memory = { recommendations: {}, raisedFloors: {}, calibration: { s: { level: 0.88, pending: [] } } };
+    expect(toNodes(plan({ ...input(withOwnLevel(0.5), [500, 600], spread, 4, NOW + 2 * MIN), memory }), 4)).toBe(8);
+  });
+
   it('serves a changed target from the next run, keeping the learned bias', () => {
     // Calibrated to 0.88 for a target of 0.9; the service's target is now 0.5: 0.88 − 0.4 = 0.48 → floor 0.5 → quantile 800 → 8 nodes.
     // Without the shift it would read 0.88: 800 + (0.38 / 0.4) × 200 = 990 → 10 nodes.
@@ -225,9 +232,9 @@ describe("a service's own service level", () => {
   it('is calibrated toward its own level', () => {
     // Remembered level 0.6 and a prediction of 10 000 for the period at NOW, observed 600: a hit.
     // Toward 0.5: α = 0.4 + 0.01 × (1 − 0.5) = 0.405 → level 0.595. Toward the policy's 0.9 it would be α = 0.4 + 0.01 × 0.1 = 0.401 → 0.599.
-    const memory = { recommendations: {}, raisedFloors: {}, calibration: { s: { level: 0.6, pending: [{ startMs: NOW, value: 10_000 }] } } };
-    expect(plan({ ...input(withOwnLevel(0.5), [500, 600], spread, 4, NOW + 2 * MIN), memory }).memory.calibration?.['s']?.level).toBeCloseTo(0.595, 12);
-    expect(plan({ ...input(scenario(), [500, 600], spread, 4, NOW + 2 * MIN), memory }).memory.calibration?.['s']?.level).toBeCloseTo(0.599, 12);
+    const memory = (target: number) => ({ recommendations: {}, raisedFloors: {}, calibration: { s: { level: 0.6, target, pending: [{ startMs: NOW, value: 10_000 }] } } });
+    expect(plan({ ...input(withOwnLevel(0.5), [500, 600], spread, 4, NOW + 2 * MIN), memory: memory(0.5) }).memory.calibration?.['s']?.level).toBeCloseTo(0.595, 12);
+    expect(plan({ ...input(scenario(), [500, 600], spread, 4, NOW + 2 * MIN), memory: memory(0.9) }).memory.calibration?.['s']?.level).toBeCloseTo(0.599, 12);
   });
 });
 
