@@ -219,6 +219,29 @@ interface InternalForecast {
   /** Widening applied when the residuals are few or missing. */
   readonly widen: number;
   readonly minResiduals: number;
+  /** One internal step's transient error (transientNoiseSd); NaN when it cannot be told. */
+  readonly transientSd: number;
+}
+
+/**
+ * The part of a one-step error that does not persist to the next step: at
+ * each validation origin the errors at consecutive steps share the level
+ * error, which cancels in their difference, while transient noise of σ
+ * gives a difference of variance 2σ². σ = √(mean squared difference / 2);
+ * NaN with fewer than 3 differences.
+ */
+export function transientNoiseSd(residualRows: readonly Float64Array[]): number {
+  let sumSquares = 0;
+  let count = 0;
+  for (const row of residualRows) {
+    for (let h = 1; h < row.length; h++) {
+      const difference = row[h]! - row[h - 1]!;
+      if (!Number.isFinite(difference)) continue;
+      sumSquares += difference * difference;
+      count++;
+    }
+  }
+  return count < 3 ? Number.NaN : Math.sqrt(sumSquares / count / 2);
 }
 
 function scaleFloor(series: Float64Array): number {
@@ -242,6 +265,7 @@ function lastValueFallback(series: Float64Array, horizonSteps: number, widen: nu
     residuals: { scale, normalised: new Float64Array(0) },
     widen,
     minResiduals: Number.POSITIVE_INFINITY,
+    transientSd: Number.NaN,
   };
 }
 
@@ -298,21 +322,20 @@ function runEngine(prepared: Prepared, options: ResolvedOptions, withPerModel: b
     const heldOut = chooseCombination(validations, origins.length, j, options);
     return averageOf(heldOut.map((v) => v.atOrigins[j]!), horizon);
   });
+  const combinedResiduals = residualsOf(series, origins, combinedAtOrigins, horizon);
   const final: InternalForecast = {
     name: chosen.length === 1 ? chosen[0]!.model.name : `combo(${chosen.map((v) => v.model.name).join('+')})`,
     point: averageOf(chosen.map((v) => forecastOf(v.model)), horizon),
-    residuals: fitResidualModel(residualsOf(series, origins, combinedAtOrigins, horizon), horizon, floor),
+    residuals: fitResidualModel(combinedResiduals, horizon, floor),
     widen,
     minResiduals,
+    transientSd: transientNoiseSd(combinedResiduals),
   };
   const perModel = withPerModel
-    ? validations.map((v) => ({
-        name: v.model.name,
-        point: forecastOf(v.model),
-        residuals: fitResidualModel(residualsOf(series, origins, v.atOrigins, horizon), horizon, floor),
-        widen,
-        minResiduals,
-      }))
+    ? validations.map((v) => {
+        const residuals = residualsOf(series, origins, v.atOrigins, horizon);
+        return { name: v.model.name, point: forecastOf(v.model), residuals: fitResidualModel(residuals, horizon, floor), widen, minResiduals, transientSd: transientNoiseSd(residuals) };
+      })
     : [];
   return { final, perModel };
 }
@@ -367,12 +390,18 @@ function finish(request: ForecastRequest, prepared: Prepared, internal: Internal
     const current = quantiles[q]!.values as number[];
     for (let h = 0; h < horizonSteps; h++) if (current[h]! < below[h]!) current[h] = below[h]!;
   }
+  // A history period's transient noise: its bucket's, plus its own spread within the bucket (independent: in quadrature).
+  let withinSquares = 0;
+  for (const d of withinBucket) withinSquares += d * d;
+  const withinVariance = withinBucket.length === 0 ? 0 : withinSquares / withinBucket.length;
+  const noiseSd = Math.sqrt(internal.transientSd * internal.transientSd + withinVariance);
   return {
     model: internal.name,
     startMs,
     stepSeconds: history.stepSeconds,
     point: point.map((p, h) => clamp(p * multipliers[h]!)),
     quantiles,
+    ...(Number.isFinite(noiseSd) ? { noiseSd } : {}),
   };
 }
 

@@ -34,6 +34,13 @@ export interface Forecast {
   readonly point: readonly number[];
   /** Sorted by level; always includes every level requested. */
   readonly quantiles: readonly QuantileSeries[];
+  /**
+   * One history period's transient noise, the part of an error that does not
+   * persist to the next period (same unit as the values). Absent when it
+   * could not be told (too little history), and in a forecast an older
+   * release cached.
+   */
+  readonly noiseSd?: number;
 }
 
 export interface ForecastRequest {

@@ -284,7 +284,7 @@ export function forecastLevelError(history: DemandHistory, forecast: Forecast, l
 
 /**
  * The level correction: the mean error shrunk toward 0 by how much of it
- * one period's noise explains (positive-part James–Stein):
+ * one period's transient noise explains (positive-part James–Stein):
  * meanError × max(0, 1 − σ² / (n × meanError²)). Right after a refit the
  * mean is of one or two periods, mostly noise, and moving every decision
  * by it buys and returns nodes for nothing; a real level shift soon stands
@@ -297,7 +297,12 @@ export function shrunkLevelOffset(meanError: number, periods: number, noiseSd: n
   return kept > 0 ? meanError * kept : 0;
 }
 
-/** One period's noise as the forecast sees it: its 95 % interval at the first step over 2 × 1.96 (0 when it has no interval). */
+/**
+ * One period's noise read from a forecast's 95 % interval at the first step
+ * over 2 × 1.96 (0 when it has no interval): the fallback when the forecast
+ * carries no measured noiseSd. An interval holds the model's persistent
+ * error too, so it overstates the noise on a smooth series.
+ */
 export function firstStepNoiseSd(forecast: Forecast): number {
   const upper = quantileAt(forecast, 0.975)[0];
   const lower = quantileAt(forecast, 0.025)[0];
@@ -324,7 +329,9 @@ export function demandNeed(input: DemandNeedInput): DemandNeed {
   const periodsToKeep = periodsStartingBefore(firstLaterStartMs, windowEndMs + stepMs, stepMs);
   if (forecast === undefined) return { demandNow, forecastNeed: undefined, keepNeed: undefined, levelOffset: 0, periodsAhead, nextPeriod: undefined };
   const error = forecastLevelError(history, forecast, current);
-  const levelOffset = shrunkLevelOffset(error.meanError, error.periods, firstStepNoiseSd(forecast));
+  // The noise the forecast measured; a forecast cached by an older release (or read back damaged) has its interval.
+  const noiseSd = Number.isFinite(forecast.noiseSd) && forecast.noiseSd! >= 0 ? forecast.noiseSd! : firstStepNoiseSd(forecast);
+  const levelOffset = shrunkLevelOffset(error.meanError, error.periods, noiseSd);
   const quantile = quantileAt(forecast, input.serviceLevel);
   const forecastStepMs = forecast.stepSeconds * 1000;
   const correctedAt = (startMs: number): number | undefined => {

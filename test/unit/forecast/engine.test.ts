@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CalendarConfig } from '../../../lib/config/schema.ts';
-import { createForecaster } from '../../../lib/core/forecast/engine.ts';
+import { createForecaster, transientNoiseSd } from '../../../lib/core/forecast/engine.ts';
 import { quantileAt, STANDARD_LEVELS } from '../../../lib/core/forecast/types.ts';
 import type { Forecast, ForecastRequest } from '../../../lib/core/forecast/types.ts';
 import { HOUR_SECONDS, hourlySinusoid, MONDAY_MS, seededNormal } from './support.ts';
@@ -162,5 +162,34 @@ describe('business calendar', () => {
     const forecast = forecaster.forecast(hourly(boosted, 24, calendar([{ name: 'campaign', start: pastStart, end: pastEnd, multiplier: 3 }])));
     const plain = forecaster.forecast(hourly(base, 24));
     forecast.point.forEach((p, h) => expect(p).toBeCloseTo(plain.point[h]!, 6));
+  });
+});
+
+describe('transient noise', () => {
+  const rows = (...values: number[][]) => values.map((v) => Float64Array.from(v));
+  it.each<[string, Float64Array[], number]>([
+    // a level error that persists across steps cancels in every difference
+    ['a persistent level error', rows([5, 5, 5], [-3, -3, -3]), 0],
+    // differences −2, 2, 2, −2 → mean square 4 → √(4 / 2) = √2
+    ['errors that flip every step', rows([1, -1, 1], [-1, 1, -1]), Math.SQRT2],
+    // differences 3, 0, 3 (5 → 8 → 8 → 11): mean square 6 → √(6 / 2) = √3
+    ['a level error plus steps', rows([5, 8, 8, 11]), Math.sqrt(3)],
+    ['fewer than 3 differences', rows([1, 2], [3, 4]), Number.NaN],
+    // the NaN difference is skipped: 1 → 2 → NaN → 4 → 5 leaves differences 1, 1 only
+    ['a non-finite residual', rows([1, 2, Number.NaN, 4, 5]), Number.NaN],
+  ])('%s', (_name, residuals, expected) => {
+    if (Number.isNaN(expected)) expect(transientNoiseSd(residuals)).toBeNaN();
+    else expect(transientNoiseSd(residuals)).toBeCloseTo(expected, 12);
+  });
+
+  it('a forecast carries the noise that does not persist, not its level error', () => {
+    // 100 + 30·sin + N(0, 5²) hourly for 28 days: the transient noise is the N(0, 5²).
+    const normal = seededNormal(11);
+    const values = hourlySinusoid(28 * 24, 100, 30, 0).map((v) => v + 5 * normal());
+    const forecast = forecaster.forecast(hourly(values, 24));
+    expect(forecast.noiseSd).toBeGreaterThan(3.5);
+    expect(forecast.noiseSd).toBeLessThan(7);
+    // A constant has none.
+    expect(forecaster.forecast(hourly(new Array<number>(15 * 24).fill(42))).noiseSd).toBeCloseTo(0, 9);
   });
 });

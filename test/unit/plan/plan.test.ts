@@ -131,16 +131,20 @@ describe('demand a decision must cover', () => {
     expect(firstStepNoiseSd(flatForecast(900, 1000))).toBe(0);
   });
 
-  it('shrinks a fresh forecast\'s level error by the noise its interval shows', () => {
-    // Point 900, 95 % interval 900 ± 196 → σ = 392 / 3.92 = 100.
+  /** Point 900 from NOW − 5 min, p90 1000, 95 % interval 900 ± 196 → σ = 392 / 3.92 = 100. */
+  const bandForecast = (): Forecast => {
     const band = (v: number) => Array(20).fill(v);
-    const forecast: Forecast = {
+    return {
       model: 'flat',
       startMs: NOW - 5 * MIN,
       stepSeconds: 300,
       point: band(900),
       quantiles: [{ level: 0.025, values: band(704) }, { level: 0.9, values: band(1000) }, { level: 0.975, values: band(1096) }],
     };
+  };
+
+  it('shrinks a fresh forecast\'s level error by the noise its interval shows', () => {
+    const forecast = bandForecast();
     // Actuals 1000, 1100 against 900: mean error 150 over 2 → 150 × (1 − 10 000 / 45 000) = 116.67.
     const two = demandNeed({ history: history([800, 1000, 1100]), forecast, serviceLevel: 0.9, nowMs: NOW + 2 * MIN, horizonMinutes: 4 });
     expect(two.levelOffset).toBeCloseTo(116.667, 3);
@@ -150,6 +154,17 @@ describe('demand a decision must cover', () => {
     const one = demandNeed({ history: history([800, 950]), forecast: { ...forecast, startMs: NOW }, serviceLevel: 0.9, nowMs: NOW + 2 * MIN, horizonMinutes: 4 });
     expect(one.levelOffset).toBe(0);
     expect(one.forecastNeed).toBe(1000);
+  });
+
+  it('shrinks by the noise the forecast measured, when it carries one, not its interval', () => {
+    // The interval says σ = 100; the forecast measured a transient noise of 10.
+    const forecast: Forecast = { ...bandForecast(), noiseSd: 10 };
+    // Mean error 150 over 2: 150 × (1 − 100 / (2 × 22 500)) = 149.667, against 116.67 with the interval's σ.
+    const need = demandNeed({ history: history([800, 1000, 1100]), forecast, serviceLevel: 0.9, nowMs: NOW + 2 * MIN, horizonMinutes: 4 });
+    expect(need.levelOffset).toBeCloseTo(149.667, 3);
+    // Damaged memory (a cached forecast read back): not a number → the interval's σ again, 116.67.
+    const damaged = { ...bandForecast(), noiseSd: 'x' } as unknown as Forecast;
+    expect(demandNeed({ history: history([800, 1000, 1100]), forecast: damaged, serviceLevel: 0.9, nowMs: NOW + 2 * MIN, horizonMinutes: 4 }).levelOffset).toBeCloseTo(116.667, 3);
   });
 
   it('treats data older than two periods as missing', () => {
