@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CalendarConfig } from '../../../lib/config/schema.ts';
-import { createForecaster, transientNoiseSd } from '../../../lib/core/forecast/engine.ts';
+import { createForecaster, fineNoiseVarianceOf, transientNoiseSd } from '../../../lib/core/forecast/engine.ts';
 import { quantileAt, STANDARD_LEVELS } from '../../../lib/core/forecast/types.ts';
 import type { Forecast, ForecastRequest } from '../../../lib/core/forecast/types.ts';
 import { HOUR_SECONDS, hourlySinusoid, MONDAY_MS, seededNormal } from './support.ts';
@@ -191,5 +191,51 @@ describe('transient noise', () => {
     expect(forecast.noiseSd).toBeLessThan(7);
     // A constant has none.
     expect(forecaster.forecast(hourly(new Array<number>(15 * 24).fill(42))).noiseSd).toBeCloseTo(0, 9);
+  });
+
+  it('counts day-to-day level shifts as level error, not noise, unlike the interval', () => {
+    // Each day's level moves by N(0, 40²); within a day, N(0, 5²) noise.
+    const normal = seededNormal(3);
+    let level = 0;
+    const values = hourlySinusoid(28 * 24, 200, 30, 0).map((v, t) => (t % 24 === 0 ? (level += 40 * normal()) : 0, v + level + 5 * normal()));
+    const forecast = forecaster.forecast(hourly(values, 24));
+    const intervalSd = (quantileAt(forecast, 0.975)[0]! - quantileAt(forecast, 0.025)[0]!) / 3.92;
+    expect(forecast.noiseSd).toBeLessThan(10);
+    expect(intervalSd).toBeGreaterThan(20);
+  });
+
+  it('on a downsampled history, a smooth wave inside a bucket is not noise', () => {
+    // 28 days of 1-minute data (factor > 1 internally), 1000 + 300·sin(daily), no noise; then with N(0, 5²).
+    const minutes = 28 * 1440;
+    const wave = Array.from({ length: minutes }, (_, t) => 1000 + 300 * Math.sin((2 * Math.PI * t) / 1440));
+    const perMinute = (values: number[]): ForecastRequest => ({ history: { startMs: MONDAY_MS, stepSeconds: 60, values }, horizonSteps: 60, levels: STANDARD_LEVELS });
+    expect(forecaster.forecast(perMinute(wave)).noiseSd).toBeLessThan(1);
+    const normal = seededNormal(5);
+    const noisy = forecaster.forecast(perMinute(wave.map((v) => v + 5 * normal()))).noiseSd;
+    expect(noisy).toBeGreaterThan(3.5);
+    expect(noisy).toBeLessThan(7);
+  });
+
+  it.each<[string, number[], number, number]>([
+    ['no downsampling', [1, 5, 2], 1, 0],
+    // buckets of 3: means 1, 4, 7, 10 at points 1, 4, 7, 10 — the line through them is the series itself
+    ['a straight line', [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], 3, 0],
+    // buckets of 2: means 0, 0, 0 — every point is ±1 off the line
+    ['alternating noise', [1, -1, 1, -1, 1, -1], 2, 1],
+  ])('fine noise about the line through the buckets: %s', (_name, values, factor, expected) => {
+    const original = Float64Array.from(values);
+    const buckets = Float64Array.from({ length: values.length / factor }, (_, b) => values.slice(b * factor, (b + 1) * factor).reduce((a, v) => a + v, 0) / factor);
+    expect(fineNoiseVarianceOf(original, buckets, factor, 100)).toBeCloseTo(expected, 9);
+  });
+
+  it('is scaled by an event under way, as the forecast is', () => {
+    // 1 % multiplicative noise; an event ×3 over the first 6 forecast hours triples the noise there.
+    const normal = seededNormal(9);
+    const values = hourlySinusoid(28 * 24, 1000, 300, 0).map((v) => v * (1 + 0.01 * normal()));
+    const startMs = MONDAY_MS + values.length * HOUR_SECONDS * 1000;
+    const at = (h: number) => new Date(startMs + h * HOUR_SECONDS * 1000).toISOString();
+    const plain = forecaster.forecast(hourly(values, 24)).noiseSd!;
+    const during = forecaster.forecast(hourly(values, 24, { timeZone: 'UTC', holidays: [], events: [{ name: 'launch', start: at(0), end: at(6), multiplier: 3 }] })).noiseSd!;
+    expect(during).toBeCloseTo(3 * plain, 9);
   });
 });

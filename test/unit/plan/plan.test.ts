@@ -162,9 +162,11 @@ describe('demand a decision must cover', () => {
     // Mean error 150 over 2: 150 × (1 − 100 / (2 × 22 500)) = 149.667, against 116.67 with the interval's σ.
     const need = demandNeed({ history: history([800, 1000, 1100]), forecast, serviceLevel: 0.9, nowMs: NOW + 2 * MIN, horizonMinutes: 4 });
     expect(need.levelOffset).toBeCloseTo(149.667, 3);
-    // Damaged memory (a cached forecast read back): not a number → the interval's σ again, 116.67.
-    const damaged = { ...bandForecast(), noiseSd: 'x' } as unknown as Forecast;
-    expect(demandNeed({ history: history([800, 1000, 1100]), forecast: damaged, serviceLevel: 0.9, nowMs: NOW + 2 * MIN, horizonMinutes: 4 }).levelOffset).toBeCloseTo(116.667, 3);
+    // Damaged memory (a cached forecast read back): not a number, or negative → the interval's σ again, 116.67.
+    for (const noiseSd of ['x', -10]) {
+      const damaged = { ...bandForecast(), noiseSd } as unknown as Forecast;
+      expect(demandNeed({ history: history([800, 1000, 1100]), forecast: damaged, serviceLevel: 0.9, nowMs: NOW + 2 * MIN, horizonMinutes: 4 }).levelOffset).toBeCloseTo(116.667, 3);
+    }
   });
 
   it('treats data older than two periods as missing', () => {
