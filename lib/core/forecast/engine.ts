@@ -134,8 +134,7 @@ function prepare(request: ForecastRequest, options: ResolvedOptions): Prepared |
  */
 export function fineNoiseVarianceOf(original: Float64Array, buckets: Float64Array, factor: number, internalDailySteps: number): number {
   if (factor <= 1 || buckets.length < 2) return 0;
-  const offset = original.length - buckets.length * factor;
-  const firstBucket = Math.max(0, buckets.length - 2 * internalDailySteps);
+  const { offset, firstBucket } = recentBuckets(original, buckets, factor, internalDailySteps);
   let sumSquares = 0;
   let count = 0;
   for (let i = offset + firstBucket * factor; i < original.length; i++) {
@@ -152,11 +151,19 @@ export function fineNoiseVarianceOf(original: Float64Array, buckets: Float64Arra
   return count === 0 ? 0 : sumSquares / count;
 }
 
+/**
+ * Where the fine-noise measures look: the last two days of buckets.
+ * `offset` is how many leading original points downsampling dropped, so
+ * bucket b holds original[offset + b × factor, offset + (b + 1) × factor).
+ */
+function recentBuckets(original: Float64Array, buckets: Float64Array, factor: number, internalDailySteps: number): { offset: number; firstBucket: number } {
+  return { offset: original.length - buckets.length * factor, firstBucket: Math.max(0, buckets.length - 2 * internalDailySteps) };
+}
+
 /** Noise the bucket means average away, measured over the last two days; it goes back into the intervals. */
 function withinBucketDeviations(original: Float64Array, buckets: Float64Array, factor: number, internalDailySteps: number): Float64Array {
   if (factor <= 1) return new Float64Array(0);
-  const offset = original.length - buckets.length * factor;
-  const firstBucket = Math.max(0, buckets.length - 2 * internalDailySteps);
+  const { offset, firstBucket } = recentBuckets(original, buckets, factor, internalDailySteps);
   const out: number[] = [];
   for (let b = firstBucket; b < buckets.length; b++) {
     for (let k = 0; k < factor; k++) out.push(original[offset + b * factor + k]! - buckets[b]!);

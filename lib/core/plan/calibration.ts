@@ -87,13 +87,18 @@ export function rememberedCalibration(remembered: unknown, targetLevel: number, 
   const raw = remembered as Record<string, unknown>;
   const remembers: unknown[] = Array.isArray(raw.pending) ? raw.pending : [{ startMs: raw.pendingStartMs, value: raw.pendingValue }];
   const pending = onePerPeriod(remembers.filter(isPrediction));
-  if (!isProbability(raw.target)) {
-    // An older release's memory: a level in (0, 1), calibrated toward the policy's level.
-    const level = isProbability(raw.level) ? clamp(raw.level, MIN_CALIBRATED_LEVEL, MAX_CALIBRATED_LEVEL) + (targetLevel - legacyTarget) : targetLevel;
-    return { level, target: targetLevel, pending };
-  }
-  const learned = typeof raw.level === 'number' && Math.abs(raw.level - raw.target) < MAX_LEARNED_BIAS ? raw.level : raw.target;
-  return { level: learned + (targetLevel - raw.target), target: targetLevel, pending };
+  const learned = learnedLevel(raw, legacyTarget);
+  return { level: learned === undefined ? targetLevel : learned.level + (targetLevel - learned.toward), target: targetLevel, pending };
+}
+
+/**
+ * What memory learned and toward which target, or undefined when it holds
+ * no calibration. An older release's memory has no target: a level in
+ * (0, 1), within the bounds it kept, learned toward the policy's level.
+ */
+function learnedLevel(raw: Record<string, unknown>, legacyTarget: number): { level: number; toward: number } | undefined {
+  if (!isProbability(raw.target)) return isProbability(raw.level) ? { level: clamp(raw.level, MIN_CALIBRATED_LEVEL, MAX_CALIBRATED_LEVEL), toward: legacyTarget } : undefined;
+  return typeof raw.level === 'number' && Math.abs(raw.level - raw.target) < MAX_LEARNED_BIAS ? { level: raw.level, toward: raw.target } : undefined;
 }
 
 /** Whether a target is one calibration can serve: the level it reads the forecast at stays within [0.5, 0.995]. */

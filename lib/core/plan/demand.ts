@@ -309,6 +309,16 @@ export function firstStepNoiseSd(forecast: Forecast): number {
   return upper === undefined || lower === undefined ? 0 : Math.max(0, upper - lower) / (2 * 1.96);
 }
 
+/**
+ * One period's noise for the shrinkage: what the forecast measured
+ * (`noiseSd`), or, for a forecast cached by an older release or read back
+ * damaged, what its interval says (firstStepNoiseSd).
+ */
+export function periodNoiseSd(forecast: Forecast): number {
+  const measured = forecast.noiseSd;
+  return measured !== undefined && Number.isFinite(measured) && measured >= 0 ? measured : firstStepNoiseSd(forecast);
+}
+
 /** Periods of `stepMs` starting at or after `firstStartMs` and strictly before `endMs`. */
 export function periodsStartingBefore(firstStartMs: number, endMs: number, stepMs: number): number {
   return firstStartMs >= endMs ? 0 : Math.ceil((endMs - firstStartMs) / stepMs);
@@ -329,9 +339,7 @@ export function demandNeed(input: DemandNeedInput): DemandNeed {
   const periodsToKeep = periodsStartingBefore(firstLaterStartMs, windowEndMs + stepMs, stepMs);
   if (forecast === undefined) return { demandNow, forecastNeed: undefined, keepNeed: undefined, levelOffset: 0, periodsAhead, nextPeriod: undefined };
   const error = forecastLevelError(history, forecast, current);
-  // The noise the forecast measured; a forecast cached by an older release (or read back damaged) has its interval.
-  const noiseSd = Number.isFinite(forecast.noiseSd) && forecast.noiseSd! >= 0 ? forecast.noiseSd! : firstStepNoiseSd(forecast);
-  const levelOffset = shrunkLevelOffset(error.meanError, error.periods, noiseSd);
+  const levelOffset = shrunkLevelOffset(error.meanError, error.periods, periodNoiseSd(forecast));
   const quantile = quantileAt(forecast, input.serviceLevel);
   const forecastStepMs = forecast.stepSeconds * 1000;
   const correctedAt = (startMs: number): number | undefined => {

@@ -103,10 +103,11 @@ function planService(
   // Calibration and the forecast's level correction score datapoints only, never a gap read as zero.
   const calibration =
     recent === undefined ? previous : resolvePending(previous, targetLevel, (startMs) => observedDemandAt(recent, startMs, nowMs), recent.startMs);
+  const readLevel = levelToRead(calibration);
   const need =
     recent === undefined
       ? { forecastNeed: undefined, keepNeed: undefined, levelOffset: 0, periodsAhead: 0, nextPeriod: undefined }
-      : demandNeed({ history: recent, forecast, serviceLevel: levelToRead(calibration), nowMs, horizonMinutes: horizon, observationLagMs: observationLagMs(metric.stat, recent.stepSeconds, settleMsOf(metric)) });
+      : demandNeed({ history: recent, forecast, serviceLevel: readLevel, nowMs, horizonMinutes: horizon, observationLagMs: observationLagMs(metric.stat, recent.stepSeconds, settleMsOf(metric)) });
   const nextCalibration = withPending(calibration, need.nextPeriod?.startMs, need.nextPeriod?.value);
   const hpa = observation?.hpa;
   const since = demandSeenMs === undefined ? '' : ` since ${new Date(demandSeenMs).toISOString().slice(0, 16)}Z`;
@@ -140,7 +141,7 @@ function planService(
     forecastPods = Math.ceil(peak / service.demand.perPod);
     pods = Math.max(pods, forecastPods);
     const offset = need.levelOffset === 0 ? '' : ` (level ${need.levelOffset > 0 ? '+' : ''}${round(need.levelOffset)})`;
-    reasons.push(`p${round(levelToRead(calibration) * 100)} forecast ${round(peak)}${offset} within ${horizon} min → ${forecastPods} pods`);
+    reasons.push(`p${round(readLevel * 100)} forecast ${round(peak)}${offset} within ${horizon} min → ${forecastPods} pods`);
   }
   pods = clamp(pods, service.hpa.minReplicas, service.hpa.maxReplicas);
   const keepPods = need.keepNeed === undefined ? pods : clamp(Math.max(pods, Math.ceil(need.keepNeed / service.demand.perPod)), service.hpa.minReplicas, service.hpa.maxReplicas);
