@@ -25,10 +25,12 @@ export interface NodeGroupDecisionInput {
   readonly recentRecommendations: readonly (readonly [number, number])[];
   readonly lastScaleOutMs: number | undefined;
   readonly lastScaleInMs: number | undefined;
-  /** An alarm run or missing data: capacity may only grow. */
-  readonly scaleInAllowed: boolean;
-  /** Why scale-in is not allowed, for the reason (e.g. `demand unknown for gateway`). */
-  readonly scaleInBlockedBy?: string | undefined;
+  /**
+   * Why capacity may only grow on this run (an alarm run, or `demand
+   * unknown for gateway`), quoted in the reason; undefined when scale-in is
+   * allowed.
+   */
+  readonly scaleInBlockedBy: string | undefined;
   readonly policy: Pick<PolicyConfig, 'scaleDownStabilizationMinutes' | 'maxScaleOutNodes' | 'maxScaleInNodes' | 'scaleOutCooldownMinutes' | 'scaleInCooldownMinutes'>;
 }
 
@@ -78,8 +80,8 @@ export function decideNodeGroup(input: NodeGroupDecisionInput): NodeGroupDecisio
     return { desiredNodes: target, recommendations, reason: `scale out ${current} → ${target}${limited}: needs ${recommended}` };
   }
   if (recommended === current) return { desiredNodes: current, recommendations, reason: `holds ${current}` };
-  if (!input.scaleInAllowed) {
-    return { desiredNodes: current, recommendations, reason: `holds ${current}: scale-in not allowed on this run${input.scaleInBlockedBy === undefined ? '' : ` (${input.scaleInBlockedBy})`}` };
+  if (input.scaleInBlockedBy !== undefined) {
+    return { desiredNodes: current, recommendations, reason: `holds ${current}: scale-in not allowed on this run (${input.scaleInBlockedBy})` };
   }
   const keep = clamp(input.keepNodes, input.minNodes, input.maxNodes);
   const stabilized = Math.max(recommended, keep, stabilizedNodes(recommendations));

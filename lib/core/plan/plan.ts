@@ -235,7 +235,6 @@ export function plan(input: PlanInput): PlanOutput {
       recentRecommendations: input.memory.recommendations[group.name] ?? [],
       lastScaleOutMs: cooldown?.lastScaleOutMs,
       lastScaleInMs: cooldown?.lastScaleInMs,
-      scaleInAllowed: scaleInBlockedBy === undefined,
       scaleInBlockedBy,
       policy: config.policy,
     });

@@ -16,7 +16,7 @@ const base: NodeGroupDecisionInput = {
   recentRecommendations: [],
   lastScaleOutMs: undefined,
   lastScaleInMs: undefined,
-  scaleInAllowed: true,
+  scaleInBlockedBy: undefined,
   policy,
 };
 
@@ -44,8 +44,8 @@ describe('decideNodeGroup', () => {
     ['keeping never scales out', { recommendedNodes: 4, keepNodes: 7 }, 6],
     // keep 1 is below min 2 and below the recommendation 4: scale in to 4
     ['a low keep changes nothing', { recommendedNodes: 4, keepNodes: 1 }, 4],
-    ['never scales in when scale-in is not allowed (alarm or missing data)', { recommendedNodes: 2, scaleInAllowed: false }, 6],
-    ['still scales out when scale-in is not allowed', { recommendedNodes: 8, scaleInAllowed: false }, 8],
+    ['never scales in when scale-in is not allowed (alarm or missing data)', { recommendedNodes: 2, scaleInBlockedBy: 'an alarm run only scales out' }, 6],
+    ['still scales out when scale-in is not allowed', { recommendedNodes: 8, scaleInBlockedBy: 'an alarm run only scales out' }, 8],
   ])('%s', (_name, overrides, expected) => {
     expect(decideNodeGroup({ ...base, ...overrides }).desiredNodes).toBe(expected);
   });
@@ -53,7 +53,7 @@ describe('decideNodeGroup', () => {
   it('says why it holds', () => {
     expect(decideNodeGroup({ ...base, recommendedNodes: 4, keepNodes: 7 }).reason).toBe('holds 6: the next period needs 7');
     expect(decideNodeGroup({ ...base, recommendedNodes: 4, recentRecommendations: [[NOW - 5 * MIN, 8]] }).reason).toBe('holds 6: needed 8 within the last 10 min');
-    expect(decideNodeGroup({ ...base, recommendedNodes: 4, scaleInAllowed: false, scaleInBlockedBy: 'demand unknown for gateway' }).reason).toBe(
+    expect(decideNodeGroup({ ...base, recommendedNodes: 4, scaleInBlockedBy: 'demand unknown for gateway' }).reason).toBe(
       'holds 6: scale-in not allowed on this run (demand unknown for gateway)',
     );
   });
@@ -81,7 +81,7 @@ describe('decideNodeGroup', () => {
             keepNodes: recommended + keepExtra,
             minNodes: min,
             maxNodes: max,
-            scaleInAllowed,
+            scaleInBlockedBy: scaleInAllowed ? undefined : 'an alarm run only scales out',
             recentRecommendations: history.map(([ago, nodes]) => [NOW - ago * MIN, nodes] as const),
           });
           const next = decision.desiredNodes;
