@@ -129,7 +129,9 @@ for (const { name: trace, path } of traces) {
       initialLevel: 0.9,
     });
     const shadowBegan = performance.now();
-    const run = await runPredictive({ grid, scenario, forecaster: createForecaster(), createStateStore: createMemoryStateStore, knobs: { metricStat }, steerServiceLevel: steer });
+    // The steer alone: the cost ceiling would steer the same level a second way.
+    const knobs = { metricStat, policy: { costCeiling: 'off' } };
+    const run = await runPredictive({ grid, scenario, forecaster: createForecaster(), createStateStore: createMemoryStateStore, knobs, steerServiceLevel: steer });
     const s = scorePolicy('predictive', grid.demand, run.desired, scenario).scores;
     const shadowWall = ((performance.now() - shadowBegan) / 1000).toFixed(1);
     rows.push([trace, `predictive@shadow-${shadowRatio}`, (s.cost / oracle).toFixed(3), (s.unserved_fraction * 100).toFixed(4), String(s.violation_minutes), String(s.launches), String(s.actions), shadowWall]);

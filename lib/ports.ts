@@ -8,6 +8,7 @@ import type { Command, GuardVerdict } from './core/commands.ts';
 import type { DemandHistory, Forecast } from './core/forecast/types.ts';
 import type { Ledger } from './core/budget/ledger.ts';
 import type { Calibration } from './core/plan/calibration.ts';
+import type { CostCeiling } from './core/plan/cost-ceiling.ts';
 
 export interface Clock {
   /** Epoch milliseconds. */
@@ -159,6 +160,8 @@ export interface PlannerMemory {
    * to be idle, not a metric that never existed.
    */
   readonly demandSeen?: Readonly<Record<string, DemandSighting>> | undefined;
+  /** The reactive cost ceiling's discounted spends and level shift (policy.costCeiling: reactive). */
+  readonly costCeiling?: CostCeiling | undefined;
 }
 
 /** The start of the latest period a metric had a datapoint for, valid only for that metric (`metricKey`). */

@@ -101,8 +101,10 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestOut
     }
   }
   const pareto: ParetoPoint[] = [];
+  // The curve shows what each level buys on its own: the cost ceiling would fold every level above it onto the baseline's cost.
   for (const level of options.paretoLevels) {
-    const run = await runPredictive({ grid, scenario, forecaster, createStateStore: createMemoryStateStore, knobs: { serviceLevel: level, metricStat: options.metricStat }, onProgress: options.progress ? progressBar(`pareto ${level}`) : undefined });
+    const knobs = { serviceLevel: level, metricStat: options.metricStat, policy: { costCeiling: 'off' } };
+    const run = await runPredictive({ grid, scenario, forecaster, createStateStore: createMemoryStateStore, knobs, onProgress: options.progress ? progressBar(`pareto ${level}`) : undefined });
     pareto.push({ serviceLevel: level, scores: scorePolicy('predictive', grid.demand, run.desired, scenario).scores });
   }
   const spot = options.spotInterruptions === undefined ? undefined : await runSpotBacktest({ grid, scenario, results, ...options.spotInterruptions, createStateStore: createMemoryStateStore });

@@ -238,6 +238,16 @@ const budget = z.strictObject({
 const policy = z.strictObject({
   /** Probability that ready capacity covers demand at the decision horizon (newsvendor critical ratio). */
   serviceLevel: serviceLevel.default(0.9),
+  /**
+   * `reactive` (default): spend no more than the HPA + Cluster Autoscaler
+   * prescale replaces would. A shadow of that baseline (each service's HPA at
+   * its lowest CPU or memory target, its pods packed on the same groups) is
+   * priced beside every plan, and while prescale's spend over about a day is
+   * above it the service levels step down until it is not (see
+   * lib/core/plan/cost-ceiling.ts). `off`: the service levels as configured,
+   * whatever they cost.
+   */
+  costCeiling: z.enum(['reactive', 'off']).default('reactive'),
   /** Minutes between scheduled runs; part of the decision horizon. */
   scheduleMinutes: positiveInt.default(1),
   /**

@@ -58,7 +58,7 @@ export function summary(input: SummaryInput): Record<string, unknown> {
       input.results.map((r) => [r.policy, { ...r.scores, ...(oracle && oracle.scores.cost > 0 ? { cost_vs_oracle: r.scores.cost / oracle.scores.cost } : {}) }]),
     ),
     ...(input.predictive ? { predictive: input.predictive } : {}),
-    ...(input.pareto ? { pareto: input.pareto.map((p) => ({ service_level: p.serviceLevel, ...p.scores })) } : {}),
+    ...(input.pareto ? { pareto: input.pareto.map((p) => ({ service_level: p.serviceLevel, cost_ceiling: 'off', ...p.scores })) } : {}),
   };
 }
 
@@ -177,12 +177,10 @@ function paretoChart(points: readonly ParetoPoint[], results: readonly PolicyRes
   const x = (v: number): number => left + ((v - xMin) / (xMax - xMin)) * (width - left - 20);
   const y = (v: number): number => top + (1 - v / yMax) * (height - top - bottom);
   const curve = [...points].sort((a, b) => a.scores.cost - b.scores.cost);
-  const marks = results
-    .filter((r) => r.policy !== 'predictive')
-    .map((r) => `<circle cx="${x(r.scores.cost).toFixed(1)}" cy="${y(r.scores.unserved_fraction * 100).toFixed(1)}" r="5" fill="${COLORS[r.policy] ?? '#000'}"/><text x="${(x(r.scores.cost) + 7).toFixed(1)}" y="${(y(r.scores.unserved_fraction * 100) - 6).toFixed(1)}" font-size="11">${escapeHtml(r.policy)}</text>`);
+  const marks = results.map((r) => `<circle cx="${x(r.scores.cost).toFixed(1)}" cy="${y(r.scores.unserved_fraction * 100).toFixed(1)}" r="5" fill="${COLORS[r.policy] ?? '#000'}"/><text x="${(x(r.scores.cost) + 7).toFixed(1)}" y="${(y(r.scores.unserved_fraction * 100) - 6).toFixed(1)}" font-size="11">${escapeHtml(r.policy === 'predictive' ? 'predictive (default, cost ceiling)' : r.policy)}</text>`);
   const curvePoints = curve.map((p) => `${x(p.scores.cost).toFixed(1)},${y(p.scores.unserved_fraction * 100).toFixed(1)}`).join(' ');
   const curveMarks = curve.map((p) => `<circle cx="${x(p.scores.cost).toFixed(1)}" cy="${y(p.scores.unserved_fraction * 100).toFixed(1)}" r="3.5" fill="${COLORS.predictive}"/><text x="${(x(p.scores.cost) + 5).toFixed(1)}" y="${(y(p.scores.unserved_fraction * 100) + 14).toFixed(1)}" font-size="10" fill="${COLORS.predictive}">${p.serviceLevel}</text>`);
-  return `<figure><figcaption>Cost against unserved demand: predictive at several service levels (blue curve, labelled by level) beside the baselines</figcaption>
+  return `<figure><figcaption>Cost against unserved demand: predictive at several service levels without the cost ceiling (blue curve, labelled by level), the default run with it, and the baselines</figcaption>
 <svg viewBox="0 0 ${width} ${height}" width="${width}" role="img" aria-label="Pareto curve">
 <line x1="${left}" y1="${height - bottom}" x2="${width - 10}" y2="${height - bottom}" stroke="#999"/><line x1="${left}" y1="${top}" x2="${left}" y2="${height - bottom}" stroke="#999"/>
 <text x="${(width + left) / 2}" y="${height - 8}" text-anchor="middle" font-size="12">cost (USD) — ${xMin.toFixed(2)} … ${xMax.toFixed(2)}</text>

@@ -13,7 +13,7 @@
  * shadow misses and we serve lowers the level (spend less), and a minute we
  * miss more than `ratio` of it raises it.
  */
-import { clamp } from '../core/forecast/numeric.ts';
+import { clamp, logistic, logit } from '../core/forecast/numeric.ts';
 import { MAX_CALIBRATED_LEVEL, MIN_CALIBRATED_LEVEL } from '../core/plan/calibration.ts';
 
 export interface ShadowSteerOptions {
@@ -34,8 +34,6 @@ export interface ShadowSteerOptions {
 export const MIN_STEERED_LEVEL = MIN_CALIBRATED_LEVEL;
 export const MAX_STEERED_LEVEL = MAX_CALIBRATED_LEVEL;
 
-const logit = (p: number): number => Math.log(p / (1 - p));
-const logistic = (z: number): number => 1 / (1 + Math.exp(-z));
 
 /** Minute m's shortfall in nodes: unserved demand / capacity per node. */
 export function shortfallNodes(demand: number, readyNodes: number, capacityPerNode: number): number {

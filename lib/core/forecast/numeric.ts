@@ -10,6 +10,16 @@ export function clamp(value: number, min: number, max: number): number {
   return Math.min(max, Math.max(min, value));
 }
 
+/** Log-odds of a probability in (0, 1). */
+export function logit(p: number): number {
+  return Math.log(p / (1 - p));
+}
+
+/** The probability whose log-odds are z (logit's inverse). */
+export function logistic(z: number): number {
+  return 1 / (1 + Math.exp(-z));
+}
+
 /** Median of the finite values; NaN when there are none. Does not modify the input. */
 export function median(values: ArrayLike<number>): number {
   const finite = new Float64Array(values.length);

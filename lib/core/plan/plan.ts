@@ -12,6 +12,7 @@ import { demandNeed, metricKey, observationLagMs, observedDemandAt, reactiveRead
 import { levelToRead, rememberedCalibration, resolvePending, withPending, type Calibration } from './calibration.ts';
 import { clamp, decideNodeGroup } from './nodegroup.ts';
 import { packServices, podsPerNode } from './packing.ts';
+import { accrueCostCeiling, ceiledServiceLevel, lowestShift, rememberedCostCeiling, shadowServicePods, type CostCeiling } from './cost-ceiling.ts';
 
 export type Trigger = 'scheduled' | 'alarm' | 'emergency' | 'approval';
 
@@ -83,7 +84,8 @@ function planService(
   service: ServiceConfig,
   observation: ServiceObservation | undefined,
   groupState: NodeGroupState | undefined,
-): ServicePlan & { calibration: Calibration; keepPods: number; demandSeen: DemandSighting | undefined } {
+  levelShift: number,
+): ServicePlan & { calibration: Calibration; keepPods: number; demandSeen: DemandSighting | undefined; shadowPods: number | undefined } {
   const { config, nowMs } = input;
   // The preferred group sizes the HPA ratio when no HPA is observed (the backtest's one-group fleet).
   const group = config.nodeGroups.find((g) => g.name === service.nodeGroups[0])!;
@@ -91,7 +93,8 @@ function planService(
   const currentPods = observation?.hpa?.currentReplicas ?? (groupState?.readyNodes ?? 0) * perNode;
   const horizon = serviceHorizonMinutes(config, service);
   const forecast = input.trigger === 'alarm' ? undefined : input.forecasts.get(service.name);
-  const targetLevel = serviceLevelOf(config, service);
+  const configuredLevel = serviceLevelOf(config, service);
+  const targetLevel = ceiledServiceLevel(configuredLevel, levelShift);
   const previous = rememberedCalibration(input.memory.calibration?.[service.name], targetLevel, config.policy.serviceLevel);
   // A partial Sum is not demand: only settled periods count (a no-op when the pipeline already cut them).
   const metric = service.demand.metric;
@@ -122,6 +125,7 @@ function planService(
   let pods = service.hpa.minReplicas;
   let forecastPods: number | undefined;
   const reactiveDemand = settlingAtLeast ?? demandNow;
+  if (targetLevel < configuredLevel) reasons.push(`service level ${configuredLevel} → ${round(targetLevel)}: spend above the HPA + Cluster Autoscaler shadow's (reactive cost ceiling)`);
   if (unguardedZero) reasons.push(`no datapoint${since}: a gap reads as 0 (missingData: zero) only beside the HPA's replicas, and none is readable`);
   if (reactiveDemand === undefined) {
     reasons.push('no recent demand data: holding capacity');
@@ -144,6 +148,7 @@ function planService(
     reasons.push(`p${round(readLevel * 100)} forecast ${round(peak)}${offset} within ${horizon} min → ${forecastPods} pods`);
   }
   pods = clamp(pods, service.hpa.minReplicas, service.hpa.maxReplicas);
+  const shadowPods = shadowServicePods(service, reactiveDemand, recent, nowMs, pods);
   const keepPods = need.keepNeed === undefined ? pods : clamp(Math.max(pods, Math.ceil(need.keepNeed / service.demand.perPod)), service.hpa.minReplicas, service.hpa.maxReplicas);
   return {
     service: service.name,
@@ -156,6 +161,7 @@ function planService(
     reason: reasons.join('; '),
     calibration: nextCalibration,
     demandSeen: demandSeenMs === undefined ? undefined : { metric: key, atMs: demandSeenMs },
+    shadowPods,
   };
 }
 
@@ -193,8 +199,12 @@ export function plan(input: PlanInput): PlanOutput {
   const { config, nowMs } = input;
   const groupStates = new Map(input.nodeGroups.map((g) => [g.name, g]));
   const observations = new Map(input.services.map((s) => [s.service, s]));
+  const ceiling =
+    config.policy.costCeiling === 'reactive'
+      ? accrueCostCeiling(rememberedCostCeiling(input.memory.costCeiling, nowMs), nowMs, lowestShift(config.services.map((s) => serviceLevelOf(config, s))))
+      : undefined;
   const servicePlans = config.services.map((service) =>
-    planService(input, service, observations.get(service.name), groupStates.get(service.nodeGroups[0]!)),
+    planService(input, service, observations.get(service.name), groupStates.get(service.nodeGroups[0]!), ceiling?.shift ?? 0),
   );
   const groupsForPacking = config.nodeGroups.map((g) => ({
     name: g.name,
@@ -217,6 +227,7 @@ export function plan(input: PlanInput): PlanOutput {
   const keepPacking = packPods((p) => p.keepPods);
   const commands: Command[] = [];
   const recommendations: Record<string, readonly (readonly [number, number])[]> = {};
+  const decidedNodes = new Map<string, number>();
   for (const group of config.nodeGroups) {
     const state = groupStates.get(group.name);
     if (state === undefined) continue;
@@ -239,6 +250,7 @@ export function plan(input: PlanInput): PlanOutput {
       policy: config.policy,
     });
     recommendations[group.name] = decision.recommendations;
+    decidedNodes.set(group.name, decision.desiredNodes);
     if (decision.desiredNodes !== state.desiredNodes) {
       const why = packing.placements
         .filter((p) => p.group === group.name)
@@ -286,11 +298,46 @@ export function plan(input: PlanInput): PlanOutput {
       raisedFloors,
       calibration: Object.fromEntries(servicePlans.map((p) => [p.service, p.calibration])),
       demandSeen: demandSeenMemory(servicePlans),
+      costCeiling: ceiling === undefined ? undefined : { ...ceiling, ...pricedRates(config, decidedNodes, shadowNodesByGroup(servicePlans, packPods), input.usdPerHourByGroup) },
     },
-    services: servicePlans.map(({ calibration: _calibration, keepPods: _keepPods, demandSeen: _seen, ...rest }) =>
+    services: servicePlans.map(({ calibration: _calibration, keepPods: _keepPods, demandSeen: _seen, shadowPods: _shadow, ...rest }) =>
       unplaced.has(rest.service) ? { ...rest, reason: `${rest.reason}; ${unplaced.get(rest.service)} pods fit on none of its node groups` } : rest,
     ),
   };
+}
+
+/** The shadow HPA's pods packed as prescale packs its own, or undefined when a service's demand is unknown. */
+function shadowNodesByGroup(
+  servicePlans: readonly { readonly shadowPods: number | undefined }[],
+  packPods: (podsOf: (p: { readonly shadowPods: number | undefined }) => number) => { readonly nodesByGroup: ReadonlyMap<string, number> },
+): ReadonlyMap<string, number> | undefined {
+  if (servicePlans.some((p) => p.shadowPods === undefined)) return undefined;
+  return packPods((p) => p.shadowPods!).nodesByGroup;
+}
+
+/**
+ * This run's spend rates for the cost ceiling: the nodes decided for each
+ * observed group, and the shadow's nodes within the group's bounds (Cluster
+ * Autoscaler keeps them too), at the prices packing used. Both 0 when the
+ * shadow is unknown, so the time until the next run accrues nothing.
+ */
+function pricedRates(
+  config: PrescaleConfig,
+  decidedNodes: ReadonlyMap<string, number>,
+  shadowNodes: ReadonlyMap<string, number> | undefined,
+  usdPerHourByGroup: PlanInput['usdPerHourByGroup'],
+): Pick<CostCeiling, 'ourUsdPerHour' | 'reactiveUsdPerHour'> {
+  if (shadowNodes === undefined) return { ourUsdPerHour: 0, reactiveUsdPerHour: 0 };
+  let ourUsdPerHour = 0;
+  let reactiveUsdPerHour = 0;
+  for (const group of config.nodeGroups) {
+    const ours = decidedNodes.get(group.name);
+    if (ours === undefined) continue;
+    const usdPerHour = packingUsdPerHour(group, usdPerHourByGroup);
+    ourUsdPerHour += ours * usdPerHour;
+    reactiveUsdPerHour += clamp(shadowNodes.get(group.name) ?? 0, group.minNodes, group.maxNodes) * usdPerHour;
+  }
+  return { ourUsdPerHour, reactiveUsdPerHour };
 }
 
 /** Memory of when each missingData-zero service's metric last had a datapoint; undefined when no service reads gaps as zero. */

@@ -43,6 +43,7 @@ describe('config/example.yaml', () => {
     // VPA bounds gateway 100m/256Mi–2000m/4Gi
     expect(config.services[0]!.vpa).toMatchObject({ minAllowed: { cpuMillicores: 100, memoryMiB: 256 }, maxAllowed: { cpuMillicores: 2000, memoryMiB: 4096 } });
     expect(config.policy.serviceLevel).toBe(0.95);
+    expect(config.policy.costCeiling).toBe('reactive');
     // ALB RequestCount publishes nothing in a minute without requests: the gateway reads those gaps as zero.
     expect(config.services.map((s) => `${s.name} ${s.demand.metric.stat} ${s.demand.metric.missingData} ${s.demand.metric.settleSeconds}`)).toEqual([
       'gateway Sum zero 60',
@@ -140,6 +141,7 @@ describe('bad configs fail with every problem, each with its path and rule', () 
     ['an unknown enum value', (c) => (c.nodeGroups[3].capacityType = 'preemptible'), 'nodeGroups[3].capacityType must be one of "on-demand", "spot" (got string "preemptible")'],
     ['a service level of 1', (c) => (c.policy.serviceLevel = 1), 'policy.serviceLevel must be ≤ 0.995 (calibration reads the forecast at 0.5 to 0.995)'],
     ["a service's own service level of 0.3", (c) => (c.services[2].serviceLevel = 0.3), 'services[2].serviceLevel must be ≥ 0.5 (calibration reads the forecast at 0.5 to 0.995)'],
+    ['a cost ceiling that is not a mode', (c) => (c.policy.costCeiling = 'hpa'), 'policy.costCeiling must be one of "reactive", "off" (got string "hpa")'],
     ["a service's own service level as a percent", (c) => (c.services[0].serviceLevel = 97), 'services[0].serviceLevel must be ≤ 0.995 (calibration reads the forecast at 0.5 to 0.995)'],
     ['a bad time zone', (c) => (c.calendar.timeZone = 'Mars/Olympus'), 'calendar.timeZone "Mars/Olympus" is not an IANA time zone'],
     ['an event ending before it starts', (c) => (c.calendar.events[0].end = '2026-12-10T22:00:00Z'), 'calendar.events[0].end must be after start'],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { laggedProductSum, median, medianInPlace, medianOfRangeInPlace, selectInPlace } from '../../../lib/core/forecast/numeric.ts';
+import { laggedProductSum, logistic, logit, median, medianInPlace, medianOfRangeInPlace, selectInPlace } from '../../../lib/core/forecast/numeric.ts';
 
 const sortedMedian = (values: readonly number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -87,5 +87,19 @@ describe('lagged product sums', () => {
     [4, 4, 1, 1, 0],
   ])('from %i to %i, lags %i and %i → %f', (from, to, lagA, lagB, expected) => {
     expect(laggedProductSum(values, from, to, lagA, lagB)).toBe(expected);
+  });
+});
+
+describe('logit and logistic', () => {
+  it.each([
+    // ln(0.9 / 0.1) = ln 9 = 2.1972
+    [0.9, Math.log(9)],
+    // even odds: 0
+    [0.5, 0],
+    // ln(0.2 / 0.8) = −ln 4 = −1.3863
+    [0.2, -Math.log(4)],
+  ])('logit(%d) = %d, and logistic takes it back', (p, z) => {
+    expect(logit(p)).toBeCloseTo(z, 12);
+    expect(logistic(z)).toBeCloseTo(p, 12);
   });
 });

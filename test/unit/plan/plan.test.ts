@@ -255,6 +255,66 @@ describe("a service's own service level", () => {
   });
 });
 
+describe('the reactive cost ceiling', () => {
+  // Quantiles 0.5 → 800, 0.9 → 1000 for every period from NOW + 5 min; at NOW + 2 min the window holds NOW + 5.
+  const spread: Forecast = { ...flatForecast(800, 0), quantiles: [[0.5, 800], [0.9, 1000]].map(([level, v]) => ({ level: level!, values: Array(20).fill(v) })) };
+  const at = NOW + 2 * MIN;
+  const priced = (cfg: PrescaleConfig, memory: PlanInput['memory'] = { recommendations: {}, raisedFloors: {} }) => ({ ...input(cfg, [500, 600], spread, 4, at), memory, usdPerHourByGroup: { g: 0.5 } });
+  // Spent evenly so far, the level already shifted by −ln 9 (0.9 → 0.5).
+  const shifted = (shift: number) => ({
+    recommendations: {},
+    raisedFloors: {},
+    costCeiling: { hours: [[at - 2 * MIN - 60 * MIN, 60, 5, 5] as const], ourUsdPerHour: 5, reactiveUsdPerHour: 5, shift, atMs: at - MIN },
+  });
+
+  it('prices this plan and the HPA + Cluster Autoscaler shadow for the next run to accrue', () => {
+    // Ours: p90 1000 → 10 nodes × 0.5 = 5 USD/h. The shadow: its HPA (cpu 70 %) remembers the periods in progress since
+    // NOW + 2 − 4 min, 500 and 600 → ceil(600 / (100 × 0.7)) = ceil(8.57) = 9 pods → 9 nodes × 0.5 = 4.5 USD/h.
+    const out = plan(priced(scenario()));
+    expect(toNodes(out, 4)).toBe(10);
+    expect(out.memory.costCeiling).toEqual({ hours: [], ourUsdPerHour: 5, reactiveUsdPerHour: 4.5, shift: 0, atMs: at });
+  });
+
+  it('reads the forecast at the shifted level and says why', () => {
+    // Even spend since: the shift holds at −ln 9 → level 0.5 → quantile 800 → 8 nodes instead of 10.
+    const out = plan(priced(scenario(), shifted(-Math.log(9))));
+    expect(toNodes(out, 4)).toBe(8);
+    expect(out.services[0]!.reason).toContain('service level 0.9 → 0.5: spend above the HPA + Cluster Autoscaler shadow');
+    // …and calibrates toward the level it serves.
+    expect(out.memory.calibration?.['s']?.target).toBeCloseTo(0.5, 12);
+  });
+
+  it('is off when the policy says so: the configured level, and nothing remembered', () => {
+    const off = scenario({ policy: { costCeiling: 'off' } });
+    const out = plan(priced(off, shifted(-Math.log(9))));
+    expect(toNodes(out, 4)).toBe(10);
+    expect(out.memory.costCeiling).toBeUndefined();
+  });
+
+  it('prices nothing while a service\'s demand is unknown', () => {
+    const out = plan({ ...priced(scenario()), services: [{ service: 's', recentDemand: history([Number.NaN, Number.NaN]), hpa: undefined }] });
+    expect(out.memory.costCeiling).toMatchObject({ ourUsdPerHour: 0, reactiveUsdPerHour: 0 });
+  });
+
+  it('lowers the level run by run while the plans cost more than the shadow', () => {
+    // Every run plans 10 nodes against the shadow's 9: 11 % over. The level read falls below 0.9 and keeps falling.
+    let memory: PlanInput['memory'] = { recommendations: {}, raisedFloors: {} };
+    const shifts: number[] = [];
+    for (let run = 0; run < 30; run++) {
+      // The same moment of a 5-minute period each time, 5 minutes later: demand, forecast and clock move together.
+      const later = run * 5 * MIN;
+      const base = input(scenario(), [500, 600], { ...spread, startMs: spread.startMs + later }, 10, at + later);
+      const recentDemand = { ...history([500, 600]), startMs: history([500, 600]).startMs + later };
+      const out = plan({ ...base, services: [{ service: 's', recentDemand, hpa: undefined }], memory, usdPerHourByGroup: { g: 0.5 } });
+      memory = out.memory;
+      shifts.push(memory.costCeiling!.shift);
+    }
+    expect(shifts[0]).toBe(0);
+    expect(shifts[29]).toBeLessThan(0);
+    for (let i = 2; i < shifts.length; i++) expect(shifts[i]).toBeLessThan(shifts[i - 1]!);
+  });
+});
+
 describe('scale-in', () => {
   it('releases what neither this window nor the next period needs', () => {
     const cfg = scenario();
