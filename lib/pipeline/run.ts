@@ -19,6 +19,7 @@ import { guard } from '../core/guard.ts';
 import type { ServiceObservation, ServicePlan, Trigger } from '../core/plan/plan.ts';
 import { plan, serviceHorizonMinutes, serviceLevelOf } from '../core/plan/plan.ts';
 import { demandAsRead, readsGapsAsZero } from '../core/plan/demand.ts';
+import { withAppliedRate } from '../core/plan/cost-ceiling.ts';
 import { isPrescaleError, PrescaleError } from '../errors.ts';
 import type {
   AuditEntry,
@@ -344,6 +345,16 @@ async function requestApproval(
   return plan;
 }
 
+/** Each group's desired nodes after this run: as found, or as a scale command applied set them. */
+export function nodesAfter(nodeGroups: readonly NodeGroupState[], outcomes: readonly CommandOutcome[]): Record<string, number> {
+  const nodes: Record<string, number> = Object.fromEntries(nodeGroups.map((g) => [g.name, g.desiredNodes]));
+  for (const outcome of outcomes) {
+    const command = outcome.guarded.effective;
+    if (outcome.result === 'applied' && command?.kind === 'scale-node-group' && command.nodeGroup in nodes) nodes[command.nodeGroup] = command.toNodes;
+  }
+  return nodes;
+}
+
 export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, options: RunOptions): Promise<RunResult> {
   const nowMs = ports.clock.nowMs();
   const cluster = config.cluster.name;
@@ -380,7 +391,8 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
     const outcomes = await act(budget.guarded, config, ports, options, lease, nowMs, cooldowns);
     const pendingPlan = options.dryRun ? undefined : await requestApproval(config, ports, budget.guarded, nodeGroups, prices, budget.spend, nowMs);
     if (!options.dryRun) {
-      await ports.state.putPlannerMemory(lease, { ...planned.memory, ledger: budget.ledger, ledgerAtMs: budget.ledgerAtMs });
+      const costCeiling = planned.memory.costCeiling && withAppliedRate(planned.memory.costCeiling, nodesAfter(nodeGroups, outcomes), prices);
+      await ports.state.putPlannerMemory(lease, { ...planned.memory, costCeiling, ledger: budget.ledger, ledgerAtMs: budget.ledgerAtMs });
       for (const alert of budget.alerts) await ports.notifier?.post(alert);
     }
     const forecastModel = [...new Set([...forecasts.values()].map((f) => f.model))].sort().join('+') || undefined;

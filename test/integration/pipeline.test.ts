@@ -458,4 +458,15 @@ describe('budget guard in the pipeline', () => {
     await h.run(200 - 1);
     expect(h.cloud.notifier.posted.length).toBe(again);
   });
+
+  it('prices the cost ceiling at the nodes the run left, not those it planned', async () => {
+    // As above: 2 → 9 nodes waits for approval. The plan priced 9 × $0.096 = $0.864/h; the group stays at 2 → $0.192/h.
+    // The shadow HPA runs ceil(1500 / (100 × 0.7)) = ceil(21.43) = 22 pods, 2 a node → 11 nodes × $0.096 = $1.056/h.
+    const cfg = config({ budget: { monthlyUsd: 100_000, approval: { capacityChangePercent: 50, costChangeUsdPerHour: 1000, projectedSpendPercent: 100 } }, slack: { channel: '#ops', approvers: ['U012ABCDEF'] } });
+    const h = harness(cfg, Array(30).fill(1500), 2);
+    await h.run(10);
+    const ceiling = (await h.state.getPlannerMemory('test'))!.costCeiling!;
+    expect(ceiling.ourUsdPerHour).toBeCloseTo(0.192, 9);
+    expect(ceiling.reactiveUsdPerHour).toBeCloseTo(1.056, 9);
+  });
 });

@@ -17,6 +17,12 @@
  * ramps included. Hours not yet seen count as even, so the first runs of a
  * new deployment steer in proportion to how much of a day they have seen.
  *
+ * The shadow is BACKTEST.md's reactive policy for any cluster: HPA's window
+ * and target, nodes packed afresh and released at once. A real Cluster
+ * Autoscaler keeps a node 10 minutes after it is unneeded and never
+ * repacks, so the real baseline spends more than its shadow: the ceiling
+ * errs toward spending less, never more.
+ *
  * Why: the service level is a quantile, and on a heavy-tailed series a high
  * quantile costs more headroom than the baseline's fixed 43 % (a 70 %
  * target). There the ceiling buys as much service as the baseline's money
@@ -33,12 +39,24 @@ const HOUR_MS = 60 * MINUTE_MS;
 /** The spends compared: the last 24 clock hours. */
 export const COST_CEILING_WINDOW_HOURS = 24;
 /**
- * Logit step per minute per unit of relative overspend: a day 10 % over
- * moves the level by 0.12 an hour on the logit scale (0.9 → 0.8 in about
- * 7 hours), a new operating point within about the day the window spans.
+ * Logit step per minute per unit of the day's relative overspend: a day
+ * 10 % over moves the level by 0.018 an hour on the logit scale. Slow on
+ * purpose: the day-long window shows a change of level fully only a day
+ * later (half of it after about 12 hours), and an integral controller that
+ * moves faster than it can see overshoots into a cycle between the
+ * configured level and 0.5 (measured with 0.02: a 2.5-day cycle on the ELB
+ * trace). With a spend that moves by β per logit unit (≈ 0.25 on the ELB
+ * trace: 0.9 → 0.8 costs about 20 % less) the loop crosses over at
+ * 0.003 × β per minute, and the window's 12-hour lag costs it
+ * 0.003 × 0.25 × 720 ≈ 0.54 rad, leaving about 60° of phase margin, still
+ * about 30° at β = 0.5.
  */
-export const COST_CEILING_GAIN_PER_MINUTE = 0.02;
-/** A pause between runs longer than this accrues only this much: nothing was decided in between, and a stale rate must not dominate. */
+export const COST_CEILING_GAIN_PER_MINUTE = 0.003;
+/**
+ * A pause between runs longer than this many minutes, or two schedule
+ * intervals if longer, accrues only that much: nothing was decided in
+ * between, and a stale rate must not dominate.
+ */
 export const COST_CEILING_MAX_ACCRUAL_MINUTES = 15;
 
 /** One clock hour's spends: [hour start (epoch ms), minutes accrued, prescale's USD, the shadow's USD]. */
@@ -106,9 +124,9 @@ export function dayOverspend(hours: readonly HourSpend[]): number {
  * shift moved by the day's overspend, kept within [floorShift, 0].
  * Undefined memory starts at no shift and no spend.
  */
-export function accrueCostCeiling(previous: CostCeiling | undefined, nowMs: number, floorShift: number): CostCeiling {
+export function accrueCostCeiling(previous: CostCeiling | undefined, nowMs: number, floorShift: number, scheduleMinutes = 1): CostCeiling {
   if (previous === undefined) return { hours: [], ourUsdPerHour: 0, reactiveUsdPerHour: 0, shift: 0, atMs: nowMs };
-  const minutes = Math.min(COST_CEILING_MAX_ACCRUAL_MINUTES, (nowMs - previous.atMs) / MINUTE_MS);
+  const minutes = Math.min(Math.max(COST_CEILING_MAX_ACCRUAL_MINUTES, 2 * scheduleMinutes), (nowMs - previous.atMs) / MINUTE_MS);
   if (!(minutes > 0)) return previous;
   // The last run could not price one side (a service's demand unknown): the time since says nothing either way.
   const priced = previous.ourUsdPerHour > 0 || previous.reactiveUsdPerHour > 0;
@@ -116,6 +134,18 @@ export function accrueCostCeiling(previous: CostCeiling | undefined, nowMs: numb
   if (!priced) return { ...previous, hours, atMs: nowMs };
   const shift = clamp(previous.shift - COST_CEILING_GAIN_PER_MINUTE * dayOverspend(hours) * minutes, Math.min(0, floorShift), 0);
   return { ...previous, hours, shift, atMs: nowMs };
+}
+
+/**
+ * The ceiling with prescale's rate priced at the nodes each group was
+ * actually left at (`nodesByGroup`: a scale-out held for approval, cut by
+ * the budget or failed leaves the group as it was), so only money spent
+ * steers. Unchanged when this run priced nothing.
+ */
+export function withAppliedRate(ceiling: CostCeiling, nodesByGroup: Readonly<Record<string, number>>, usdPerHourByGroup: Readonly<Record<string, number>>): CostCeiling {
+  if (ceiling.ourUsdPerHour === 0 && ceiling.reactiveUsdPerHour === 0) return ceiling;
+  const ourUsdPerHour = Object.entries(nodesByGroup).reduce((sum, [group, nodes]) => sum + nodes * (usdPerHourByGroup[group] ?? 0), 0);
+  return { ...ceiling, ourUsdPerHour };
 }
 
 /**
@@ -135,16 +165,18 @@ const isHourSpend = (h: unknown): h is HourSpend =>
 
 /**
  * The ceiling as remembered (JSON read back from the state store): rates
- * ≥ 0, the shift ≤ 0, a time not after now, each hour a clock hour with
- * finite spends ≥ 0. Anything else starts over, as if new.
+ * ≥ 0, the shift ≤ 0, each hour a clock hour with finite spends ≥ 0.
+ * Anything else starts over, as if new. A time after now (a run that read
+ * the clock before a later run saved, or a clock stepped back) is read as
+ * now: nothing accrues until time passes it, and the day is kept.
  */
 export function rememberedCostCeiling(remembered: unknown, nowMs: number): CostCeiling | undefined {
   if (typeof remembered !== 'object' || remembered === null) return undefined;
   const { hours, ourUsdPerHour, reactiveUsdPerHour, shift, atMs } = remembered as Record<string, unknown>;
   if (!isFiniteNumber(ourUsdPerHour) || ourUsdPerHour < 0 || !isFiniteNumber(reactiveUsdPerHour) || reactiveUsdPerHour < 0) return undefined;
-  if (!isFiniteNumber(shift) || shift > 0 || !isFiniteNumber(atMs) || atMs > nowMs) return undefined;
+  if (!isFiniteNumber(shift) || shift > 0 || !isFiniteNumber(atMs)) return undefined;
   if (!Array.isArray(hours) || !hours.every(isHourSpend)) return undefined;
-  return { hours: [...hours].sort((a, b) => a[0] - b[0]), ourUsdPerHour, reactiveUsdPerHour, shift, atMs };
+  return { hours: [...hours].sort((a, b) => a[0] - b[0]), ourUsdPerHour, reactiveUsdPerHour, shift, atMs: Math.min(atMs, nowMs) };
 }
 
 /** Kubernetes' default HPA scale-down stabilisation window. */
@@ -185,23 +217,26 @@ export function shadowHpaPods(peakDemand: number, demandPerPod: number, targetUt
 
 /**
  * Pods the service's own HPA would run now: the highest demand of its
- * scale-down window at its target (one recommendation a minute, the finest a
- * CloudWatch metric resolves, so the window's oldest is a minute after its
- * start). Undefined when demand now is unknown; `podsWithoutTarget` (the
- * plan's own) when the HPA scales on no CPU or memory target, which leaves
- * that service out of the comparison.
+ * scale-down window at its target. The HPA reads the metric with the same
+ * lag prescale does (`observationLagMs`: a settled Sum is a period and a
+ * minute old), so its window covers the periods observed over the last
+ * window, not those in progress during it; one recommendation a minute (the
+ * finest a CloudWatch metric resolves), so the window's oldest is a minute
+ * after its start. Undefined when demand now is unknown, or when the HPA
+ * scales on no CPU or memory target: what a pods or external metric would
+ * ask is not prescale's to guess, and the ceiling is not priced then.
  */
 export function shadowServicePods(
   service: Pick<ServiceConfig, 'hpa' | 'demand'>,
   demandNow: number | undefined,
   recent: DemandHistory | undefined,
   nowMs: number,
-  podsWithoutTarget: number,
+  observationLagMs: number,
 ): number | undefined {
-  if (demandNow === undefined) return undefined;
   const target = shadowTargetUtilization(service.hpa);
-  if (target === undefined) return podsWithoutTarget;
+  if (demandNow === undefined || target === undefined) return undefined;
   const windowMs = (service.hpa.behavior?.scaleDown?.stabilizationWindowSeconds ?? HPA_DEFAULT_SCALE_DOWN_WINDOW_SECONDS) * 1000;
-  const windowPeak = recent === undefined ? undefined : demandPeakSince(recent, nowMs - Math.max(0, windowMs - MINUTE_MS), nowMs);
+  const observedAtMs = nowMs - observationLagMs;
+  const windowPeak = recent === undefined ? undefined : demandPeakSince(recent, observedAtMs - Math.max(0, windowMs - MINUTE_MS), observedAtMs);
   return shadowHpaPods(Math.max(demandNow, windowPeak ?? 0), service.demand.perPod, target, service.hpa.minReplicas, service.hpa.maxReplicas);
 }

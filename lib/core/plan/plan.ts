@@ -12,7 +12,7 @@ import { demandNeed, metricKey, observationLagMs, observedDemandAt, reactiveRead
 import { levelToRead, rememberedCalibration, resolvePending, withPending, type Calibration } from './calibration.ts';
 import { clamp, decideNodeGroup } from './nodegroup.ts';
 import { packServices, podsPerNode } from './packing.ts';
-import { accrueCostCeiling, ceiledServiceLevel, lowestShift, rememberedCostCeiling, shadowServicePods, type CostCeiling } from './cost-ceiling.ts';
+import { accrueCostCeiling, ceiledServiceLevel, lowestShift, rememberedCostCeiling, shadowServicePods, shadowTargetUtilization, type CostCeiling } from './cost-ceiling.ts';
 
 export type Trigger = 'scheduled' | 'alarm' | 'emergency' | 'approval';
 
@@ -84,7 +84,8 @@ function planService(
   service: ServiceConfig,
   observation: ServiceObservation | undefined,
   groupState: NodeGroupState | undefined,
-  levelShift: number,
+  /** The cost ceiling's logit shift, or undefined when the ceiling is off. */
+  levelShift: number | undefined,
 ): ServicePlan & { calibration: Calibration; keepPods: number; demandSeen: DemandSighting | undefined; shadowPods: number | undefined } {
   const { config, nowMs } = input;
   // The preferred group sizes the HPA ratio when no HPA is observed (the backtest's one-group fleet).
@@ -94,7 +95,7 @@ function planService(
   const horizon = serviceHorizonMinutes(config, service);
   const forecast = input.trigger === 'alarm' ? undefined : input.forecasts.get(service.name);
   const configuredLevel = serviceLevelOf(config, service);
-  const targetLevel = ceiledServiceLevel(configuredLevel, levelShift);
+  const targetLevel = ceiledServiceLevel(configuredLevel, levelShift ?? 0);
   const previous = rememberedCalibration(input.memory.calibration?.[service.name], targetLevel, config.policy.serviceLevel);
   // A partial Sum is not demand: only settled periods count (a no-op when the pipeline already cut them).
   const metric = service.demand.metric;
@@ -125,6 +126,7 @@ function planService(
   let pods = service.hpa.minReplicas;
   let forecastPods: number | undefined;
   const reactiveDemand = settlingAtLeast ?? demandNow;
+  if (levelShift !== undefined && shadowTargetUtilization(service.hpa) === undefined) reasons.push('its HPA scales on no CPU or memory target: the reactive cost ceiling cannot price the baseline, so it stops steering');
   if (targetLevel < configuredLevel) reasons.push(`service level ${configuredLevel} → ${round(targetLevel)}: spend above the HPA + Cluster Autoscaler shadow's (reactive cost ceiling)`);
   if (unguardedZero) reasons.push(`no datapoint${since}: a gap reads as 0 (missingData: zero) only beside the HPA's replicas, and none is readable`);
   if (reactiveDemand === undefined) {
@@ -148,7 +150,7 @@ function planService(
     reasons.push(`p${round(readLevel * 100)} forecast ${round(peak)}${offset} within ${horizon} min → ${forecastPods} pods`);
   }
   pods = clamp(pods, service.hpa.minReplicas, service.hpa.maxReplicas);
-  const shadowPods = shadowServicePods(service, reactiveDemand, recent, nowMs, pods);
+  const shadowPods = shadowServicePods(service, reactiveDemand, recent, nowMs, observationLagMs(metric.stat, metric.periodSeconds, settleMsOf(metric)));
   const keepPods = need.keepNeed === undefined ? pods : clamp(Math.max(pods, Math.ceil(need.keepNeed / service.demand.perPod)), service.hpa.minReplicas, service.hpa.maxReplicas);
   return {
     service: service.name,
@@ -201,10 +203,10 @@ export function plan(input: PlanInput): PlanOutput {
   const observations = new Map(input.services.map((s) => [s.service, s]));
   const ceiling =
     config.policy.costCeiling === 'reactive'
-      ? accrueCostCeiling(rememberedCostCeiling(input.memory.costCeiling, nowMs), nowMs, lowestShift(config.services.map((s) => serviceLevelOf(config, s))))
+      ? accrueCostCeiling(rememberedCostCeiling(input.memory.costCeiling, nowMs), nowMs, lowestShift(config.services.map((s) => serviceLevelOf(config, s))), config.policy.scheduleMinutes)
       : undefined;
   const servicePlans = config.services.map((service) =>
-    planService(input, service, observations.get(service.name), groupStates.get(service.nodeGroups[0]!), ceiling?.shift ?? 0),
+    planService(input, service, observations.get(service.name), groupStates.get(service.nodeGroups[0]!), ceiling?.shift),
   );
   const groupsForPacking = config.nodeGroups.map((g) => ({
     name: g.name,

@@ -11,6 +11,7 @@ import {
   rememberedCostCeiling,
   shadowHpaPods,
   shadowServicePods,
+  withAppliedRate,
   shadowTargetUtilization,
   type CostCeiling,
 } from '../../../lib/core/plan/cost-ceiling.ts';
@@ -66,36 +67,37 @@ describe('accrueCostCeiling', () => {
     {
       why: 'overspend steps the shift down',
       // 10 min at 12 and 10 USD/h: T's hour gets 2 and 1.6667; the hour T − 24 h drops out, so the day is 230 + 2 = 232 against 231.6667
-      // over 23 × 60 + 10 = 1390 min: overspend 0.3333 / 231.6667 × 1390/1440 = 0.001389 → shift 0 − 0.02 × 0.001389 × 10 = −0.0002778
+      // over 23 × 60 + 10 = 1390 min: overspend 0.3333 / 231.6667 × 1390/1440 = 0.001389 → shift 0 − 0.003 × 0.001389 × 10 = −0.00004167
       previous: ceiling({ hours: evenDay }),
       minutes: 10,
-      expected: -0.2 * (1 / 3 / (230 + 10 / 6)) * (1390 / 1440),
+      expected: -0.03 * (1 / 3 / (230 + 10 / 6)) * (1390 / 1440),
     },
     {
       why: 'a new ceiling steers by the share of a day it has seen',
-      // 10 min seen, 20 % over: 0.2 × 10 / 1440 = 0.001389 → −0.02 × 0.001389 × 10 = −0.0002778 (0.2 × 10 × 0.02 = −0.04 if unseen hours did not count)
+      // 10 min seen, 20 % over: 0.2 × 10 / 1440 = 0.001389 → −0.003 × 0.001389 × 10 = −0.00004167 (−0.006 if unseen hours did not count)
       previous: ceiling(),
       minutes: 10,
-      expected: -0.2 * 0.2 * (10 / 1440),
+      expected: -0.03 * 0.2 * (10 / 1440),
     },
     {
       why: 'underspend steps it back up, never above 0',
-      // 15 min at 5 against 10 after a day 50 % under: −0.01 + 0.02 × ~0.5 × 15 = +0.14 → 0
+      // 15 min at 5 against 10 after a day 50 % under: −0.01 + 0.003 × ~0.5 × 15 = +0.0125 → 0
       previous: ceiling({ hours: evenDay.map(([h, m, , r]) => [h, m, r / 2, r] as const), ourUsdPerHour: 5, shift: -0.01 }),
       minutes: 15,
       expected: 0,
     },
     {
       why: 'a long pause accrues only 15 minutes',
-      // 60 min → 15 at 12 and 10: T's hour gets 3 and 2.5 → 233 against 232.5 over 1395 min:
-      // overspend 0.5 / 232.5 × 1395/1440 = 0.002083 → −0.02 × 0.002083 × 15 = −0.000625
+      // 60 min → 15, the last 15 of the pause, all in the hour T + 0: at T + 60 the window keeps T − 23 h … T + 60 min, so of
+      // evenDay only the 22 hours from T − 22 h (220 and 220) stay. T's hour gets 12 × 15/60 = 3 and 2.5: 223 against 222.5
+      // over 22 × 60 + 15 = 1335 min: overspend 0.5 / 222.5 × 1335/1440 = 0.002083 → −0.003 × 0.002083 × 15 = −0.00009375
       previous: ceiling({ hours: evenDay }),
       minutes: 60,
-      expected: -0.3 * (0.5 / 232.5) * (1395 / 1440),
+      expected: -0.045 * (0.5 / 222.5) * (1335 / 1440),
     },
     {
       why: 'the shift stops at the floor',
-      // a day twice the shadow's: overspend ~1 → −1.99 − 0.02 × 1 × 10 = −2.19 → floor −2
+      // a day twice the shadow's: overspend ~1 → −1.99 − 0.003 × 1 × 10 = −2.02 → floor −2
       previous: ceiling({ hours: evenDay.map(([h, m, , r]) => [h, m, 2 * r, r] as const), shift: -1.99 }),
       minutes: 10,
       expected: -2,
@@ -121,7 +123,15 @@ describe('accrueCostCeiling', () => {
   it('holds the shift while the day is even', () => {
     const even = ceiling({ hours: evenDay, ourUsdPerHour: 10, shift: -0.3 });
     expect(accrueCostCeiling(even, T + MIN, -5).shift).toBeCloseTo(-0.3, 12);
-    expect(COST_CEILING_GAIN_PER_MINUTE).toBe(0.02);
+    expect(COST_CEILING_GAIN_PER_MINUTE).toBe(0.003);
+  });
+
+  it('accrues up to two schedule intervals when the schedule is longer than 15 minutes', () => {
+    // Hourly runs: 60 min at 12 and 10 after an even day. At T + 60 the window is T − 22 h … T + 1 h: 22 hours of evenDay
+    // (220 and 220) and T's hour with 12 and 10 → 232 against 230 over 1380 min: 2 / 230 × 1380/1440 = 0.008333 →
+    // −0.003 × 0.008333 × 60 = −0.0015 (capped at 15 min it would be about a sixteenth of that)
+    const next = accrueCostCeiling(ceiling({ hours: evenDay }), T + 60 * MIN, -2, 60);
+    expect(next.shift).toBeCloseTo(-0.003 * (2 / 230) * (1380 / 1440) * 60, 12);
   });
 });
 
@@ -166,7 +176,6 @@ describe('rememberedCostCeiling', () => {
     ['a negative rate', { ...good, ourUsdPerHour: -1 }],
     ['a rate that is not a number', { ...good, reactiveUsdPerHour: '10' }],
     ['a positive shift', { ...good, shift: 0.1 }],
-    ['a time after now', { ...good, atMs: T + 2 * MIN }],
     ['a missing field', { ...good, shift: undefined }],
     ['an hour that is not on the hour', { ...good, hours: [[T - H + 1, 60, 5, 4]] }],
     ['a negative spend', { ...good, hours: [[T - H, 60, -5, 4]] }],
@@ -174,6 +183,32 @@ describe('rememberedCostCeiling', () => {
     ['the older shape (decayed sums)', { ourUsd: 5, reactiveUsd: 4, ourUsdPerHour: 1, reactiveUsdPerHour: 1, shift: 0, atMs: T }],
   ])('starts over on %s', (_why, remembered) => {
     expect(rememberedCostCeiling(remembered, T + MIN)).toBeUndefined();
+  });
+
+  it('reads a time after now as now, keeping the day and the shift', () => {
+    // Saved by a run whose clock read T + 2 min, read back at T + 1 min: nothing accrues until time passes it.
+    const later = ceiling({ hours: [[T - H, 60, 12, 10]], shift: -1.5, atMs: T + 2 * MIN });
+    const read = rememberedCostCeiling(JSON.parse(JSON.stringify(later)), T + MIN)!;
+    expect(read).toEqual({ ...later, atMs: T + MIN });
+    expect(accrueCostCeiling(read, T + MIN, -2.2).shift).toBe(-1.5);
+  });
+});
+
+describe('withAppliedRate', () => {
+  it.each<{ nodes: Record<string, number>; expected: number }>([
+    // 3 nodes at $0.5 + 2 at $0.25 = $2/h; the shadow's rate stays
+    { nodes: { a: 3, b: 2 }, expected: 2 },
+    // a group without a price costs nothing here
+    { nodes: { a: 3, c: 9 }, expected: 1.5 },
+  ])('$nodes → $expected USD/h', ({ nodes, expected }) => {
+    const next = withAppliedRate(ceiling({ ourUsdPerHour: 7, reactiveUsdPerHour: 4 }), nodes, { a: 0.5, b: 0.25 });
+    expect(next.ourUsdPerHour).toBeCloseTo(expected, 12);
+    expect(next.reactiveUsdPerHour).toBe(4);
+  });
+
+  it('leaves a run that priced nothing unpriced', () => {
+    const unpriced = ceiling({ ourUsdPerHour: 0, reactiveUsdPerHour: 0 });
+    expect(withAppliedRate(unpriced, { a: 3 }, { a: 0.5 })).toBe(unpriced);
   });
 });
 
@@ -214,26 +249,30 @@ describe('the shadow HPA', () => {
 });
 
 describe('shadowServicePods', () => {
-  // 5-minute periods from T: 700, 300 (in progress at T + 7); 100 per pod at the CPU target of 70 %.
-  const recent = { startMs: T, stepSeconds: 300, values: [700, 300] };
+  // 5-minute periods from T: 700, 300, 200; 100 per pod at the CPU target of 70 %.
+  const recent = { startMs: T, stepSeconds: 300, values: [700, 300, 200] };
   const service = (metrics: unknown[], stabilizationWindowSeconds?: number) =>
     ({ hpa: { minReplicas: 1, maxReplicas: 50, metrics, ...(stabilizationWindowSeconds === undefined ? {} : { behavior: { scaleDown: { stabilizationWindowSeconds } } }) }, demand: { perPod: 100 } }) as never;
   const cpu70 = [{ type: 'cpu', targetUtilizationPercent: 70 }];
 
   it.each([
-    // default 300 s window at T + 7: recommendations from T + 3, when 700 was in progress → ceil(700 / 70) = 10
-    { metrics: cpu70, window: undefined, now: T + 7 * MIN, demandNow: 300, expected: 10 },
+    // a gauge (lag 0), default 300 s window, at T + 7: recommendations from T + 3, when 700 was in progress → ceil(700 / 70) = 10
+    { why: 'the window remembers the last period', metrics: cpu70, window: undefined, at: 7, lag: 0, demandNow: 300, expected: 10 },
     // at T + 9 the oldest recommendation is T + 5: only 300 → ceil(300 / 70) = ceil(4.29) = 5
-    { metrics: cpu70, window: undefined, now: T + 9 * MIN, demandNow: 300, expected: 5 },
+    { why: 'a period ended before the window is gone', metrics: cpu70, window: undefined, at: 9, lag: 0, demandNow: 300, expected: 5 },
     // a 60 s window remembers only the minute now: 5
-    { metrics: cpu70, window: 60, now: T + 7 * MIN, demandNow: 300, expected: 5 },
+    { why: 'a 60 s window', metrics: cpu70, window: 60, at: 7, lag: 0, demandNow: 300, expected: 5 },
     // demand now above the window's: ceil(1400 / 70) = 20
-    { metrics: cpu70, window: undefined, now: T + 7 * MIN, demandNow: 1400, expected: 20 },
-    // scales on no CPU or memory target: the plan's own 8, out of the comparison
-    { metrics: [{ type: 'external', metric: 'latency', targetValue: 5 }], window: undefined, now: T + 7 * MIN, demandNow: 300, expected: 8 },
-    // demand unknown: unknown
-    { metrics: cpu70, window: undefined, now: T + 7 * MIN, demandNow: undefined, expected: undefined },
-  ])('$metrics window $window at +$now, demand $demandNow → $expected', ({ metrics, window, now, demandNow, expected }) => {
-    expect(shadowServicePods(service(metrics, window), demandNow, recent, now, 8)).toBe(expected);
+    { why: 'demand now above the window', metrics: cpu70, window: undefined, at: 7, lag: 0, demandNow: 1400, expected: 20 },
+    // a settled Sum is seen a period and a minute late (6 min): at T + 12 the HPA sees T + 6 and remembers from T + 2,
+    // when 700 was the latest it had seen → 10 (without the lag: from T + 8, 300 and 200 → 5)
+    { why: 'a settled Sum is remembered from when it was seen', metrics: cpu70, window: undefined, at: 12, lag: 6, demandNow: 300, expected: 10 },
+    { why: 'the same read as a gauge', metrics: cpu70, window: undefined, at: 12, lag: 0, demandNow: 300, expected: 5 },
+    // scales on no CPU or memory target: not priced
+    { why: 'no CPU or memory target', metrics: [{ type: 'external', metric: 'latency', targetValue: 5 }], window: undefined, at: 7, lag: 0, demandNow: 300, expected: undefined },
+    // demand unknown: not priced
+    { why: 'demand unknown', metrics: cpu70, window: undefined, at: 7, lag: 0, demandNow: undefined, expected: undefined },
+  ])('$why → $expected', ({ metrics, window, at, lag, demandNow, expected }) => {
+    expect(shadowServicePods(service(metrics, window), demandNow, recent, T + at * MIN, lag * MIN)).toBe(expected);
   });
 });
