@@ -438,6 +438,20 @@ export interface ApprovedPlanResult {
  * caller already holds it (it checked drift under it); otherwise one is taken
  * and released here (`lease-held` propagates: a run is in progress).
  */
+/**
+ * An approved plan changes what is spent from now on: the cost ceiling's
+ * rate is re-priced at the nodes the approval left, so the time until the
+ * next run accrues what runs (on an hourly schedule, up to two hours).
+ */
+async function repriceCostCeiling(config: PrescaleConfig, ports: PipelinePorts, lease: Lease, outcomes: readonly CommandOutcome[]): Promise<void> {
+  if (!outcomes.some((o) => o.result === 'applied' && o.guarded.effective?.kind === 'scale-node-group')) return;
+  const memory = await ports.state.getPlannerMemory(config.cluster.name);
+  if (memory?.costCeiling === undefined) return;
+  const nodeGroups = await ports.capacity.describeNodeGroups(config.cluster.name, config.nodeGroups.map((g) => g.name));
+  const prices = nodeGroupPricesUsdPerHour(config.nodeGroups, config.cluster.region, bundledPriceTable());
+  await ports.state.putPlannerMemory(lease, { ...memory, costCeiling: withAppliedRate(memory.costCeiling, nodesAfter(nodeGroups, outcomes), prices) });
+}
+
 export async function executeApprovedPlan(
   config: PrescaleConfig,
   ports: PipelinePorts,
@@ -454,6 +468,7 @@ export async function executeApprovedPlan(
     const approvedBy = actor.replace(/^slack:/, '');
     const guarded: GuardedCommand[] = plan.commands.map((command) => ({ command, verdict: 'allow', effective: command, reason: `approved by ${approvedBy} (plan ${plan.id})` }));
     const outcomes = await act(guarded, config, ports, { trigger: 'approval', actor, runId: lease.owner }, lease, nowMs);
+    await repriceCostCeiling(config, ports, lease, outcomes);
     await ports.state.appendDecision(decisionRecord(cluster, lease, nowMs, actor, undefined, outcomes));
     return { status: 'done', outcomes };
   } finally {

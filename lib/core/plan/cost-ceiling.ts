@@ -128,10 +128,11 @@ export function accrueCostCeiling(previous: CostCeiling | undefined, nowMs: numb
   if (previous === undefined) return { hours: [], ourUsdPerHour: 0, reactiveUsdPerHour: 0, shift: 0, atMs: nowMs };
   const minutes = Math.min(Math.max(COST_CEILING_MAX_ACCRUAL_MINUTES, 2 * scheduleMinutes), (nowMs - previous.atMs) / MINUTE_MS);
   if (!(minutes > 0)) return previous;
-  // The last run could not price one side (a service's demand unknown): the time since says nothing either way.
+  // The last run could not price one side (a service's demand unknown): the time since says nothing either way,
+  // and a lowered level relaxes toward the configured one over about the day the evidence for it takes to age out.
   const priced = previous.ourUsdPerHour > 0 || previous.reactiveUsdPerHour > 0;
   const hours = accrueHours(previous.hours, nowMs - (priced ? minutes * MINUTE_MS : 0), nowMs, previous.ourUsdPerHour, previous.reactiveUsdPerHour);
-  if (!priced) return { ...previous, hours, atMs: nowMs };
+  if (!priced) return { ...previous, hours, shift: previous.shift * Math.exp(-minutes / (COST_CEILING_WINDOW_HOURS * 60)), atMs: nowMs };
   const shift = clamp(previous.shift - COST_CEILING_GAIN_PER_MINUTE * dayOverspend(hours) * minutes, Math.min(0, floorShift), 0);
   return { ...previous, hours, shift, atMs: nowMs };
 }

@@ -84,8 +84,10 @@ function planService(
   service: ServiceConfig,
   observation: ServiceObservation | undefined,
   groupState: NodeGroupState | undefined,
-  /** The cost ceiling's logit shift, or undefined when the ceiling is off. */
-  levelShift: number | undefined,
+  /** The cost ceiling's logit shift (0 when it is off). */
+  levelShift: number,
+  /** The ceiling is configured but some service's HPA has no CPU or memory target to price. */
+  ceilingUnpriceable: boolean,
 ): ServicePlan & { calibration: Calibration; keepPods: number; demandSeen: DemandSighting | undefined; shadowPods: number | undefined } {
   const { config, nowMs } = input;
   // The preferred group sizes the HPA ratio when no HPA is observed (the backtest's one-group fleet).
@@ -95,7 +97,7 @@ function planService(
   const horizon = serviceHorizonMinutes(config, service);
   const forecast = input.trigger === 'alarm' ? undefined : input.forecasts.get(service.name);
   const configuredLevel = serviceLevelOf(config, service);
-  const targetLevel = ceiledServiceLevel(configuredLevel, levelShift ?? 0);
+  const targetLevel = ceiledServiceLevel(configuredLevel, levelShift);
   const previous = rememberedCalibration(input.memory.calibration?.[service.name], targetLevel, config.policy.serviceLevel);
   // A partial Sum is not demand: only settled periods count (a no-op when the pipeline already cut them).
   const metric = service.demand.metric;
@@ -126,7 +128,7 @@ function planService(
   let pods = service.hpa.minReplicas;
   let forecastPods: number | undefined;
   const reactiveDemand = settlingAtLeast ?? demandNow;
-  if (levelShift !== undefined && shadowTargetUtilization(service.hpa) === undefined) reasons.push('its HPA scales on no CPU or memory target: the reactive cost ceiling cannot price the baseline, so it stops steering');
+  if (ceilingUnpriceable && shadowTargetUtilization(service.hpa) === undefined) reasons.push('its HPA scales on no CPU or memory target: the reactive cost ceiling cannot price the baseline and is off');
   if (targetLevel < configuredLevel) reasons.push(`service level ${configuredLevel} → ${round(targetLevel)}: spend above the HPA + Cluster Autoscaler shadow's (reactive cost ceiling)`);
   if (unguardedZero) reasons.push(`no datapoint${since}: a gap reads as 0 (missingData: zero) only beside the HPA's replicas, and none is readable`);
   if (reactiveDemand === undefined) {
@@ -150,7 +152,8 @@ function planService(
     reasons.push(`p${round(readLevel * 100)} forecast ${round(peak)}${offset} within ${horizon} min → ${forecastPods} pods`);
   }
   pods = clamp(pods, service.hpa.minReplicas, service.hpa.maxReplicas);
-  const shadowPods = shadowServicePods(service, reactiveDemand, recent, nowMs, observationLagMs(metric.stat, metric.periodSeconds, settleMsOf(metric)));
+  // The shadow HPA reads settled data only: a Sum still settling raises prescale's floor, not the baseline's.
+  const shadowPods = shadowServicePods(service, demandNow, recent, nowMs, observationLagMs(metric.stat, metric.periodSeconds, settleMsOf(metric)));
   const keepPods = need.keepNeed === undefined ? pods : clamp(Math.max(pods, Math.ceil(need.keepNeed / service.demand.perPod)), service.hpa.minReplicas, service.hpa.maxReplicas);
   return {
     service: service.name,
@@ -201,12 +204,14 @@ export function plan(input: PlanInput): PlanOutput {
   const { config, nowMs } = input;
   const groupStates = new Map(input.nodeGroups.map((g) => [g.name, g]));
   const observations = new Map(input.services.map((s) => [s.service, s]));
+  // Every service's HPA must scale on CPU or memory for the baseline to be priced; otherwise the ceiling is off, not frozen.
+  const ceilingUnpriceable = config.policy.costCeiling === 'reactive' && config.services.some((s) => shadowTargetUtilization(s.hpa) === undefined);
   const ceiling =
-    config.policy.costCeiling === 'reactive'
+    config.policy.costCeiling === 'reactive' && !ceilingUnpriceable
       ? accrueCostCeiling(rememberedCostCeiling(input.memory.costCeiling, nowMs), nowMs, lowestShift(config.services.map((s) => serviceLevelOf(config, s))), config.policy.scheduleMinutes)
       : undefined;
   const servicePlans = config.services.map((service) =>
-    planService(input, service, observations.get(service.name), groupStates.get(service.nodeGroups[0]!), ceiling?.shift),
+    planService(input, service, observations.get(service.name), groupStates.get(service.nodeGroups[0]!), ceiling?.shift ?? 0, ceilingUnpriceable),
   );
   const groupsForPacking = config.nodeGroups.map((g) => ({
     name: g.name,

@@ -11,6 +11,7 @@ import type { Context } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { requireLocal, resetDependencies, type Dependencies } from '../../../lib/handlers/deps.ts';
 import { commandTarget } from '../../../lib/core/commands.ts';
+import { bundledPriceTable, nodeGroupPricesUsdPerHour } from '../../../lib/core/budget/prices.ts';
 import type { ApprovalMessage } from '../../../lib/handlers/approval-queue.ts';
 import type { SimCloud } from '../../../lib/sim/cloud.ts';
 import { startDynalite, type DynaliteHandle } from '../../support/dynalite.ts';
@@ -197,6 +198,8 @@ describe('slackApproval: approve end to end', () => {
     const plan = (await deps.state.getPendingPlan(planId, nowOf(deps)))!;
     const callsBefore = cloud(deps).capacity.calls.length;
     const nowMs = nowOf(deps) + MIN;
+    // The run that asked for approval priced the ceiling at the nodes it left, not the scale-out it asked for.
+    const ceilingBefore = (await deps.state.getPlannerMemory('debate-prod'))!.costCeiling!;
 
     const response = await click(APPROVER, 'approve', planId, nowMs);
     // The ack path: answered, the follow-up queued, nothing decided or executed yet.
@@ -210,6 +213,13 @@ describe('slackApproval: approve end to end', () => {
     expect(scaled.length).toBeGreaterThan(0);
     expect(cloud(deps).capacity.calls.slice(callsBefore).map(({ nodeGroup, desiredNodes }) => ({ nodeGroup, desiredNodes }))).toEqual(scaled);
     expect((await deps.state.getPendingPlan(planId, nowOf(deps)))).toMatchObject({ status: 'executed', decidedBy: APPROVER });
+    // The cost ceiling now prices what runs: every group's nodes after the approval at the bundled prices.
+    const config = deps.configs.find((c) => c.cluster.name === 'debate-prod')!;
+    const prices = nodeGroupPricesUsdPerHour(config.nodeGroups, config.cluster.region, bundledPriceTable());
+    const running = config.nodeGroups.reduce((sum, g) => sum + cloud(deps).capacity.fleet(g.name).aliveNodes * prices[g.name]!, 0);
+    const ceiling = (await deps.state.getPlannerMemory('debate-prod'))!.costCeiling!;
+    expect(ceiling.ourUsdPerHour).toBeCloseTo(running, 9);
+    expect(ceiling.ourUsdPerHour).toBeGreaterThan(ceilingBefore.ourUsdPerHour);
     const audit = await deps.state.listAudit('debate-prod', 0, 500);
     const applied = audit.filter((a) => a.actor === `slack:${APPROVER}` && a.result === 'applied');
     // One entry per command, plus the plan's own transition.

@@ -110,9 +110,10 @@ describe('accrueCostCeiling', () => {
     expect([next.ourUsdPerHour, next.reactiveUsdPerHour]).toEqual([previous.ourUsdPerHour, previous.reactiveUsdPerHour]);
   });
 
-  it('accrues nothing after a run that could not price the shadow (both rates 0), but moves on in time', () => {
+  it('accrues nothing after a run that could not price the shadow (both rates 0), and relaxes the shift over a day', () => {
+    // −0.5 × e^(−10/1440) = −0.49654: a shift nothing prices any more must not hold for good
     const previous = ceiling({ hours: [[T - H, 60, 50, 40]], ourUsdPerHour: 0, reactiveUsdPerHour: 0, shift: -0.5 });
-    expect(accrueCostCeiling(previous, T + 10 * MIN, -2)).toEqual({ ...previous, atMs: T + 10 * MIN });
+    expect(accrueCostCeiling(previous, T + 10 * MIN, -2)).toEqual({ ...previous, shift: -0.5 * Math.exp(-10 / 1440), atMs: T + 10 * MIN });
   });
 
   it('changes nothing when no time has passed', () => {

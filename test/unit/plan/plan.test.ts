@@ -291,6 +291,36 @@ describe('the reactive cost ceiling', () => {
     expect(out.memory.costCeiling).toBeUndefined();
   });
 
+  it('is off, whatever it remembered, while a service\'s HPA scales on no CPU or memory target, and says why', () => {
+    // The shadow cannot say what an external metric would ask: configured level 0.9 → quantile 1000 → 10 nodes, not 8.
+    const cfg = scenario();
+    const external = { ...cfg, services: [{ ...cfg.services[0]!, hpa: { ...cfg.services[0]!.hpa, metrics: [{ type: 'external' as const, metric: 'queue', targetValue: 5 }] } }] };
+    const out = plan(priced(external, shifted(-Math.log(9))));
+    expect(toNodes(out, 4)).toBe(10);
+    expect(out.memory.costCeiling).toBeUndefined();
+    expect(out.services[0]!.reason).toContain('its HPA scales on no CPU or memory target: the reactive cost ceiling cannot price the baseline and is off');
+    expect(out.services[0]!.reason).not.toContain('service level 0.9 →');
+  });
+
+  it('accrues up to two schedule intervals on a long schedule', () => {
+    // Hourly runs; the last priced 6 against 5 USD/h an hour ago. 60 min accrue (not 15): 6 and 5 USD,
+    // overspend 0.2 × 60/1440 = 0.008333 → shift −0.003 × 0.008333 × 60 = −0.0015 (capped at 15 min: −0.0000938).
+    const hourly = scenario({ policy: { scheduleMinutes: 60 } });
+    const memory = { recommendations: {}, raisedFloors: {}, costCeiling: { hours: [], ourUsdPerHour: 6, reactiveUsdPerHour: 5, shift: 0, atMs: at - 60 * MIN } };
+    expect(plan(priced(hourly, memory)).memory.costCeiling!.shift).toBeCloseTo(-0.003 * 0.2 * (60 / 1440) * 60, 12);
+  });
+
+  it('prices the shadow HPA on settled demand only: a Sum still settling raises prescale\'s floor, not the baseline', () => {
+    // A 1-minute Sum at NOW + 20 s: minutes NOW − 3 and NOW − 2 settled at 700; NOW − 1 ended 20 s ago, partial at 2800.
+    // The shadow HPA sees 700 → ceil(700 / (100 × 0.7)) = 10 pods = 10 nodes × $0.5 = $5/h (the partial 2800 would be
+    // 40 pods, 30 nodes at the group's maximum: $15/h).
+    const cfg = scenario();
+    const sum = { ...cfg, services: [{ ...cfg.services[0]!, demand: { ...cfg.services[0]!.demand, metric: { ...cfg.services[0]!.demand.metric, stat: 'Sum', periodSeconds: 60 } } }] };
+    const recentDemand = { startMs: NOW - 3 * MIN, stepSeconds: 60, values: [700, 700, 2800] };
+    const out = plan({ ...input(sum, [0], undefined, 4, NOW + 20_000), services: [{ service: 's', recentDemand, hpa: undefined }], usdPerHourByGroup: { g: 0.5 } });
+    expect(out.memory.costCeiling!.reactiveUsdPerHour).toBe(5);
+  });
+
   it('prices nothing while a service\'s demand is unknown', () => {
     const out = plan({ ...priced(scenario()), services: [{ service: 's', recentDemand: history([Number.NaN, Number.NaN]), hpa: undefined }] });
     expect(out.memory.costCeiling).toMatchObject({ ourUsdPerHour: 0, reactiveUsdPerHour: 0 });
