@@ -19,7 +19,7 @@ import { guard } from '../core/guard.ts';
 import type { ServiceObservation, ServicePlan, Trigger } from '../core/plan/plan.ts';
 import { plan, serviceHorizonMinutes, serviceLevelOf } from '../core/plan/plan.ts';
 import { demandAsRead, readsGapsAsZero } from '../core/plan/demand.ts';
-import { withAppliedRate } from '../core/plan/cost-ceiling.ts';
+import { withAppliedRate, withRateChange } from '../core/plan/cost-ceiling.ts';
 import { isPrescaleError, PrescaleError } from '../errors.ts';
 import type {
   AuditEntry,
@@ -440,16 +440,22 @@ export interface ApprovedPlanResult {
  */
 /**
  * An approved plan changes what is spent from now on: the cost ceiling's
- * rate is re-priced at the nodes the approval left, so the time until the
- * next run accrues what runs (on an hourly schedule, up to two hours).
+ * rate moves by what each applied scale command added or released (the plan
+ * was checked for drift, so its `fromNodes` are what the rate was priced
+ * at), so the time until the next run accrues what runs (on an hourly
+ * schedule, up to two hours). No cloud call: only the state store.
  */
 async function repriceCostCeiling(config: PrescaleConfig, ports: PipelinePorts, lease: Lease, outcomes: readonly CommandOutcome[]): Promise<void> {
-  if (!outcomes.some((o) => o.result === 'applied' && o.guarded.effective?.kind === 'scale-node-group')) return;
+  const prices = nodeGroupPricesUsdPerHour(config.nodeGroups, config.cluster.region, bundledPriceTable());
+  let deltaUsdPerHour = 0;
+  for (const outcome of outcomes) {
+    const command = outcome.guarded.effective;
+    if (outcome.result === 'applied' && command?.kind === 'scale-node-group') deltaUsdPerHour += (command.toNodes - command.fromNodes) * (prices[command.nodeGroup] ?? 0);
+  }
+  if (deltaUsdPerHour === 0) return;
   const memory = await ports.state.getPlannerMemory(config.cluster.name);
   if (memory?.costCeiling === undefined) return;
-  const nodeGroups = await ports.capacity.describeNodeGroups(config.cluster.name, config.nodeGroups.map((g) => g.name));
-  const prices = nodeGroupPricesUsdPerHour(config.nodeGroups, config.cluster.region, bundledPriceTable());
-  await ports.state.putPlannerMemory(lease, { ...memory, costCeiling: withAppliedRate(memory.costCeiling, nodesAfter(nodeGroups, outcomes), prices) });
+  await ports.state.putPlannerMemory(lease, { ...memory, costCeiling: withRateChange(memory.costCeiling, deltaUsdPerHour) });
 }
 
 export async function executeApprovedPlan(

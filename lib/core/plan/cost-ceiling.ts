@@ -149,6 +149,12 @@ export function withAppliedRate(ceiling: CostCeiling, nodesByGroup: Readonly<Rec
   return { ...ceiling, ourUsdPerHour };
 }
 
+/** The ceiling with prescale's rate moved by `deltaUsdPerHour` (never below 0); unchanged when this run priced nothing. */
+export function withRateChange(ceiling: CostCeiling, deltaUsdPerHour: number): CostCeiling {
+  if (ceiling.ourUsdPerHour === 0 && ceiling.reactiveUsdPerHour === 0) return ceiling;
+  return { ...ceiling, ourUsdPerHour: Math.max(0, ceiling.ourUsdPerHour + deltaUsdPerHour) };
+}
+
 /**
  * The level a service is planned at under the ceiling: its configured level
  * moved by the shift on the logit scale, never below the lowest level

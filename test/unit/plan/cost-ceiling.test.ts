@@ -12,6 +12,7 @@ import {
   shadowHpaPods,
   shadowServicePods,
   withAppliedRate,
+  withRateChange,
   shadowTargetUtilization,
   type CostCeiling,
 } from '../../../lib/core/plan/cost-ceiling.ts';
@@ -275,5 +276,21 @@ describe('shadowServicePods', () => {
     { why: 'demand unknown', metrics: cpu70, window: undefined, at: 7, lag: 0, demandNow: undefined, expected: undefined },
   ])('$why → $expected', ({ metrics, window, at, lag, demandNow, expected }) => {
     expect(shadowServicePods(service(metrics, window), demandNow, recent, T + at * MIN, lag * MIN)).toBe(expected);
+  });
+});
+
+describe('withRateChange', () => {
+  it.each([
+    // 7 + 0.672 (7 more m5.large at $0.096) = 7.672
+    [7, 0.672, 7.672],
+    // releasing more than is priced cannot go below 0
+    [1, -2, 0],
+  ])('%d USD/h moved by %d → %d', (rate, delta, expected) => {
+    expect(withRateChange(ceiling({ ourUsdPerHour: rate }), delta).ourUsdPerHour).toBeCloseTo(expected, 12);
+  });
+
+  it('leaves a run that priced nothing unpriced', () => {
+    const unpriced = ceiling({ ourUsdPerHour: 0, reactiveUsdPerHour: 0 });
+    expect(withRateChange(unpriced, 3)).toBe(unpriced);
   });
 });
