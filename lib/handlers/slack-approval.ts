@@ -173,6 +173,7 @@ export async function runApprovalFollowUp(deps: Dependencies, message: ApprovalM
         async execute(plan) {
           const result = await executeApprovedPlan(config, ports, plan, actor, lease === undefined ? { runId: `${runId}#approval` } : { lease });
           if (result.status === 'drifted') throw new PrescaleError('stale', 'the cluster changed between the re-check and the execution: nothing was executed');
+          if (result.costCeilingNotRepriced !== undefined) log('warn', 'cost ceiling not re-priced after the approval; the next run re-prices it', { cluster, planId: plan.id, error: result.costCeilingNotRepriced });
           const failed = result.outcomes.filter((o) => o.result === 'failed' || o.result === 'requeued');
           if (failed.length > 0) throw new PrescaleError('unavailable', failed.map((o) => `${o.guarded.command.kind} ${o.result}: ${o.message ?? ''}`).join('; '));
         },

@@ -19,7 +19,7 @@ import { guard } from '../core/guard.ts';
 import type { ServiceObservation, ServicePlan, Trigger } from '../core/plan/plan.ts';
 import { plan, serviceHorizonMinutes, serviceLevelOf } from '../core/plan/plan.ts';
 import { demandAsRead, readsGapsAsZero } from '../core/plan/demand.ts';
-import { withAppliedRate, withRateChange } from '../core/plan/cost-ceiling.ts';
+import { accrueCostCeiling, lowestShift, rememberedCostCeiling, withAppliedRate, withRateChange } from '../core/plan/cost-ceiling.ts';
 import { isPrescaleError, PrescaleError } from '../errors.ts';
 import type {
   AuditEntry,
@@ -428,6 +428,39 @@ export interface ApprovedPlanResult {
   /** `drifted`: the state changed since the plan was made and nothing was executed. */
   readonly status: 'done' | 'drifted';
   readonly outcomes: readonly CommandOutcome[];
+  /** Why the cost ceiling was not re-priced after the commands ran (the next run re-prices it); absent when it was, or had nothing to. */
+  readonly costCeilingNotRepriced?: string;
+}
+
+/**
+ * How much an approval changed prescale's spend rate: each applied scale
+ * command's toNodes − fromNodes at its group's price (the plan was checked
+ * for drift, so `fromNodes` are what the rate was priced at). A held,
+ * failed, requeued or skipped command changed nothing.
+ */
+export function appliedRateChangeUsdPerHour(outcomes: readonly CommandOutcome[], usdPerHourByGroup: Readonly<Record<string, number>>): number {
+  let delta = 0;
+  for (const outcome of outcomes) {
+    const command = outcome.guarded.effective;
+    if (outcome.result === 'applied' && command?.kind === 'scale-node-group') delta += (command.toNodes - command.fromNodes) * (usdPerHourByGroup[command.nodeGroup] ?? 0);
+  }
+  return delta;
+}
+
+/**
+ * An approved plan changes what is spent from now on: the cost ceiling
+ * accrues the old rate up to now, then takes the new one, so the time until
+ * the next run accrues what runs (on an hourly schedule, up to two hours).
+ * Only the state store is touched, no cloud call.
+ */
+async function repriceCostCeiling(config: PrescaleConfig, ports: PipelinePorts, lease: Lease, outcomes: readonly CommandOutcome[], nowMs: number): Promise<void> {
+  const delta = appliedRateChangeUsdPerHour(outcomes, nodeGroupPricesUsdPerHour(config.nodeGroups, config.cluster.region, bundledPriceTable()));
+  if (delta === 0) return;
+  const memory = await ports.state.getPlannerMemory(config.cluster.name);
+  const remembered = rememberedCostCeiling(memory?.costCeiling, nowMs);
+  if (memory === undefined || remembered === undefined) return;
+  const accrued = accrueCostCeiling(remembered, nowMs, lowestShift(config.services.map((s) => serviceLevelOf(config, s))), config.policy.scheduleMinutes);
+  await ports.state.putPlannerMemory(lease, { ...memory, costCeiling: withRateChange(accrued, delta) });
 }
 
 /**
@@ -438,26 +471,6 @@ export interface ApprovedPlanResult {
  * caller already holds it (it checked drift under it); otherwise one is taken
  * and released here (`lease-held` propagates: a run is in progress).
  */
-/**
- * An approved plan changes what is spent from now on: the cost ceiling's
- * rate moves by what each applied scale command added or released (the plan
- * was checked for drift, so its `fromNodes` are what the rate was priced
- * at), so the time until the next run accrues what runs (on an hourly
- * schedule, up to two hours). No cloud call: only the state store.
- */
-async function repriceCostCeiling(config: PrescaleConfig, ports: PipelinePorts, lease: Lease, outcomes: readonly CommandOutcome[]): Promise<void> {
-  const prices = nodeGroupPricesUsdPerHour(config.nodeGroups, config.cluster.region, bundledPriceTable());
-  let deltaUsdPerHour = 0;
-  for (const outcome of outcomes) {
-    const command = outcome.guarded.effective;
-    if (outcome.result === 'applied' && command?.kind === 'scale-node-group') deltaUsdPerHour += (command.toNodes - command.fromNodes) * (prices[command.nodeGroup] ?? 0);
-  }
-  if (deltaUsdPerHour === 0) return;
-  const memory = await ports.state.getPlannerMemory(config.cluster.name);
-  if (memory?.costCeiling === undefined) return;
-  await ports.state.putPlannerMemory(lease, { ...memory, costCeiling: withRateChange(memory.costCeiling, deltaUsdPerHour) });
-}
-
 export async function executeApprovedPlan(
   config: PrescaleConfig,
   ports: PipelinePorts,
@@ -474,8 +487,13 @@ export async function executeApprovedPlan(
     const approvedBy = actor.replace(/^slack:/, '');
     const guarded: GuardedCommand[] = plan.commands.map((command) => ({ command, verdict: 'allow', effective: command, reason: `approved by ${approvedBy} (plan ${plan.id})` }));
     const outcomes = await act(guarded, config, ports, { trigger: 'approval', actor, runId: lease.owner }, lease, nowMs);
-    await repriceCostCeiling(config, ports, lease, outcomes);
     await ports.state.appendDecision(decisionRecord(cluster, lease, nowMs, actor, undefined, outcomes));
+    try {
+      await repriceCostCeiling(config, ports, lease, outcomes, nowMs);
+    } catch (error) {
+      // The commands ran and are recorded: a lost re-price must not turn a done approval into a failed one.
+      return { status: 'done', outcomes, costCeilingNotRepriced: error instanceof Error ? error.message : String(error) };
+    }
     return { status: 'done', outcomes };
   } finally {
     if (options.lease === undefined) await ports.state.releaseLease(lease);

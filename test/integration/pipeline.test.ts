@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lib/config/load.ts';
 import type { PrescaleConfig } from '../../lib/config/schema.ts';
 import type { DemandHistory, Forecaster } from '../../lib/core/forecast/types.ts';
-import { runPipeline, type PipelinePorts } from '../../lib/pipeline/run.ts';
+import { appliedRateChangeUsdPerHour, runPipeline, type CommandOutcome, type PipelinePorts } from '../../lib/pipeline/run.ts';
 import { createSimCloud, type SimCloud } from '../../lib/sim/cloud.ts';
 import { createMemoryStateStore } from '../../lib/state/memory.ts';
 import type { StateStore } from '../../lib/ports.ts';
@@ -468,5 +468,20 @@ describe('budget guard in the pipeline', () => {
     const ceiling = (await h.state.getPlannerMemory('test'))!.costCeiling!;
     expect(ceiling.ourUsdPerHour).toBeCloseTo(0.192, 9);
     expect(ceiling.reactiveUsdPerHour).toBeCloseTo(1.056, 9);
+  });
+});
+
+describe('appliedRateChangeUsdPerHour', () => {
+  const scale = (nodeGroup: string, fromNodes: number, toNodes: number) => ({ kind: 'scale-node-group' as const, cluster: 'test', nodeGroup, fromNodes, toNodes, reason: '' });
+  const outcome = (command: ReturnType<typeof scale>, result: CommandOutcome['result']): CommandOutcome => ({ guarded: { command, verdict: 'allow', effective: command, reason: '' }, result, message: undefined });
+  it.each<[string, CommandOutcome[], number]>([
+    // 2 → 9 web nodes applied: +7 × $0.096 = +$0.672/h
+    ['an applied scale-out', [outcome(scale('web', 2, 9), 'applied')], 0.672],
+    // 9 → 4 applied: −5 × 0.096 = −0.48; a failed, a requeued and a skipped command changed nothing
+    ['a scale-in beside commands that did not run', [outcome(scale('web', 9, 4), 'applied'), outcome(scale('web', 4, 20), 'failed'), outcome(scale('web', 4, 20), 'requeued'), outcome(scale('web', 4, 20), 'skipped')], -0.48],
+    // a group without a price adds nothing
+    ['an unpriced group', [outcome(scale('gpu', 0, 3), 'applied')], 0],
+  ])('%s', (_why, outcomes, expected) => {
+    expect(appliedRateChangeUsdPerHour(outcomes, { web: 0.096 })).toBeCloseTo(expected, 12);
   });
 });

@@ -132,7 +132,9 @@ export function accrueCostCeiling(previous: CostCeiling | undefined, nowMs: numb
   // and a lowered level relaxes toward the configured one over about the day the evidence for it takes to age out.
   const priced = previous.ourUsdPerHour > 0 || previous.reactiveUsdPerHour > 0;
   const hours = accrueHours(previous.hours, nowMs - (priced ? minutes * MINUTE_MS : 0), nowMs, previous.ourUsdPerHour, previous.reactiveUsdPerHour);
-  if (!priced) return { ...previous, hours, shift: previous.shift * Math.exp(-minutes / (COST_CEILING_WINDOW_HOURS * 60)), atMs: nowMs };
+  // The relaxation follows real time (the evidence ages by it), not the capped accrual.
+  const elapsedMinutes = (nowMs - previous.atMs) / MINUTE_MS;
+  if (!priced) return { ...previous, hours, shift: previous.shift * Math.exp(-elapsedMinutes / (COST_CEILING_WINDOW_HOURS * 60)), atMs: nowMs };
   const shift = clamp(previous.shift - COST_CEILING_GAIN_PER_MINUTE * dayOverspend(hours) * minutes, Math.min(0, floorShift), 0);
   return { ...previous, hours, shift, atMs: nowMs };
 }

@@ -220,6 +220,8 @@ describe('slackApproval: approve end to end', () => {
     const ceiling = (await deps.state.getPlannerMemory('debate-prod'))!.costCeiling!;
     expect(ceiling.ourUsdPerHour).toBeCloseTo(running, 9);
     expect(ceiling.ourUsdPerHour).toBeGreaterThan(ceilingBefore.ourUsdPerHour);
+    // …after accruing the rate before the approval up to it: the new rate counts from the approval on.
+    expect(ceiling.atMs).toBeGreaterThan(ceilingBefore.atMs);
     const audit = await deps.state.listAudit('debate-prod', 0, 500);
     const applied = audit.filter((a) => a.actor === `slack:${APPROVER}` && a.result === 'applied');
     // One entry per command, plus the plan's own transition.
@@ -233,6 +235,28 @@ describe('slackApproval: approve end to end', () => {
     await drain(deps);
     expect(cloud(deps).capacity.calls).toHaveLength(callsAfter);
     expect(cloud(deps).notifier.responses).toHaveLength(1);
+  });
+
+  it('a state-store failure re-pricing the cost ceiling after the commands ran still reports the approval done', async () => {
+    const deps = await freshDeps();
+    const planId = await pendingPlanId(deps);
+    const plan = (await deps.state.getPendingPlan(planId, nowOf(deps)))!;
+    const state = deps.state as { putPlannerMemory: typeof deps.state.putPlannerMemory };
+    const put = state.putPlannerMemory;
+    state.putPlannerMemory = async () => {
+      throw new Error('throttled');
+    };
+    try {
+      await click(APPROVER, 'approve', planId, nowOf(deps) + MIN);
+      expect(await drain(deps)).toEqual({ batchItemFailures: [] });
+    } finally {
+      state.putPlannerMemory = put;
+    }
+    expect(await deps.state.getPendingPlan(planId, nowOf(deps))).toMatchObject({ status: 'executed', decidedBy: APPROVER });
+    expect(cloud(deps).notifier.responses[0]).toMatchObject({ message: { text: `Approved and executed (plan ${planId})` } });
+    // …and the decision was recorded before the re-price was tried.
+    const decisions = await deps.state.listDecisions('debate-prod', 0, 50);
+    expect(decisions.some((d) => d.trigger === `slack:${APPROVER}` && d.commands.length === plan.commands.length)).toBe(true);
   });
 
   it('a queued click relabelled as an approver\'s fails in the worker: Slack did not sign it, nothing runs', async () => {

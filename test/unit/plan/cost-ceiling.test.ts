@@ -117,6 +117,12 @@ describe('accrueCostCeiling', () => {
     expect(accrueCostCeiling(previous, T + 10 * MIN, -2)).toEqual({ ...previous, shift: -0.5 * Math.exp(-10 / 1440), atMs: T + 10 * MIN });
   });
 
+  it('relaxes by the real time since, not the capped accrual, after a long silence', () => {
+    // 6 h without a run after an unpriced one: −1 × e^(−360/1440) = −0.7788 (capped at 15 min it would be −0.9897)
+    const previous = ceiling({ ourUsdPerHour: 0, reactiveUsdPerHour: 0, shift: -1 });
+    expect(accrueCostCeiling(previous, T + 360 * MIN, -2).shift).toBeCloseTo(-Math.exp(-360 / 1440), 12);
+  });
+
   it('changes nothing when no time has passed', () => {
     const previous = ceiling({ hours: evenDay });
     expect(accrueCostCeiling(previous, T, -2)).toBe(previous);
