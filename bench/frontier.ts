@@ -16,8 +16,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadTrace, scenarioFor } from '../lib/cli/backtest.ts';
 import { runReference } from '../lib/sim/backtest.ts';
+import { samplingPeriod } from '../lib/sim/trace.ts';
 import { scoreDecisions, type Scores } from '../lib/sim/score.ts';
-import { samplePeriods, shortfallShareOfWorstPeriods, yardstickPolicy, type YardstickFamily } from '../lib/sim/yardstick.ts';
+import { shortfallShareOfWorstPeriods, yardstickPolicy, type YardstickFamily } from '../lib/sim/yardstick.ts';
 
 const { values } = parseArgs({ options: { data: { type: 'string' }, trace: { type: 'string' } } });
 if (values.data === undefined) {
@@ -46,7 +47,7 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.csv') && (values.
   const oracle = runReference('oracle', grid, scenario).scores;
   const reactiveRun = runReference('reactive', grid, scenario);
   const reactive = reactiveRun.scores;
-  const periods = samplePeriods(grid);
+  const periods = samplingPeriod(grid);
   const points: Point[] = [];
   for (const alpha of ALPHAS) {
     for (const windowPeriods of WINDOWS_PERIODS) {

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { DriftCheck } from '../approval/slack-approval.ts';
 import type { PrescaleConfig, ServiceConfig } from '../config/schema.ts';
 import type { BudgetOverride } from '../core/budget/guard.ts';
-import { planCost } from '../core/budget/cost.ts';
+import { fleetUsdPerHour, planCost } from '../core/budget/cost.ts';
 import { bundledPriceTable, nodeGroupPricesUsdPerHour } from '../core/budget/prices.ts';
 import { pendingPlanMessage, type PlanCostSummary } from '../slack/messages.ts';
 import { budgetStage, type MonthSpend } from './budget.ts';
@@ -19,7 +19,7 @@ import { guard } from '../core/guard.ts';
 import type { ServiceObservation, ServicePlan, Trigger } from '../core/plan/plan.ts';
 import { plan, serviceHorizonMinutes, serviceLevelOf } from '../core/plan/plan.ts';
 import { demandAsRead, readsGapsAsZero } from '../core/plan/demand.ts';
-import { accrueCostCeiling, lowestShift, rememberedCostCeiling, withAppliedRate, withRateChange } from '../core/plan/cost-ceiling.ts';
+import { accrueCostCeiling, lowestShift, rememberedCostCeiling, withOurRate } from '../core/plan/cost-ceiling.ts';
 import { isPrescaleError, PrescaleError } from '../errors.ts';
 import type {
   AuditEntry,
@@ -345,16 +345,6 @@ async function requestApproval(
   return plan;
 }
 
-/** Each group's desired nodes after this run: as found, or as a scale command applied set them. */
-export function nodesAfter(nodeGroups: readonly NodeGroupState[], outcomes: readonly CommandOutcome[]): Record<string, number> {
-  const nodes: Record<string, number> = Object.fromEntries(nodeGroups.map((g) => [g.name, g.desiredNodes]));
-  for (const outcome of outcomes) {
-    const command = outcome.guarded.effective;
-    if (outcome.result === 'applied' && command?.kind === 'scale-node-group' && command.nodeGroup in nodes) nodes[command.nodeGroup] = command.toNodes;
-  }
-  return nodes;
-}
-
 export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, options: RunOptions): Promise<RunResult> {
   const nowMs = ports.clock.nowMs();
   const cluster = config.cluster.name;
@@ -391,7 +381,8 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
     const outcomes = await act(budget.guarded, config, ports, options, lease, nowMs, cooldowns);
     const pendingPlan = options.dryRun ? undefined : await requestApproval(config, ports, budget.guarded, nodeGroups, prices, budget.spend, nowMs);
     if (!options.dryRun) {
-      const costCeiling = planned.memory.costCeiling && withAppliedRate(planned.memory.costCeiling, nodesAfter(nodeGroups, outcomes), prices);
+      const ranUsdPerHour = fleetUsdPerHour(Object.fromEntries(nodeGroups.map((g) => [g.name, g.desiredNodes])), prices) + appliedRateChangeUsdPerHour(outcomes, prices);
+      const costCeiling = planned.memory.costCeiling && withOurRate(planned.memory.costCeiling, ranUsdPerHour);
       await ports.state.putPlannerMemory(lease, { ...planned.memory, costCeiling, ledger: budget.ledger, ledgerAtMs: budget.ledgerAtMs });
       for (const alert of budget.alerts) await ports.notifier?.post(alert);
     }
@@ -433,18 +424,13 @@ export interface ApprovedPlanResult {
 }
 
 /**
- * How much an approval changed prescale's spend rate: each applied scale
- * command's toNodes − fromNodes at its group's price (the plan was checked
- * for drift, so `fromNodes` are what the rate was priced at). A held,
- * failed, requeued or skipped command changed nothing.
+ * How much a run or an approval changed prescale's spend rate: the plan cost
+ * (toNodes − fromNodes at each group's price) of the scale commands that
+ * were applied. A held, failed, requeued or skipped command changed nothing.
  */
 export function appliedRateChangeUsdPerHour(outcomes: readonly CommandOutcome[], usdPerHourByGroup: Readonly<Record<string, number>>): number {
-  let delta = 0;
-  for (const outcome of outcomes) {
-    const command = outcome.guarded.effective;
-    if (outcome.result === 'applied' && command?.kind === 'scale-node-group') delta += (command.toNodes - command.fromNodes) * (usdPerHourByGroup[command.nodeGroup] ?? 0);
-  }
-  return delta;
+  const applied = outcomes.flatMap((o) => (o.result === 'applied' && o.guarded.effective !== undefined ? [o.guarded.effective] : []));
+  return planCost(applied, usdPerHourByGroup).deltaUsdPerHour;
 }
 
 /**
@@ -460,7 +446,7 @@ async function repriceCostCeiling(config: PrescaleConfig, ports: PipelinePorts, 
   const remembered = rememberedCostCeiling(memory?.costCeiling, nowMs);
   if (memory === undefined || remembered === undefined) return;
   const accrued = accrueCostCeiling(remembered, nowMs, lowestShift(config.services.map((s) => serviceLevelOf(config, s))), config.policy.scheduleMinutes);
-  await ports.state.putPlannerMemory(lease, { ...memory, costCeiling: withRateChange(accrued, delta) });
+  await ports.state.putPlannerMemory(lease, { ...memory, costCeiling: withOurRate(accrued, accrued.ourUsdPerHour + delta) });
 }
 
 /**

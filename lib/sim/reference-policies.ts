@@ -6,7 +6,8 @@ import { scoringStartMinute, type Scenario } from './score.ts';
 
 export type ReferencePolicy = 'oracle' | 'reactive' | 'static';
 
-const nodesFor = (demand: number, capacity: number): number => Math.max(1, Math.ceil(demand / capacity));
+/** Nodes for a demand level: max(1, ceil(demand / capacity)), as every reference policy counts them. */
+export const nodesFor = (demand: number, capacity: number): number => Math.max(1, Math.ceil(demand / capacity));
 
 /** desired[m] = max over k in [m, m+B] of max(1, ceil(d[k]/C)); k stops at the trace's end. */
 export function oraclePolicy(demand: ArrayLike<number>, scenario: Scenario): Int32Array {

@@ -107,7 +107,7 @@ export function formatTimestamp(ms: number): string {
  * periods start on: a sample taken at 21:42:53 changes the grid at 21:43, so
  * that trace's 5-minute periods start 1 minute after t0.
  */
-export function samplingPeriod(grid: MinuteGrid): { periodMinutes: number; anchorMinute: number } {
+export function samplingPeriod(grid: Pick<MinuteGrid, 't0Ms' | 'firstSampleMs' | 'medianIntervalSeconds'>): { periodMinutes: number; anchorMinute: number } {
   const periodMinutes = Math.max(1, Math.round(grid.medianIntervalSeconds / 60));
   const firstChangeMinute = Math.ceil((grid.firstSampleMs - grid.t0Ms) / MINUTE_MS);
   return { periodMinutes, anchorMinute: firstChangeMinute % periodMinutes };

@@ -9,10 +9,9 @@
  * tuned in hindsight: an optimistic reference for what a 1-period-ahead
  * forecast with a spread can buy, not a policy to ship.
  */
-import type { MinuteGrid } from './trace.ts';
+import type { samplingPeriod } from './trace.ts';
+import { nodesFor } from './reference-policies.ts';
 import { scoringStartMinute, type Scenario } from './score.ts';
-
-const MINUTE_MS = 60_000;
 
 export interface YardstickFamily {
   /** Exponential weight of the newest period in the centre; 1 is the last value. */
@@ -23,25 +22,8 @@ export interface YardstickFamily {
   readonly z: number;
 }
 
-/** The sample periods of a trace on its minute grid: where they start and how long they last. */
-export interface SamplePeriods {
-  readonly periodMinutes: number;
-  /** Minute of the first sample. */
-  readonly firstMinute: number;
-}
-
-/**
- * The trace's sampling as periods on the minute grid: the median interval
- * rounded to whole minutes (at least one), from the first sample's minute.
- * An irregular trace is read as if regular; its value at each period's
- * first minute stands for the period.
- */
-export function samplePeriods(grid: Pick<MinuteGrid, 't0Ms' | 'firstSampleMs' | 'medianIntervalSeconds'>): SamplePeriods {
-  return {
-    periodMinutes: Math.max(1, Math.round(grid.medianIntervalSeconds / 60)),
-    firstMinute: Math.ceil((grid.firstSampleMs - grid.t0Ms) / MINUTE_MS),
-  };
-}
+/** The trace's sample periods on its minute grid (`samplingPeriod`): period k starts at anchorMinute + k × periodMinutes. */
+export type SamplePeriods = ReturnType<typeof samplingPeriod>;
 
 /**
  * Per period k, the forecast of period k + h is centre[k] + z × spread[k] × √h
@@ -79,14 +61,13 @@ export function yardstickForecasts(periodValues: ArrayLike<number>, family: Pick
  */
 export function yardstickPolicy(demand: ArrayLike<number>, scenario: Scenario, periods: SamplePeriods, family: YardstickFamily): Int32Array {
   const start = scoringStartMinute(scenario);
-  const { periodMinutes: step, firstMinute: first } = periods;
-  if (start < first) throw new RangeError(`scoring starts at minute ${start}, before the first sample (minute ${first})`);
+  const { periodMinutes: step, anchorMinute: first } = periods;
+  if (start < first) throw new RangeError(`scoring starts at minute ${start}, before the first period (minute ${first})`);
   const periodCount = Math.floor((demand.length - 1 - first) / step) + 1;
   const values = new Float64Array(periodCount);
   for (let k = 0; k < periodCount; k++) values[k] = demand[first + k * step]!;
   const { centre, spread } = yardstickForecasts(values, family);
   const reach = Math.max(scenario.bootMinutes, step);
-  const nodesFor = (load: number): number => Math.max(1, Math.ceil(load / scenario.capacityPerNode));
   const out = new Int32Array(demand.length - start);
   for (let m = start; m < demand.length; m++) {
     const k = Math.floor((m - first) / step);
@@ -94,7 +75,7 @@ export function yardstickPolicy(demand: ArrayLike<number>, scenario: Scenario, p
     // Later periods starting in (m, m + reach]: the next one and every step after it that fits.
     const stepsAhead = Math.floor((m + reach - nextStart) / step) + 1;
     const forecast = centre[k]! + family.z * spread[k]! * Math.sqrt(stepsAhead);
-    out[m - start] = Math.max(nodesFor(demand[m]!), nodesFor(forecast));
+    out[m - start] = Math.max(nodesFor(demand[m]!, scenario.capacityPerNode), nodesFor(forecast, scenario.capacityPerNode));
   }
   return out;
 }
@@ -118,7 +99,7 @@ export function shortfallShareOfWorstPeriods(
   for (let m = start; m < demand.length; m++) {
     const unserved = Math.max(0, demand[m]! - readyNodes[m - start]! * scenario.capacityPerNode);
     if (unserved === 0) continue;
-    const k = Math.floor((m - periods.firstMinute) / periods.periodMinutes);
+    const k = Math.floor((m - periods.anchorMinute) / periods.periodMinutes);
     byPeriod.set(k, (byPeriod.get(k) ?? 0) + unserved);
     total += unserved;
   }

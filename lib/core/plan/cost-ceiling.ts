@@ -33,8 +33,9 @@ import type { ServiceConfig } from '../../config/schema.ts';
 import type { DemandHistory } from '../forecast/types.ts';
 import { clamp, logistic, logit } from '../forecast/numeric.ts';
 import { MIN_CALIBRATED_LEVEL } from './calibration.ts';
+import { MINUTE_MS } from './demand.ts';
+import { podsForDemand } from './hpa.ts';
 
-const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
 /** The spends compared: the last 24 clock hours. */
 export const COST_CEILING_WINDOW_HOURS = 24;
@@ -140,21 +141,14 @@ export function accrueCostCeiling(previous: CostCeiling | undefined, nowMs: numb
 }
 
 /**
- * The ceiling with prescale's rate priced at the nodes each group was
- * actually left at (`nodesByGroup`: a scale-out held for approval, cut by
- * the budget or failed leaves the group as it was), so only money spent
- * steers. Unchanged when this run priced nothing.
+ * The ceiling with prescale's rate set to what actually runs (never below
+ * 0): a scale-out held for approval, cut by the budget or failed leaves its
+ * group as it was, so only money spent steers. Unchanged when this run
+ * priced nothing.
  */
-export function withAppliedRate(ceiling: CostCeiling, nodesByGroup: Readonly<Record<string, number>>, usdPerHourByGroup: Readonly<Record<string, number>>): CostCeiling {
+export function withOurRate(ceiling: CostCeiling, ourUsdPerHour: number): CostCeiling {
   if (ceiling.ourUsdPerHour === 0 && ceiling.reactiveUsdPerHour === 0) return ceiling;
-  const ourUsdPerHour = Object.entries(nodesByGroup).reduce((sum, [group, nodes]) => sum + nodes * (usdPerHourByGroup[group] ?? 0), 0);
-  return { ...ceiling, ourUsdPerHour };
-}
-
-/** The ceiling with prescale's rate moved by `deltaUsdPerHour` (never below 0); unchanged when this run priced nothing. */
-export function withRateChange(ceiling: CostCeiling, deltaUsdPerHour: number): CostCeiling {
-  if (ceiling.ourUsdPerHour === 0 && ceiling.reactiveUsdPerHour === 0) return ceiling;
-  return { ...ceiling, ourUsdPerHour: Math.max(0, ceiling.ourUsdPerHour + deltaUsdPerHour) };
+  return { ...ceiling, ourUsdPerHour: Math.max(0, ourUsdPerHour) };
 }
 
 /**
@@ -221,7 +215,7 @@ export function demandPeakSince(history: DemandHistory, fromMs: number, nowMs: n
 
 /** Replicas the shadow HPA runs for a demand peak: ceil(peak / (per pod × target)), within [min, max]. */
 export function shadowHpaPods(peakDemand: number, demandPerPod: number, targetUtilization: number, minReplicas: number, maxReplicas: number): number {
-  return clamp(Math.ceil(peakDemand / (demandPerPod * targetUtilization)), minReplicas, maxReplicas);
+  return clamp(podsForDemand(peakDemand, demandPerPod, targetUtilization), minReplicas, maxReplicas);
 }
 
 /**

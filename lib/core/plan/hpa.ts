@@ -17,13 +17,18 @@ export function hpaDesiredReplicas(currentReplicas: number, currentMetric: numbe
   return Math.ceil(currentReplicas * ratio);
 }
 
+/** Pods that serve `demand` at `targetUtilization` of what one pod serves: ceil(demand / (per pod × target)). */
+export function podsForDemand(demand: number, demandPerPod: number, targetUtilization: number): number {
+  return Math.ceil(demand / (demandPerPod * targetUtilization));
+}
+
 /**
  * The floor for a demand level: pods running at `targetUtilization` of what
  * one pod serves. With no pods yet, HPA's ratio form is undefined, so the
  * replica count comes straight from demand.
  */
 export function reactiveFloorPods(demandNow: number, demandPerPod: number, targetUtilization: number, currentPods: number): number {
-  if (currentPods <= 0) return Math.ceil(demandNow / (demandPerPod * targetUtilization));
+  if (currentPods <= 0) return podsForDemand(demandNow, demandPerPod, targetUtilization);
   const utilization = demandNow / (currentPods * demandPerPod);
   return hpaDesiredReplicas(currentPods, utilization, targetUtilization);
 }

@@ -11,11 +11,11 @@ import {
   rememberedCostCeiling,
   shadowHpaPods,
   shadowServicePods,
-  withAppliedRate,
-  withRateChange,
+  withOurRate,
   shadowTargetUtilization,
   type CostCeiling,
 } from '../../../lib/core/plan/cost-ceiling.ts';
+import { fleetUsdPerHour } from '../../../lib/core/budget/cost.ts';
 
 const MIN = 60_000;
 const T = Date.UTC(2026, 10, 2, 12, 0);
@@ -202,21 +202,31 @@ describe('rememberedCostCeiling', () => {
   });
 });
 
-describe('withAppliedRate', () => {
+describe('withOurRate', () => {
   it.each<{ nodes: Record<string, number>; expected: number }>([
     // 3 nodes at $0.5 + 2 at $0.25 = $2/h; the shadow's rate stays
     { nodes: { a: 3, b: 2 }, expected: 2 },
     // a group without a price costs nothing here
     { nodes: { a: 3, c: 9 }, expected: 1.5 },
-  ])('$nodes → $expected USD/h', ({ nodes, expected }) => {
-    const next = withAppliedRate(ceiling({ ourUsdPerHour: 7, reactiveUsdPerHour: 4 }), nodes, { a: 0.5, b: 0.25 });
+  ])('the fleet $nodes → $expected USD/h', ({ nodes, expected }) => {
+    const next = withOurRate(ceiling({ ourUsdPerHour: 7, reactiveUsdPerHour: 4 }), fleetUsdPerHour(nodes, { a: 0.5, b: 0.25 }));
     expect(next.ourUsdPerHour).toBeCloseTo(expected, 12);
     expect(next.reactiveUsdPerHour).toBe(4);
   });
 
+  it.each([
+    // 7 + 0.672 (7 more m5.large at $0.096) = 7.672
+    [7, 0.672, 7.672],
+    // releasing more than is priced cannot go below 0
+    [1, -2, 0],
+  ])('%d USD/h moved by %d → %d', (rate, delta, expected) => {
+    expect(withOurRate(ceiling({ ourUsdPerHour: rate }), rate + delta).ourUsdPerHour).toBeCloseTo(expected, 12);
+  });
+
   it('leaves a run that priced nothing unpriced', () => {
     const unpriced = ceiling({ ourUsdPerHour: 0, reactiveUsdPerHour: 0 });
-    expect(withAppliedRate(unpriced, { a: 3 }, { a: 0.5 })).toBe(unpriced);
+    expect(withOurRate(unpriced, fleetUsdPerHour({ a: 3 }, { a: 0.5 }))).toBe(unpriced);
+    expect(withOurRate(unpriced, 3)).toBe(unpriced);
   });
 });
 
@@ -282,21 +292,5 @@ describe('shadowServicePods', () => {
     { why: 'demand unknown', metrics: cpu70, window: undefined, at: 7, lag: 0, demandNow: undefined, expected: undefined },
   ])('$why → $expected', ({ metrics, window, at, lag, demandNow, expected }) => {
     expect(shadowServicePods(service(metrics, window), demandNow, recent, T + at * MIN, lag * MIN)).toBe(expected);
-  });
-});
-
-describe('withRateChange', () => {
-  it.each([
-    // 7 + 0.672 (7 more m5.large at $0.096) = 7.672
-    [7, 0.672, 7.672],
-    // releasing more than is priced cannot go below 0
-    [1, -2, 0],
-  ])('%d USD/h moved by %d → %d', (rate, delta, expected) => {
-    expect(withRateChange(ceiling({ ourUsdPerHour: rate }), delta).ourUsdPerHour).toBeCloseTo(expected, 12);
-  });
-
-  it('leaves a run that priced nothing unpriced', () => {
-    const unpriced = ceiling({ ourUsdPerHour: 0, reactiveUsdPerHour: 0 });
-    expect(withRateChange(unpriced, 3)).toBe(unpriced);
   });
 });

@@ -1,18 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { samplePeriods, shortfallShareOfWorstPeriods, yardstickForecasts, yardstickPolicy } from '../../../lib/sim/yardstick.ts';
+import { shortfallShareOfWorstPeriods, yardstickForecasts, yardstickPolicy } from '../../../lib/sim/yardstick.ts';
 import type { Scenario } from '../../../lib/sim/score.ts';
+import { samplingPeriod } from '../../../lib/sim/trace.ts';
 
-describe('samplePeriods', () => {
+describe('samplingPeriod (the periods a yardstick forecasts)', () => {
   it.each([
     // first sample 53 s into minute 0: it is first read at minute 1; 300 s → 5-minute periods
-    { t0Ms: 0, firstSampleMs: 53_000, medianIntervalSeconds: 300, expected: { periodMinutes: 5, firstMinute: 1 } },
+    { t0Ms: 0, firstSampleMs: 53_000, medianIntervalSeconds: 300, expected: { periodMinutes: 5, anchorMinute: 1 } },
     // on the minute: minute 0; 1800 s → 30
-    { t0Ms: 0, firstSampleMs: 0, medianIntervalSeconds: 1800, expected: { periodMinutes: 30, firstMinute: 0 } },
+    { t0Ms: 0, firstSampleMs: 0, medianIntervalSeconds: 1800, expected: { periodMinutes: 30, anchorMinute: 0 } },
     // sub-minute sampling still moves by whole minutes on the grid: 1
-    { t0Ms: 0, firstSampleMs: 0, medianIntervalSeconds: 20, expected: { periodMinutes: 1, firstMinute: 0 } },
+    { t0Ms: 0, firstSampleMs: 0, medianIntervalSeconds: 20, expected: { periodMinutes: 1, anchorMinute: 0 } },
   ])('$medianIntervalSeconds s from $firstSampleMs ms → $expected', ({ expected, ...grid }) => {
-    expect(samplePeriods(grid)).toEqual(expected);
+    expect(samplingPeriod(grid)).toEqual(expected);
   });
 });
 
@@ -47,7 +48,7 @@ describe('yardstickPolicy', () => {
     // α 1, window 2, z 1: at period 2 the centre is 10 and the spread √((20² + 20²)/2) = 20,
     // so every minute of period 2 holds ceil((10 + 20 × √1)/10) = 3 nodes (the demand alone needs 1).
     const demand = [10, 10, 10, 10, 10, 30, 30, 30, 30, 30, 10, 10, 10, 10, 10];
-    const out = yardstickPolicy(demand, scenario, { periodMinutes: 5, firstMinute: 0 }, { alpha: 1, windowPeriods: 2, z: 1 });
+    const out = yardstickPolicy(demand, scenario, { periodMinutes: 5, anchorMinute: 0 }, { alpha: 1, windowPeriods: 2, z: 1 });
     expect(Array.from(out)).toEqual([3, 3, 3, 3, 3]);
   });
 
@@ -55,19 +56,19 @@ describe('yardstickPolicy', () => {
     // values 0 ×10 then 20 at minute 10: centre 20, one error of 20 in a window of 3 → spread √(400/3) = 11.547.
     // boot 3: periods m+1..m+3, the farthest h = 3: 20 + 11.547 × √3 = 40 → 4 nodes.
     const demand = [...Array(10).fill(0), 20];
-    const out = yardstickPolicy(demand, scenario, { periodMinutes: 1, firstMinute: 0 }, { alpha: 1, windowPeriods: 3, z: 1 });
+    const out = yardstickPolicy(demand, scenario, { periodMinutes: 1, anchorMinute: 0 }, { alpha: 1, windowPeriods: 3, z: 1 });
     expect(Array.from(out)).toEqual([4]);
   });
 
   it('with z 0 and α 1 on 5-minute periods is demand-chasing: nodes for the current period only', () => {
     // demand 25 → ceil(2.5) = 3, demand 41 → 5
     const demand = [...Array(10).fill(25), 41, 41, 41, 41, 41];
-    const out = yardstickPolicy(demand, scenario, { periodMinutes: 5, firstMinute: 0 }, { alpha: 1, windowPeriods: 4, z: 0 });
+    const out = yardstickPolicy(demand, scenario, { periodMinutes: 5, anchorMinute: 0 }, { alpha: 1, windowPeriods: 4, z: 0 });
     expect(Array.from(out)).toEqual([5, 5, 5, 5, 5]);
   });
 
   it('refuses to score before the first sample', () => {
-    expect(() => yardstickPolicy([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], scenario, { periodMinutes: 1, firstMinute: 11 }, { alpha: 1, windowPeriods: 1, z: 1 })).toThrow(/before the first sample/);
+    expect(() => yardstickPolicy([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], scenario, { periodMinutes: 1, anchorMinute: 11 }, { alpha: 1, windowPeriods: 1, z: 1 })).toThrow(/before the first period/);
   });
 
   it('is causal: the decisions before a cut are those of the whole trace', () => {
@@ -80,7 +81,7 @@ describe('yardstickPolicy', () => {
         fc.integer({ min: 1, max: 10 }),
         (demand, periodMinutes, alpha, z, cutAfter) => {
           const family = { alpha, windowPeriods: 6, z };
-          const periods = { periodMinutes, firstMinute: 0 };
+          const periods = { periodMinutes, anchorMinute: 0 };
           const whole = yardstickPolicy(demand, scenario, periods, family);
           const cut = Math.min(demand.length, 10 + cutAfter);
           const prefix = yardstickPolicy(demand.slice(0, cut), scenario, periods, family);
@@ -94,7 +95,7 @@ describe('yardstickPolicy', () => {
 describe('shortfallShareOfWorstPeriods', () => {
   // 1 node serves 10; scoring from minute 10; 5-minute periods from minute 0.
   const scenario: Scenario = { capacityPerNode: 10, bootMinutes: 3, usdPerNodeHour: 1, warmupDays: 10 / 1440 };
-  const periods = { periodMinutes: 5, firstMinute: 0 };
+  const periods = { periodMinutes: 5, anchorMinute: 0 };
   const demand = [...Array(10).fill(0), 50, 50, 10, 10, 10, 25, 10, 10, 10, 10];
 
   it.each([
