@@ -17,9 +17,9 @@ import type { DemandHistory, Forecast, Forecaster } from '../core/forecast/types
 import { historyEndMs, STANDARD_LEVELS } from '../core/forecast/types.ts';
 import { guard } from '../core/guard.ts';
 import type { ServiceObservation, ServicePlan, Trigger } from '../core/plan/plan.ts';
-import { plan, serviceHorizonMinutes, serviceLevelOf } from '../core/plan/plan.ts';
+import { accruedCostCeiling, plan, serviceHorizonMinutes, serviceLevelOf } from '../core/plan/plan.ts';
 import { demandAsRead, readsGapsAsZero } from '../core/plan/demand.ts';
-import { accrueCostCeiling, lowestShift, rememberedCostCeiling, withOurRate } from '../core/plan/cost-ceiling.ts';
+import { rememberedCostCeiling, withOurRate } from '../core/plan/cost-ceiling.ts';
 import { isPrescaleError, PrescaleError } from '../errors.ts';
 import type {
   AuditEntry,
@@ -445,7 +445,7 @@ async function repriceCostCeiling(config: PrescaleConfig, ports: PipelinePorts, 
   const memory = await ports.state.getPlannerMemory(config.cluster.name);
   const remembered = rememberedCostCeiling(memory?.costCeiling, nowMs);
   if (memory === undefined || remembered === undefined) return;
-  const accrued = accrueCostCeiling(remembered, nowMs, lowestShift(config.services.map((s) => serviceLevelOf(config, s))), config.policy.scheduleMinutes);
+  const accrued = accruedCostCeiling(config, remembered, nowMs);
   await ports.state.putPlannerMemory(lease, { ...memory, costCeiling: withOurRate(accrued, accrued.ourUsdPerHour + delta) });
 }
 

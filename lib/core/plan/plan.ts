@@ -206,10 +206,7 @@ export function plan(input: PlanInput): PlanOutput {
   const observations = new Map(input.services.map((s) => [s.service, s]));
   // Every service's HPA must scale on CPU or memory for the baseline to be priced; otherwise the ceiling is off, not frozen.
   const ceilingUnpriceable = config.policy.costCeiling === 'reactive' && config.services.some((s) => shadowTargetUtilization(s.hpa) === undefined);
-  const ceiling =
-    config.policy.costCeiling === 'reactive' && !ceilingUnpriceable
-      ? accrueCostCeiling(rememberedCostCeiling(input.memory.costCeiling, nowMs), nowMs, lowestShift(config.services.map((s) => serviceLevelOf(config, s))), config.policy.scheduleMinutes)
-      : undefined;
+  const ceiling = config.policy.costCeiling === 'reactive' && !ceilingUnpriceable ? accruedCostCeiling(config, rememberedCostCeiling(input.memory.costCeiling, nowMs), nowMs) : undefined;
   const servicePlans = config.services.map((service) =>
     planService(input, service, observations.get(service.name), groupStates.get(service.nodeGroups[0]!), ceiling?.shift ?? 0, ceilingUnpriceable),
   );
@@ -232,6 +229,8 @@ export function plan(input: PlanInput): PlanOutput {
   // The same packing for the pods the next period still claims: what scale-in must leave standing.
   // Packed on its own because packing is not additive (spot share, waste-based group choice, FFD across services).
   const keepPacking = packPods((p) => p.keepPods);
+  // The shadow HPA's pods packed as prescale packs its own; unknown while any service's demand is.
+  const shadowPacking = ceiling === undefined || servicePlans.some((p) => p.shadowPods === undefined) ? undefined : packPods((p) => p.shadowPods!);
   const commands: Command[] = [];
   const recommendations: Record<string, readonly (readonly [number, number])[]> = {};
   const decidedNodes = new Map<string, number>();
@@ -305,7 +304,7 @@ export function plan(input: PlanInput): PlanOutput {
       raisedFloors,
       calibration: Object.fromEntries(servicePlans.map((p) => [p.service, p.calibration])),
       demandSeen: demandSeenMemory(servicePlans),
-      costCeiling: ceiling === undefined ? undefined : { ...ceiling, ...pricedRates(config, decidedNodes, shadowNodesByGroup(servicePlans, packPods), input.usdPerHourByGroup) },
+      costCeiling: ceiling === undefined ? undefined : { ...ceiling, ...pricedRates(config, decidedNodes, shadowPacking?.nodesByGroup, input.usdPerHourByGroup) },
     },
     services: servicePlans.map(({ calibration: _calibration, keepPods: _keepPods, demandSeen: _seen, shadowPods: _shadow, ...rest }) =>
       unplaced.has(rest.service) ? { ...rest, reason: `${rest.reason}; ${unplaced.get(rest.service)} pods fit on none of its node groups` } : rest,
@@ -313,13 +312,13 @@ export function plan(input: PlanInput): PlanOutput {
   };
 }
 
-/** The shadow HPA's pods packed as prescale packs its own, or undefined when a service's demand is unknown. */
-function shadowNodesByGroup(
-  servicePlans: readonly { readonly shadowPods: number | undefined }[],
-  packPods: (podsOf: (p: { readonly shadowPods: number | undefined }) => number) => { readonly nodesByGroup: ReadonlyMap<string, number> },
-): ReadonlyMap<string, number> | undefined {
-  if (servicePlans.some((p) => p.shadowPods === undefined)) return undefined;
-  return packPods((p) => p.shadowPods!).nodesByGroup;
+/**
+ * The cost ceiling brought up to `nowMs` for this config: its floor reads the
+ * highest configured level at 0.5, and a long schedule accrues up to two
+ * intervals. A run and an approval accrue it alike.
+ */
+export function accruedCostCeiling(config: PrescaleConfig, remembered: CostCeiling | undefined, nowMs: number): CostCeiling {
+  return accrueCostCeiling(remembered, nowMs, lowestShift(config.services.map((s) => serviceLevelOf(config, s))), config.policy.scheduleMinutes);
 }
 
 /**
