@@ -67,6 +67,8 @@ export const handler = createHandler<SQSEvent, SQSBatchResponse>({ name: NAME, s
     }
     logger.info('cluster run', { ...summary });
     if (unknown.length > 0) logger.warn('demand unknown: holding capacity for these services', { cluster: summary.cluster, services: unknown });
+    const rehearsal = (summary as Partial<RunSummary>).costCeilingRehearsal;
+    if (rehearsal?.outcome === 'failed') logger.warn('cost ceiling not rehearsed: it starts cold and steers over its first day', { cluster: summary.cluster, error: rehearsal.error });
     return summary;
   };
   const processed = await processPartialResponse(event, processRecord, processor, { context });

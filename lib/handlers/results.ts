@@ -3,7 +3,7 @@
  * sorted so two identical runs print identical output.
  */
 import { commandTarget } from '../core/commands.ts';
-import type { RunResult } from '../pipeline/run.ts';
+import type { CostCeilingRehearsal, RunResult } from '../pipeline/run.ts';
 import { compareStrings } from '../core/canonical.ts';
 
 export interface CommandSummary {
@@ -24,6 +24,8 @@ export interface RunSummary {
   readonly demandUnknown: readonly string[];
   /** Services whose demand now was a gap read as zero (missingData: zero). */
   readonly demandInferredZero: readonly string[];
+  /** The cost ceiling's rehearsal, on the first scheduled run with no ceiling in memory; null otherwise. */
+  readonly costCeilingRehearsal: CostCeilingRehearsal | null;
 }
 
 export function summarizeRun(result: RunResult): RunSummary {
@@ -44,6 +46,7 @@ export function summarizeRun(result: RunResult): RunSummary {
     commands,
     demandUnknown: [...result.demandUnknown],
     demandInferredZero: [...result.demandInferredZero],
+    costCeilingRehearsal: result.costCeilingRehearsal ?? null,
   };
 }
 

@@ -19,7 +19,8 @@ import { guard } from '../core/guard.ts';
 import type { ServiceObservation, ServicePlan, Trigger } from '../core/plan/plan.ts';
 import { accruedCostCeiling, plan, serviceHorizonMinutes, serviceLevelOf } from '../core/plan/plan.ts';
 import { demandAsRead, readsGapsAsZero } from '../core/plan/demand.ts';
-import { rememberedCostCeiling, withOurRate } from '../core/plan/cost-ceiling.ts';
+import { isCostCeilingPriced, rememberedCostCeiling, withOurRate } from '../core/plan/cost-ceiling.ts';
+import { rehearseCostCeiling } from './rehearse.ts';
 import { isPrescaleError, PrescaleError } from '../errors.ts';
 import type {
   AuditEntry,
@@ -33,6 +34,7 @@ import type {
   NodeGroupState,
   Notifier,
   PendingPlan,
+  PlannerMemory,
   StateStore,
 } from '../ports.ts';
 import { compareStrings } from '../core/canonical.ts';
@@ -66,6 +68,8 @@ export interface RunOptions {
   readonly dryRun?: boolean;
   /** An operator's budget override (emergency): recorded with its reason. */
   readonly override?: BudgetOverride | undefined;
+  /** false: a cost ceiling missing from memory starts cold instead of rehearsed (the rehearsal's own runs). */
+  readonly rehearse?: boolean;
 }
 
 export interface CommandOutcome {
@@ -87,7 +91,16 @@ export interface RunResult {
   /** Services whose demand now is unknown (capacity held for them), and those read as zero from a gap; sorted. */
   readonly demandUnknown: readonly string[];
   readonly demandInferredZero: readonly string[];
+  /** The cost ceiling's rehearsal (lib/pipeline/rehearse.ts), when this run found none in memory and tried one. */
+  readonly costCeilingRehearsal?: CostCeilingRehearsal;
 }
+
+export type CostCeilingRehearsal =
+  | { readonly outcome: 'rehearsed'; readonly runs: number; readonly shift: number }
+  /** No history to rehearse on, or it priced nothing: the ceiling starts cold. */
+  | { readonly outcome: 'nothing-to-rehearse' }
+  /** Reading the history failed: the ceiling starts cold, and the run goes on. */
+  | { readonly outcome: 'failed'; readonly error: string };
 
 /** The forecast must reach this far past now: the refit cadence plus the longest decision horizon. */
 export function forecastHorizonMinutes(config: PrescaleConfig, service: ServiceConfig): number {
@@ -361,7 +374,8 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
     const nodeGroups: NodeGroupState[] = await ports.capacity.describeNodeGroups(cluster, config.nodeGroups.map((g) => g.name));
     const services = await observeServices(config, ports, nowMs);
     const forecasts = options.trigger === 'alarm' ? new Map<string, Forecast>() : await forecastServices(config, ports, nowMs, services);
-    const memory = (await ports.state.getPlannerMemory(cluster)) ?? { recommendations: {}, raisedFloors: {} };
+    const remembered = (await ports.state.getPlannerMemory(cluster)) ?? { recommendations: {}, raisedFloors: {} };
+    const { memory, costCeilingRehearsal } = await withRehearsedCostCeiling(config, ports, options, remembered, nodeGroups, nowMs);
     const cooldowns = new Map<string, CooldownState>();
     for (const group of config.nodeGroups) cooldowns.set(group.name, await ports.state.getCooldown(cluster, group.name));
     // The bundled table is the one config load checked every group against, so every group has a price: priced once per run.
@@ -400,9 +414,38 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
       pendingPlan,
       demandUnknown: servicesIn('unknown'),
       demandInferredZero: servicesIn('inferred-zero'),
+      ...(costCeilingRehearsal === undefined ? {} : { costCeilingRehearsal }),
     };
   } finally {
     await ports.state.releaseLease(lease);
+  }
+}
+
+/**
+ * Memory with a rehearsed cost ceiling when it has none the planner would
+ * read (a new deployment, or one read back invalid) and the ceiling is on.
+ * Scheduled runs only: an alarm run must not wait a day's replay to scale
+ * out (it then starts the ceiling cold), a dry run keeps nothing, and the
+ * rehearsal's own runs start cold by definition.
+ */
+async function withRehearsedCostCeiling(
+  config: PrescaleConfig,
+  ports: PipelinePorts,
+  options: RunOptions,
+  memory: PlannerMemory,
+  nodeGroups: readonly NodeGroupState[],
+  nowMs: number,
+): Promise<{ memory: PlannerMemory; costCeilingRehearsal: CostCeilingRehearsal | undefined }> {
+  const wanted = options.trigger === 'scheduled' && options.rehearse !== false && !options.dryRun && isCostCeilingPriced(config) && rememberedCostCeiling(memory.costCeiling, nowMs) === undefined;
+  if (!wanted) return { memory, costCeilingRehearsal: undefined };
+  try {
+    const rehearsal = await rehearseCostCeiling(config, ports, nodeGroups, nowMs, runPipeline);
+    if (rehearsal === undefined) return { memory, costCeilingRehearsal: { outcome: 'nothing-to-rehearse' } };
+    return { memory: { ...memory, costCeiling: rehearsal.ceiling }, costCeilingRehearsal: { outcome: 'rehearsed', runs: rehearsal.runs, shift: rehearsal.ceiling.shift } };
+  } catch (error) {
+    // Whatever failed, the run itself goes on cold: a ceiling that could not be warmed must not stop scaling.
+    const message = isPrescaleError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
+    return { memory, costCeilingRehearsal: { outcome: 'failed', error: message } };
   }
 }
 

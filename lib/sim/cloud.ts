@@ -99,6 +99,29 @@ export class ReplayMetrics implements MetricsSource {
   }
 }
 
+/**
+ * Histories as ReplayMetrics replays them: one value per minute from t0Ms,
+ * `minutes` long. Each period's value is held over its minutes (an Average)
+ * or spread evenly over them (a Sum, whose minutes the replay adds back up;
+ * a history's values are per requested period, whatever step retention
+ * forced). A minute no history covers, or whose period had no datapoint,
+ * stays a gap. A later history overrides an earlier one over the minutes it
+ * spans: pass the coarsest first.
+ */
+export function perMinuteFromHistories(histories: readonly DemandHistory[], t0Ms: number, minutes: number, metric: Pick<MetricQuery, 'stat' | 'periodSeconds'>): Float64Array {
+  const perMinute = new Float64Array(minutes).fill(Number.NaN);
+  const perMinuteOfValue = accumulatesOverPeriod(metric.stat) ? MINUTE_MS / (metric.periodSeconds * 1000) : 1;
+  for (const history of histories) {
+    const stepMinutes = history.stepSeconds / 60;
+    for (let i = 0; i < history.values.length; i++) {
+      const first = (history.startMs - t0Ms) / MINUTE_MS + i * stepMinutes;
+      const value = history.values[i]! * perMinuteOfValue;
+      for (let m = Math.max(0, Math.ceil(first)); m < Math.min(minutes, first + stepMinutes); m++) perMinute[m] = value;
+    }
+  }
+  return perMinute;
+}
+
 interface SimNodeGroup {
   readonly config: NodeGroupConfig;
   readonly fleet: Fleet;

@@ -103,7 +103,8 @@ describe('pipeline on the simulated cloud', () => {
     const levelsAsked: (readonly number[])[] = [];
     const forecaster: Forecaster = { name: 'recording', forecast: (request) => (levelsAsked.push(request.levels), lastValueForecaster.forecast(request)) };
     h.cloud.goToMinute(10);
-    await runPipeline(cfg, { ...h.ports, forecaster }, { trigger: 'scheduled', actor: 'scheduled', runId: 'levels' });
+    // Not rehearsed (the rehearsal's own refits are test/integration/rehearse.test.ts's): this run's refits only.
+    await runPipeline(cfg, { ...h.ports, forecaster }, { trigger: 'scheduled', actor: 'scheduled', runId: 'levels', rehearse: false });
     // Services are refitted in config order: api at the policy's 0.9, cache at its own 0.83 (not one of the standard levels).
     expect(levelsAsked).toHaveLength(2);
     expect(levelsAsked[0]).toContain(0.9);
@@ -180,10 +181,12 @@ describe('pipeline on the simulated cloud', () => {
       expect(batches).toEqual([
         ['Requests', 'Other'],
         ['Requests', 'Other'],
+        // The first run rehearses the cost ceiling: each service's forecast window and its last day, in one batch.
+        ['Requests', 'Requests', 'Other', 'Other'],
       ]);
-      // A minute later both forecasts are cached: no history to read.
+      // A minute later both forecasts are cached and the ceiling is in memory: no history to read.
       await h.run(11);
-      expect(batches.slice(2)).toEqual([['Requests', 'Other'], []]);
+      expect(batches.slice(3)).toEqual([['Requests', 'Other'], []]);
     });
 
     it('one unreadable series fails the run with its error and frees the lease', async () => {
@@ -229,7 +232,8 @@ describe('a CloudWatch Sum read before its period settles', () => {
       return nowMs - (startMs + stepMs) < aggregatingMs ? whole / 2 : whole;
     });
   }
-  function harnessAt(seconds: number) {
+  /** `rehearse`: false when a test records the forecasts, so only the run's own are seen. */
+  function harnessAt(seconds: number, rehearse = true) {
     // 1000 a minute → reactive floor ceil(1000 / (100 × 0.9)) = 12 pods → 6 nodes
     const cfg = config({ services: [service('api', SUM_METRIC)] });
     const demand = Array<number>(90).fill(1000);
@@ -237,7 +241,7 @@ describe('a CloudWatch Sum read before its period settles', () => {
     cloudWatchLikeSum(h, demand);
     const run = async (minute: number) => {
       h.cloud.clock.set(T0 + minute * 60_000 + seconds * 1000);
-      return runPipeline(cfg, h.ports, { trigger: 'scheduled', actor: 'scheduled', runId: `run-${minute}` });
+      return runPipeline(cfg, h.ports, { trigger: 'scheduled', actor: 'scheduled', runId: `run-${minute}`, rehearse });
     };
     return { h, run };
   }
@@ -253,7 +257,7 @@ describe('a CloudWatch Sum read before its period settles', () => {
   });
 
   it('asks the forecast to reach the horizon from where the settled history ends', async () => {
-    const { h, run } = harnessAt(20);
+    const { h, run } = harnessAt(20, false);
     const asked: { endMs: number; horizonSteps: number }[] = [];
     h.ports = {
       ...h.ports,

@@ -29,7 +29,7 @@
  * buys, instead of more service for more money; where the forecast is sharp
  * it never binds.
  */
-import type { ServiceConfig } from '../../config/schema.ts';
+import type { PrescaleConfig, ServiceConfig } from '../../config/schema.ts';
 import type { DemandHistory } from '../forecast/types.ts';
 import { clamp, logistic, logit } from '../forecast/numeric.ts';
 import { MIN_CALIBRATED_LEVEL } from './calibration.ts';
@@ -194,6 +194,11 @@ export const HPA_DEFAULT_SCALE_DOWN_WINDOW_SECONDS = 300;
 export function shadowTargetUtilization(hpa: ServiceConfig['hpa']): number | undefined {
   const targets = hpa.metrics.flatMap((m) => (m.type === 'cpu' || m.type === 'memory' ? [m.targetUtilizationPercent / 100] : []));
   return targets.length === 0 ? undefined : Math.min(...targets);
+}
+
+/** Whether the ceiling steers this cluster: it is on, and every service's HPA has a CPU or memory target to price. */
+export function isCostCeilingPriced(config: Pick<PrescaleConfig, 'policy' | 'services'>): boolean {
+  return config.policy.costCeiling === 'reactive' && config.services.every((s) => shadowTargetUtilization(s.hpa) !== undefined);
 }
 
 /**

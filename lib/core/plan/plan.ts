@@ -12,7 +12,7 @@ import { demandNeed, metricKey, observationLagMs, observedDemandAt, reactiveRead
 import { levelToRead, rememberedCalibration, resolvePending, withPending, type Calibration } from './calibration.ts';
 import { clamp, decideNodeGroup } from './nodegroup.ts';
 import { packServices, podsPerNode } from './packing.ts';
-import { accrueCostCeiling, ceiledServiceLevel, lowestShift, rememberedCostCeiling, shadowServicePods, shadowTargetUtilization, type CostCeiling } from './cost-ceiling.ts';
+import { accrueCostCeiling, ceiledServiceLevel, isCostCeilingPriced, lowestShift, rememberedCostCeiling, shadowServicePods, shadowTargetUtilization, type CostCeiling } from './cost-ceiling.ts';
 
 export type Trigger = 'scheduled' | 'alarm' | 'emergency' | 'approval';
 
@@ -206,7 +206,7 @@ export function plan(input: PlanInput): PlanOutput {
   const observations = new Map(input.services.map((s) => [s.service, s]));
   // Every service's HPA must scale on CPU or memory for the baseline to be priced; otherwise the ceiling is off, not frozen.
   const ceilingUnpriceable = config.policy.costCeiling === 'reactive' && config.services.some((s) => shadowTargetUtilization(s.hpa) === undefined);
-  const ceiling = config.policy.costCeiling === 'reactive' && !ceilingUnpriceable ? accruedCostCeiling(config, rememberedCostCeiling(input.memory.costCeiling, nowMs), nowMs) : undefined;
+  const ceiling = isCostCeilingPriced(config) ? accruedCostCeiling(config, rememberedCostCeiling(input.memory.costCeiling, nowMs), nowMs) : undefined;
   const servicePlans = config.services.map((service) =>
     planService(input, service, observations.get(service.name), groupStates.get(service.nodeGroups[0]!), ceiling?.shift ?? 0, ceilingUnpriceable),
   );

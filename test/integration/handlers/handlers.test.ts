@@ -6,9 +6,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Context } from 'aws-lambda';
+import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ValidationError } from '../../../lib/errors.ts';
+import { PrescaleError, ValidationError } from '../../../lib/errors.ts';
 import { requireLocal, resetDependencies, type Dependencies } from '../../../lib/handlers/deps.ts';
 import { startDynalite, type DynaliteHandle } from '../../support/dynalite.ts';
 import { freshLocalDeps, loadHandler, useLocalHandlerEnv } from '../../support/local-handlers.ts';
@@ -102,6 +103,36 @@ describe('scheduled → worker fan-out', () => {
       ['ServicesDemandUnknown', 'Count', 1],
       ['ServicesDemandInferredZero', 'Count', 0],
     ]);
+  });
+
+  it('logs the cost ceiling rehearsal of the first run, and warns when it failed while the run still acts', async () => {
+    const rehearsals = async (failRehearsal: boolean) => {
+      const deps = await freshDeps();
+      const worker = await loadHandler('worker');
+      deps.portsFor('debate-prod', Date.parse('2026-11-02T14:00:00Z'));
+      const cloud = requireLocal(deps).clouds.get('debate-prod')!;
+      const getDemandMany = cloud.metrics.getDemandMany.bind(cloud.metrics);
+      // Only the rehearsal reads two series per service (3 services) in one batch.
+      cloud.metrics.getDemandMany = async (requests) => {
+        if (failRehearsal && requests.length === 6) throw new PrescaleError('throttling', 'Rate exceeded', { retryable: true });
+        return getDemandMany(requests);
+      };
+      const info = vi.spyOn(Logger.prototype, 'info');
+      const warn = vi.spyOn(Logger.prototype, 'warn');
+      expect(await worker(sample('worker'), context())).toEqual({ batchItemFailures: [] });
+      const run = info.mock.calls.find(([message]) => message === 'cluster run')?.[1] as { commands: unknown[]; costCeilingRehearsal: unknown } | undefined;
+      const warned = warn.mock.calls.filter(([message]) => String(message).startsWith('cost ceiling not rehearsed'));
+      vi.restoreAllMocks();
+      return { run, warned };
+    };
+    const rehearsed = await rehearsals(false);
+    // A day of 1-minute runs replayed on the synthetic wave, which the example config's levels serve within the baseline's money.
+    expect(rehearsed.run?.costCeilingRehearsal).toEqual({ outcome: 'rehearsed', runs: 1440, shift: 0 });
+    expect(rehearsed.warned).toEqual([]);
+    const failed = await rehearsals(true);
+    expect(failed.run?.costCeilingRehearsal).toEqual({ outcome: 'failed', error: 'throttling: Rate exceeded' });
+    expect(failed.run?.commands.length).toBeGreaterThan(0);
+    expect(failed.warned).toEqual([['cost ceiling not rehearsed: it starts cold and steers over its first day', { cluster: 'debate-prod', error: 'throttling: Rate exceeded' }]]);
   });
 
   it('one broken cluster fails only its own message', async () => {

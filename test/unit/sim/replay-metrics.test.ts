@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ReplayMetrics, SteppedClock } from '../../../lib/sim/cloud.ts';
+import { perMinuteFromHistories, ReplayMetrics, SteppedClock } from '../../../lib/sim/cloud.ts';
+import type { DemandHistory } from '../../../lib/core/forecast/types.ts';
 import type { MetricQuery } from '../../../lib/ports.ts';
 
 const MINUTE_MS = 60_000;
@@ -58,5 +59,35 @@ describe('ReplayMetrics serves a Sum only once settled, as CloudWatch publishes 
     const nowMs = T0_MS + 20 * DAY_MS;
     const history = await replay().getDemand({ ...metric, stat, periodSeconds }, nowMs - 20 * MINUTE_MS, nowMs + 1);
     expect(history.values.slice(-tail.length)).toEqual(tail);
+  });
+});
+
+describe('perMinuteFromHistories turns read histories back into the minutes ReplayMetrics replays', () => {
+  const AVERAGE = { stat: 'Average', periodSeconds: 60 };
+  const SUM_5MIN = { stat: 'Sum', periodSeconds: 300 };
+  it.each<[string, DemandHistory[], number, { stat: string; periodSeconds: number }, number[]]>([
+    // 1-minute Average from t0 + 1 min: minute 0 has no datapoint, NaN stays a gap.
+    ['1-min Average, one gap', [{ startMs: T0_MS + MINUTE_MS, stepSeconds: 60, values: [5, Number.NaN, 7] }], 5, AVERAGE, [NaN, 5, NaN, 7, NaN]],
+    // A 5-min Average step is held over its five minutes.
+    ['5-min step of an Average, held', [{ startMs: T0_MS, stepSeconds: 300, values: [4] }], 6, AVERAGE, [4, 4, 4, 4, 4, NaN]],
+    // A 5-min Sum of 50 (per requested 5-min period) spreads 50 × 60/300 = 10 a minute; the replay adds five back to 50.
+    ['5-min Sum, spread', [{ startMs: T0_MS, stepSeconds: 300, values: [50] }], 5, SUM_5MIN, [10, 10, 10, 10, 10]],
+    // Retention gave 5-min steps of a 1-min Sum: its values are already per requested minute (scaled by 60/300), so held.
+    ['1-min Sum served at 5 min, held', [{ startMs: T0_MS, stepSeconds: 300, values: [3] }], 5, { stat: 'Sum', periodSeconds: 60 }, [3, 3, 3, 3, 3]],
+    // The finer, later read overrides the coarse one over the minutes it spans, gaps included.
+    [
+      'a later read overrides',
+      [
+        { startMs: T0_MS, stepSeconds: 300, values: [4] },
+        { startMs: T0_MS + 2 * MINUTE_MS, stepSeconds: 60, values: [9, Number.NaN] },
+      ],
+      5,
+      AVERAGE,
+      [4, 4, 9, NaN, 4],
+    ],
+    // A step starting before t0 fills only its minutes from t0 on; one past the end is cut.
+    ['clipped at both ends', [{ startMs: T0_MS - 2 * MINUTE_MS, stepSeconds: 300, values: [1, 2] }], 4, AVERAGE, [1, 1, 1, 2]],
+  ])('%s', (_, histories, minutes, metric, expected) => {
+    expect(Array.from(perMinuteFromHistories(histories, T0_MS, minutes, metric))).toEqual(expected);
   });
 });

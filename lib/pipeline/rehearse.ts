@@ -1,0 +1,118 @@
+/**
+ * A new deployment's cost ceiling, warmed by a rehearsal. The ceiling
+ * compares a whole day of spends, so a cold one steers only in proportion to
+ * the share of a day it has seen: on a series where the configured level
+ * costs more than HPA + Cluster Autoscaler, the first day overspends (about
+ * a quarter on the ELB trace). But the metric history the forecast reads
+ * already holds that day. So the first run with no ceiling in memory replays
+ * the last day through this same pipeline, on the simulated cloud (the one
+ * `prescale backtest` runs), fed with the history it just read, and starts
+ * from the ceiling the rehearsal ends with: a full day of both spends and a
+ * shift already moving.
+ *
+ * Only the ceiling is kept: the rehearsal's fleet, cooldowns and calibration
+ * are of a cluster that never ran. Plans a human would be asked to approve
+ * count as approved (nobody answers a rehearsal), the budget's caps still
+ * clamp, and no alarm fires (scheduled runs only). It reads the metric once
+ * over the forecast's history window, as an hourly refit does; the replay is
+ * causal (each rehearsed run reads only what was published by its time).
+ */
+import type { PrescaleConfig } from '../config/schema.ts';
+import type { DemandHistory } from '../core/forecast/types.ts';
+import type { CostCeiling } from '../core/plan/cost-ceiling.ts';
+import { rememberedCostCeiling } from '../core/plan/cost-ceiling.ts';
+import { clamp, positiveModulo } from '../core/forecast/numeric.ts';
+import type { NodeGroupState } from '../ports.ts';
+import { createSimCloud, perMinuteFromHistories } from '../sim/cloud.ts';
+import { createMemoryStateStore } from '../state/memory.ts';
+import type { PipelinePorts, RunOptions, RunResult } from './run.ts';
+
+const MINUTE_MS = 60_000;
+/** The rehearsal replays the ceiling's whole window: one day. */
+export const REHEARSAL_MINUTES = 1440;
+/** …read from this much earlier, so its first runs have their recent window and HPA's scale-down window. */
+const REHEARSAL_LEAD_MINUTES = 60;
+
+export interface Rehearsal {
+  readonly ceiling: CostCeiling;
+  /** Scheduled runs replayed. */
+  readonly runs: number;
+}
+
+/** The config a rehearsal runs: approval thresholds out of reach (a plan held for a human would never run), all else as configured. */
+export function rehearsalConfig(config: PrescaleConfig): PrescaleConfig {
+  if (config.budget === undefined) return config;
+  const never = Number.POSITIVE_INFINITY;
+  return { ...config, budget: { ...config.budget, approval: { capacityChangePercent: never, costChangeUsdPerHour: never, projectedSpendPercent: never } } };
+}
+
+/**
+ * The minutes of the scheduled runs a rehearsal replays, oldest first: every
+ * `scheduleMinutes` back from the run before now, over the last
+ * REHEARSAL_MINUTES, none before the first minute of history.
+ */
+export function rehearsalMinutes(nowMinute: number, scheduleMinutes: number, firstHistoryMinute: number): number[] {
+  const minutes: number[] = [];
+  for (let minute = nowMinute - scheduleMinutes; minute >= Math.max(firstHistoryMinute, nowMinute - REHEARSAL_MINUTES); minute -= scheduleMinutes) minutes.push(minute);
+  return minutes.reverse();
+}
+
+/** The minute (from t0Ms) where a history's first datapoint starts; +∞ when it has none. */
+export function firstDatapointMinute(history: DemandHistory, t0Ms: number): number {
+  const i = history.values.findIndex((v) => Number.isFinite(v));
+  return i < 0 ? Number.POSITIVE_INFINITY : Math.floor((history.startMs + i * history.stepSeconds * 1000 - t0Ms) / MINUTE_MS);
+}
+
+/**
+ * Replays the last day through `runOnce` (the pipeline, passed in so this
+ * module does not import it back) and returns the cost ceiling it ends
+ * with, or undefined when nothing was rehearsed (no history) or the
+ * rehearsal priced nothing. Errors reading the history propagate: the caller
+ * starts cold and says why.
+ */
+export async function rehearseCostCeiling(
+  config: PrescaleConfig,
+  ports: Pick<PipelinePorts, 'metrics' | 'forecaster'>,
+  nodeGroups: readonly NodeGroupState[],
+  nowMs: number,
+  runOnce: (config: PrescaleConfig, ports: PipelinePorts, options: RunOptions) => Promise<RunResult>,
+): Promise<Rehearsal | undefined> {
+  // Two reads: the forecast's window (older data comes back coarser, as to a refit), and the rehearsed day at the
+  // metric's own period, so the replayed runs see what the real ones saw.
+  const historyStartMs = nowMs - config.policy.historyDays * 1440 * MINUTE_MS;
+  const dayStartMs = nowMs - (REHEARSAL_MINUTES + REHEARSAL_LEAD_MINUTES) * MINUTE_MS;
+  const requests = config.services.flatMap((s) => [
+    { query: s.demand.metric, startMs: historyStartMs, endMs: nowMs + 1 },
+    { query: s.demand.metric, startMs: Math.max(historyStartMs, dayStartMs), endMs: nowMs + 1 },
+  ]);
+  const histories = (await ports.metrics.getDemandMany(requests)).map((result) => {
+    if (result.status === 'rejected') throw result.reason;
+    return result.value;
+  });
+  const t0Ms = Math.floor(Math.min(historyStartMs, ...histories.map((h) => h.startMs)) / MINUTE_MS) * MINUTE_MS;
+  const nowMinute = Math.floor((nowMs - t0Ms) / MINUTE_MS);
+  // The ceiling prices every service or none: runs before each service has a datapoint would price nothing.
+  const firstHistoryMinute = Math.max(...config.services.map((_, i) => Math.min(firstDatapointMinute(histories[2 * i]!, t0Ms), firstDatapointMinute(histories[2 * i + 1]!, t0Ms))));
+  const minutes = rehearsalMinutes(nowMinute, config.policy.scheduleMinutes, firstHistoryMinute);
+  if (minutes.length === 0) return undefined;
+  const rehearsed = rehearsalConfig(config);
+  const initialNodes = Object.fromEntries(
+    config.nodeGroups.map((g) => [g.name, clamp(nodeGroups.find((s) => s.name === g.name)?.desiredNodes ?? g.minNodes, g.minNodes, g.maxNodes)]),
+  );
+  const cloud = createSimCloud(rehearsed, t0Ms, initialNodes);
+  for (const [i, service] of config.services.entries()) {
+    const [window, day] = [histories[2 * i]!, histories[2 * i + 1]!];
+    const periodMinutes = Math.max(1, Math.round(service.demand.metric.periodSeconds / 60));
+    // The replay starts the metric's own periods where the day's read started them.
+    const anchorMinute = positiveModulo(Math.round((day.startMs - t0Ms) / MINUTE_MS), periodMinutes);
+    cloud.metrics.add(service.demand.metric, perMinuteFromHistories([window, day], t0Ms, nowMinute + 1, service.demand.metric), anchorMinute);
+  }
+  const state = createMemoryStateStore();
+  const simPorts: PipelinePorts = { clock: cloud.clock, metrics: cloud.metrics, capacity: cloud.capacity, manifests: undefined, state, forecaster: ports.forecaster };
+  for (const minute of minutes) {
+    cloud.goToMinute(minute);
+    await runOnce(rehearsed, simPorts, { trigger: 'scheduled', actor: 'rehearsal', runId: `rehearsal-${minute}`, rehearse: false });
+  }
+  const ceiling = rememberedCostCeiling((await state.getPlannerMemory(config.cluster.name))?.costCeiling, nowMs);
+  return ceiling === undefined || ceiling.hours.length === 0 ? undefined : { ceiling, runs: minutes.length };
+}

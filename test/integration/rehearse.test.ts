@@ -1,0 +1,226 @@
+/**
+ * The cost ceiling's rehearsal: the first scheduled run of a deployment with
+ * no ceiling in memory replays the last day on the simulated cloud and
+ * starts from the ceiling that day ends with — the same ceiling a deployment
+ * that had lived that day would have.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../lib/config/load.ts';
+import type { PrescaleConfig } from '../../lib/config/schema.ts';
+import type { Forecaster } from '../../lib/core/forecast/types.ts';
+import { PrescaleError } from '../../lib/errors.ts';
+import { rehearsalConfig, rehearsalMinutes, rehearseCostCeiling, REHEARSAL_MINUTES } from '../../lib/pipeline/rehearse.ts';
+import { runPipeline, type PipelinePorts, type RunOptions } from '../../lib/pipeline/run.ts';
+import { createSimCloud, type SimCloud } from '../../lib/sim/cloud.ts';
+import { createMemoryStateStore } from '../../lib/state/memory.ts';
+import type { StateStore } from '../../lib/ports.ts';
+
+const MINUTE_MS = 60_000;
+const METRIC = { namespace: 'Test', name: 'Requests', dimensions: {}, stat: 'Average', periodSeconds: 60 };
+/** Midnight: on the 5-minute epoch grid retention coarsens to, so old and rehearsed reads see the same periods. */
+const T0 = Date.UTC(2026, 10, 2);
+const DAYS = 3;
+/** Now: two and a half days in, so the rehearsed day has a day and a half of history before it. */
+const NOW_MINUTE = 2 * 1440 + 720;
+
+/**
+ * Tomorrow is like the last minute, and the quantile at level q is
+ * last × (1 + 2 (q − 0.5)): at 0.9 that is 1.8 × demand, dearer than the
+ * shadow HPA's 1 / 0.7 = 1.43 ×, so the ceiling lowers the level.
+ */
+const wideForecaster: Forecaster = {
+  name: 'wide',
+  forecast: ({ history, horizonSteps, levels }) => {
+    const last = [...history.values].reverse().find((v) => !Number.isNaN(v)) ?? 0;
+    const point = Array<number>(horizonSteps).fill(last);
+    return {
+      model: 'wide',
+      startMs: history.startMs + history.values.length * history.stepSeconds * 1000,
+      stepSeconds: history.stepSeconds,
+      point,
+      quantiles: levels.map((level) => ({ level, values: point.map((v) => v * (1 + 2 * (level - 0.5))) })),
+    };
+  },
+};
+
+function config(overrides: Record<string, unknown> = {}, hpaMetrics: unknown[] = [{ type: 'cpu', targetUtilizationPercent: 70 }], metric: typeof METRIC = METRIC, perPod = 100): PrescaleConfig {
+  return parseConfig({
+    version: 1,
+    cluster: { name: 'test', region: 'us-east-1' },
+    nodeGroups: [{ name: 'web', instanceTypes: ['m5.large'], minNodes: 1, maxNodes: 100, allocatable: { cpu: '2', memory: '8Gi', pods: 20 }, bootMinutes: 3 }],
+    services: [
+      {
+        name: 'api',
+        namespace: 'prod',
+        deployment: 'api',
+        requests: { cpu: '1', memory: '1Gi' },
+        podStartMinutes: 0,
+        nodeGroups: ['web'],
+        hpa: { minReplicas: 1, maxReplicas: 200, metrics: hpaMetrics },
+        demand: { metric, perPod },
+      },
+    ],
+    policy: { scheduleMinutes: 5 },
+    ...overrides,
+  });
+}
+
+/** A daily wave 1000–3000, lowest at midnight, with a deterministic ripple: minute m → 2000 − 1000 cos(2πm/1440) + 37 (m mod 7). */
+const demand = Float64Array.from({ length: DAYS * 1440 }, (_, m) => Math.round(2000 - 1000 * Math.cos((2 * Math.PI * m) / 1440)) + 37 * (m % 7));
+
+interface Harness {
+  readonly cloud: SimCloud;
+  readonly state: StateStore;
+  readonly ports: PipelinePorts;
+  run(minute: number, options?: Partial<RunOptions>): ReturnType<typeof runPipeline>;
+}
+
+function harness(cfg: PrescaleConfig, initialNodes = 10, values: Float64Array = demand, metric: typeof METRIC = METRIC): Harness {
+  const cloud = createSimCloud(cfg, T0, { web: initialNodes });
+  cloud.metrics.add(metric, values);
+  const state = createMemoryStateStore();
+  const ports: PipelinePorts = { clock: cloud.clock, metrics: cloud.metrics, capacity: cloud.capacity, manifests: undefined, state, forecaster: wideForecaster };
+  return {
+    cloud,
+    state,
+    ports,
+    run: (minute, options = {}) => {
+      cloud.goToMinute(minute);
+      return runPipeline(cfg, ports, { trigger: 'scheduled', actor: 'scheduled', runId: `run-${minute}`, ...options });
+    },
+  };
+}
+
+describe('rehearsalMinutes', () => {
+  it.each<[string, number, number, number, number[]]>([
+    // Every 5 minutes back from now − 5 = 1435 to now − 1440 = 0: 1440 / 5 = 288 runs, 0 … 1435.
+    ['a full day', 1440, 5, 0, Array.from({ length: 288 }, (_, i) => 5 * i)],
+    // History from minute 1430: runs at 1430 and 1435 only.
+    ['history shorter than a day', 1440, 5, 1430, [1430, 1435]],
+    // No run before now − schedule has history.
+    ['no history before now', 1440, 5, 1436, []],
+    // An hourly schedule: 24 runs, the last an hour before now (3000 − 60 = 2940), the first at 3000 − 1440 = 1560.
+    ['hourly', 3000, 60, 0, Array.from({ length: 24 }, (_, i) => 1560 + 60 * i)],
+  ])('%s', (_, nowMinute, scheduleMinutes, firstHistoryMinute, expected) => {
+    expect(rehearsalMinutes(nowMinute, scheduleMinutes, firstHistoryMinute)).toEqual(expected);
+  });
+
+  it('never replays more than a day', () => {
+    expect(REHEARSAL_MINUTES).toBe(1440);
+  });
+});
+
+describe('rehearsalConfig', () => {
+  it('counts a plan a human would be asked to approve as approved, and keeps the caps', () => {
+    const cfg = config({ budget: { monthlyUsd: 500, hourlyUsd: 2, approval: { capacityChangePercent: 10 } } });
+    const rehearsed = rehearsalConfig(cfg);
+    expect(rehearsed.budget).toMatchObject({ monthlyUsd: 500, hourlyUsd: 2, approval: { capacityChangePercent: Infinity, costChangeUsdPerHour: Infinity, projectedSpendPercent: Infinity } });
+    expect(rehearsed.services).toBe(cfg.services);
+    // Without a budget there is nothing to approve: the config as it is.
+    expect(rehearsalConfig(config())).toEqual(config());
+  });
+});
+
+describe('the cost ceiling rehearsal', () => {
+  it.each([
+    ['a 1-minute Average', METRIC],
+    // A Sum is replayed as spread minutes and served once settled, by the lived cloud and the rehearsal alike.
+    ['a 5-minute Sum', { ...METRIC, stat: 'Sum', periodSeconds: 300 }],
+  ])('ends with the ceiling a deployment that lived the last day would have, demand read as %s', async (_, metric) => {
+    // A 5-minute Sum counts five minutes of demand: 500 per pod is the same 100 a minute.
+    const cfg = config({}, undefined, metric, metric.stat === 'Sum' ? 500 : 100);
+    // Lived: cold at now − 1440, a run every 5 minutes up to now − 5, from 10 nodes.
+    const lived = harness(cfg, 10, demand, metric);
+    for (const minute of rehearsalMinutes(NOW_MINUTE, 5, 0)) await lived.run(minute, { rehearse: false });
+    const livedCeiling = (await lived.state.getPlannerMemory('test'))!.costCeiling!;
+    // Rehearsed: at now, from the history alone, the fleet as it stands now (10 nodes, as the lived day started).
+    const fresh = harness(cfg, 10, demand, metric);
+    fresh.cloud.goToMinute(NOW_MINUTE);
+    const nodeGroups = await fresh.cloud.capacity.describeNodeGroups('test', ['web']);
+    const rehearsal = await rehearseCostCeiling(cfg, fresh.ports, nodeGroups, T0 + NOW_MINUTE * MINUTE_MS, runPipeline);
+    expect(rehearsal?.runs).toBe(288);
+    expect(rehearsal?.ceiling).toEqual(livedCeiling);
+    // …and that day steered: 24 hours of spends, prescale's above the shadow's, the level lowered.
+    expect(livedCeiling.hours).toHaveLength(24);
+    expect(livedCeiling.shift).toBeLessThan(-0.1);
+  });
+
+  it('the first scheduled run starts from the rehearsed ceiling, reads the lowered level, and says so', async () => {
+    const h = harness(config(), 10);
+    const result = await h.run(NOW_MINUTE);
+    expect(result.costCeilingRehearsal).toMatchObject({ outcome: 'rehearsed', runs: 288 });
+    const { shift } = result.costCeilingRehearsal as { shift: number };
+    expect(shift).toBeLessThan(-0.1);
+    const ceiling = (await h.state.getPlannerMemory('test'))!.costCeiling!;
+    // The day the rehearsal priced (12:00 yesterday to 11:55 today, its last run), accrued on to now, 12:00: the window
+    // keeps the 24 clock hours ending with the one now is in, so yesterday's 12:00 hour ages out → 23 × 60 = 1380 minutes.
+    expect(ceiling.hours.reduce((minutes, [, m]) => minutes + m, 0)).toBeCloseTo(1380, 6);
+    // One 5-minute accrual later: it moves by at most 0.003 × |day's overspend| × 5 ≪ 0.01 (the overspend is a fraction).
+    expect(Math.abs(ceiling.shift - shift)).toBeLessThan(0.01);
+    expect(result.outcomes[0]?.guarded.command.reason).toMatch(/service level 0\.9 → 0\.\d+: spend above the HPA \+ Cluster Autoscaler shadow's/);
+    // The next run finds a ceiling: no second rehearsal.
+    expect((await h.run(NOW_MINUTE + 5)).costCeilingRehearsal).toBeUndefined();
+  });
+
+  it.each<[string, PrescaleConfig, Partial<RunOptions>]>([
+    ['the ceiling is off', config({ policy: { scheduleMinutes: 5, costCeiling: 'off' } }), {}],
+    ['an alarm run (scale out now, not after a day of replay)', config(), { trigger: 'alarm', actor: 'alarm' }],
+    ['a dry run (nothing would keep it)', config(), { dryRun: true }],
+    ['the rehearsal’s own runs', config(), { rehearse: false }],
+    ['an HPA on a queue metric (the baseline cannot be priced)', config({}, [{ type: 'external', metric: 'queue_depth', targetAverageValue: 10 }]), {}],
+  ])('does not rehearse when %s', async (_, cfg, options) => {
+    const h = harness(cfg, 10);
+    let reads = 0;
+    const getDemandMany = h.cloud.metrics.getDemandMany.bind(h.cloud.metrics);
+    h.cloud.metrics.getDemandMany = async (requests) => ((reads += requests.length), getDemandMany(requests));
+    const result = await h.run(NOW_MINUTE, options);
+    expect(result.costCeilingRehearsal).toBeUndefined();
+    // Recent demand, and the forecast's history unless an alarm run: never the rehearsal's two reads per service.
+    expect(reads).toBeLessThanOrEqual(2);
+  });
+
+  it('does not rehearse over a ceiling already in memory', async () => {
+    const h = harness(config(), 10);
+    await h.run(NOW_MINUTE - 5, { rehearse: false });
+    const result = await h.run(NOW_MINUTE);
+    expect(result.costCeilingRehearsal).toBeUndefined();
+    // The cold ceiling the first run started: 5 minutes of spends, not a day.
+    expect((await h.state.getPlannerMemory('test'))!.costCeiling!.hours.reduce((minutes, [, m]) => minutes + m, 0)).toBeCloseTo(5, 6);
+  });
+
+  it('has nothing to rehearse before the metric has a datapoint, and starts cold', async () => {
+    // Demand from minute 2000 on; at 2002 no run 5 minutes back has a datapoint.
+    const h = harness(config(), 10, Float64Array.from(demand, (v, m) => (m < 2000 ? Number.NaN : v)));
+    const result = await h.run(2002);
+    expect(result.costCeilingRehearsal).toEqual({ outcome: 'nothing-to-rehearse' });
+    expect((await h.state.getPlannerMemory('test'))!.costCeiling).toMatchObject({ hours: [], shift: 0 });
+  });
+
+  it('replays only the runs after the first datapoint', async () => {
+    // Demand from minute 2000: runs every 5 minutes from 2000 to now − 5 = 2155 → (2155 − 2000) / 5 + 1 = 32 runs.
+    const h = harness(config(), 10, Float64Array.from(demand, (v, m) => (m < 2000 ? Number.NaN : v)));
+    expect((await h.run(2160)).costCeilingRehearsal).toMatchObject({ outcome: 'rehearsed', runs: 32 });
+  });
+
+  it('a history read that fails leaves the run done, the ceiling cold, and the reason in the result', async () => {
+    const h = harness(config(), 10);
+    const getDemandMany = h.cloud.metrics.getDemandMany.bind(h.cloud.metrics);
+    // Only the rehearsal reads two series per service in one batch.
+    h.cloud.metrics.getDemandMany = async (requests) => {
+      if (requests.length === 2) throw new PrescaleError('throttling', 'GetMetricData rate exceeded', { retryable: true });
+      return getDemandMany(requests);
+    };
+    const result = await h.run(NOW_MINUTE);
+    expect(result.status).toBe('done');
+    expect(result.costCeilingRehearsal).toEqual({ outcome: 'failed', error: 'throttling: GetMetricData rate exceeded' });
+    expect((await h.state.getPlannerMemory('test'))!.costCeiling).toMatchObject({ hours: [], shift: 0 });
+  });
+
+  it('is causal: a history that goes on after now rehearses the same ceiling', async () => {
+    const cut = harness(config(), 10, demand.slice(0, NOW_MINUTE + 1));
+    const whole = harness(config(), 10);
+    await cut.run(NOW_MINUTE);
+    await whole.run(NOW_MINUTE);
+    expect((await cut.state.getPlannerMemory('test'))!.costCeiling).toEqual((await whole.state.getPlannerMemory('test'))!.costCeiling);
+  });
+});
