@@ -4,25 +4,35 @@
  * the share of a day it has seen: on a series where the configured level
  * costs more than HPA + Cluster Autoscaler, the first day overspends (about
  * a quarter on the ELB trace). But the metric history the forecast reads
- * already holds that day. So the first run with no ceiling in memory replays
- * the last day through this same pipeline, on the simulated cloud (the one
- * `prescale backtest` runs), fed with the history it just read, and starts
- * from the ceiling the rehearsal ends with: a full day of both spends and a
- * shift already moving.
+ * already holds that day. So the first scheduled run with no ceiling in
+ * memory replays the last day through this same pipeline, on the simulated
+ * cloud (the one `prescale backtest` runs), fed with the history it just
+ * read, and starts from the ceiling the rehearsal ends with: a full day of
+ * both spends and a shift already moving.
  *
  * Only the ceiling is kept: the rehearsal's fleet, cooldowns and calibration
- * are of a cluster that never ran. Plans a human would be asked to approve
- * count as approved (nobody answers a rehearsal), the budget's caps still
- * clamp, and no alarm fires (scheduled runs only). It reads the metric once
- * over the forecast's history window, as an hourly refit does; the replay is
- * causal (each rehearsed run reads only what was published by its time).
+ * are of a cluster that never ran. What it cannot know it assumes:
+ * - plans a human would be asked to approve count as approved (nobody
+ *   answers a rehearsal); the budget's caps still clamp;
+ * - the fleet the day starts with is the one there is now, spot is never
+ *   short, and each HPA stays as the run found it (its replicas guard a gap
+ *   read as zero, as they do live);
+ * - no alarm fires (scheduled runs only);
+ * - an Average whose period is longer than a minute is known only as whole
+ *   periods, so a run inside a period sees that period's mean where the live
+ *   run saw the part so far (a Sum is served once settled, as live).
+ * It never reads after now. It reads the metric once over the forecast's
+ * history window, as an hourly refit does, and once over the day at the
+ * metric's own period. Its work is bounded: past REHEARSAL_MAX_SERVICE_RUNS
+ * and REHEARSAL_MAX_SERVICE_REFITS the day is replayed at a coarser cadence
+ * and refitted less often, not for longer.
  */
 import type { PrescaleConfig } from '../config/schema.ts';
 import type { DemandHistory } from '../core/forecast/types.ts';
 import type { CostCeiling } from '../core/plan/cost-ceiling.ts';
 import { rememberedCostCeiling } from '../core/plan/cost-ceiling.ts';
 import { clamp, positiveModulo } from '../core/forecast/numeric.ts';
-import type { NodeGroupState } from '../ports.ts';
+import type { HpaState, NodeGroupState } from '../ports.ts';
 import { createSimCloud, perMinuteFromHistories } from '../sim/cloud.ts';
 import { createMemoryStateStore } from '../state/memory.ts';
 import type { PipelinePorts, RunOptions, RunResult } from './run.ts';
@@ -30,6 +40,23 @@ import type { PipelinePorts, RunOptions, RunResult } from './run.ts';
 const MINUTE_MS = 60_000;
 /** The rehearsal replays the ceiling's whole window: one day. */
 export const REHEARSAL_MINUTES = 1440;
+/**
+ * The most runs × services a rehearsal replays: 3 services at a 1-minute
+ * schedule, about 1.5 s of CPU on the machine the benches run on (a run
+ * without it takes 47 ms). More services, or a finer schedule, are replayed
+ * at a coarser cadence, so the lease is held for seconds, not minutes.
+ */
+export const REHEARSAL_MAX_SERVICE_RUNS = 3 * 1440;
+/**
+ * …and the most forecast refits × services: 3 services refitted hourly.
+ * A refit costs a live run's top-of-the-hour time (≈ 13 ms a service here),
+ * and a day of them dominates a large cluster's rehearsal (30 services:
+ * 9.8 s when every one refitted hourly), so a larger cluster's rehearsal
+ * refits less often and reads each forecast further ahead.
+ */
+export const REHEARSAL_MAX_SERVICE_REFITS = 3 * 24;
+/** A dimension the rehearsal adds to each service's metric, so services reading one metric differently replay each its own reads. */
+const REHEARSAL_DIMENSION = 'PrescaleRehearsalService';
 /** …read from this much earlier, so its first runs have their recent window and HPA's scale-down window. */
 const REHEARSAL_LEAD_MINUTES = 60;
 
@@ -37,13 +64,38 @@ export interface Rehearsal {
   readonly ceiling: CostCeiling;
   /** Scheduled runs replayed. */
   readonly runs: number;
+  /** Minutes between them (rehearsalCadenceMinutes). */
+  readonly cadenceMinutes: number;
 }
 
-/** The config a rehearsal runs: approval thresholds out of reach (a plan held for a human would never run), all else as configured. */
-export function rehearsalConfig(config: PrescaleConfig): PrescaleConfig {
-  if (config.budget === undefined) return config;
+/** Minutes between replayed runs: the schedule's, or coarser when a day of them would exceed REHEARSAL_MAX_SERVICE_RUNS. */
+export function rehearsalCadenceMinutes(scheduleMinutes: number, services: number): number {
+  return Math.max(scheduleMinutes, Math.ceil((services * REHEARSAL_MINUTES) / REHEARSAL_MAX_SERVICE_RUNS));
+}
+
+/** Minutes between a rehearsal's refits: the policy's, or longer when a day of them would exceed REHEARSAL_MAX_SERVICE_REFITS. */
+export function rehearsalRefitMinutes(refitMinutes: number, services: number): number {
+  return Math.max(refitMinutes, Math.ceil((services * REHEARSAL_MINUTES) / REHEARSAL_MAX_SERVICE_REFITS));
+}
+
+/**
+ * The config a rehearsal runs: its cadence as the schedule (the decision
+ * horizon counts the wait for the next run), its refit interval
+ * (rehearsalRefitMinutes), approval thresholds out of reach (a plan held
+ * for a human would never run), and each service's metric keyed by the
+ * service, all else as configured.
+ */
+export function rehearsalConfig(config: PrescaleConfig, cadenceMinutes = config.policy.scheduleMinutes): PrescaleConfig {
   const never = Number.POSITIVE_INFINITY;
-  return { ...config, budget: { ...config.budget, approval: { capacityChangePercent: never, costChangeUsdPerHour: never, projectedSpendPercent: never } } };
+  return {
+    ...config,
+    policy: { ...config.policy, scheduleMinutes: cadenceMinutes, refitMinutes: rehearsalRefitMinutes(config.policy.refitMinutes, config.services.length) },
+    services: config.services.map((service) => ({
+      ...service,
+      demand: { ...service.demand, metric: { ...service.demand.metric, dimensions: { ...service.demand.metric.dimensions, [REHEARSAL_DIMENSION]: service.name } } },
+    })),
+    ...(config.budget === undefined ? {} : { budget: { ...config.budget, approval: { capacityChangePercent: never, costChangeUsdPerHour: never, projectedSpendPercent: never } } }),
+  };
 }
 
 /**
@@ -74,6 +126,8 @@ export async function rehearseCostCeiling(
   config: PrescaleConfig,
   ports: Pick<PipelinePorts, 'metrics' | 'forecaster'>,
   nodeGroups: readonly NodeGroupState[],
+  /** The HPAs the run read, or undefined when it could read none (no manifest port). */
+  hpas: readonly HpaState[] | undefined,
   nowMs: number,
   runOnce: (config: PrescaleConfig, ports: PipelinePorts, options: RunOptions) => Promise<RunResult>,
 ): Promise<Rehearsal | undefined> {
@@ -93,26 +147,28 @@ export async function rehearseCostCeiling(
   const nowMinute = Math.floor((nowMs - t0Ms) / MINUTE_MS);
   // The ceiling prices every service or none: runs before each service has a datapoint would price nothing.
   const firstHistoryMinute = Math.max(...config.services.map((_, i) => Math.min(firstDatapointMinute(histories[2 * i]!, t0Ms), firstDatapointMinute(histories[2 * i + 1]!, t0Ms))));
-  const minutes = rehearsalMinutes(nowMinute, config.policy.scheduleMinutes, firstHistoryMinute);
+  const cadenceMinutes = rehearsalCadenceMinutes(config.policy.scheduleMinutes, config.services.length);
+  const minutes = rehearsalMinutes(nowMinute, cadenceMinutes, firstHistoryMinute);
   if (minutes.length === 0) return undefined;
-  const rehearsed = rehearsalConfig(config);
+  const rehearsed = rehearsalConfig(config, cadenceMinutes);
   const initialNodes = Object.fromEntries(
     config.nodeGroups.map((g) => [g.name, clamp(nodeGroups.find((s) => s.name === g.name)?.desiredNodes ?? g.minNodes, g.minNodes, g.maxNodes)]),
   );
   const cloud = createSimCloud(rehearsed, t0Ms, initialNodes);
-  for (const [i, service] of config.services.entries()) {
+  for (const [i, service] of rehearsed.services.entries()) {
     const [window, day] = [histories[2 * i]!, histories[2 * i + 1]!];
     const periodMinutes = Math.max(1, Math.round(service.demand.metric.periodSeconds / 60));
     // The replay starts the metric's own periods where the day's read started them.
     const anchorMinute = positiveModulo(Math.round((day.startMs - t0Ms) / MINUTE_MS), periodMinutes);
     cloud.metrics.add(service.demand.metric, perMinuteFromHistories([window, day], t0Ms, nowMinute + 1, service.demand.metric), anchorMinute);
   }
+  for (const hpa of hpas ?? []) cloud.manifests.seedHpa(hpa);
   const state = createMemoryStateStore();
-  const simPorts: PipelinePorts = { clock: cloud.clock, metrics: cloud.metrics, capacity: cloud.capacity, manifests: undefined, state, forecaster: ports.forecaster };
+  const simPorts: PipelinePorts = { clock: cloud.clock, metrics: cloud.metrics, capacity: cloud.capacity, manifests: hpas === undefined ? undefined : cloud.manifests, state, forecaster: ports.forecaster };
   for (const minute of minutes) {
     cloud.goToMinute(minute);
     await runOnce(rehearsed, simPorts, { trigger: 'scheduled', actor: 'rehearsal', runId: `rehearsal-${minute}`, rehearse: false });
   }
   const ceiling = rememberedCostCeiling((await state.getPlannerMemory(config.cluster.name))?.costCeiling, nowMs);
-  return ceiling === undefined || ceiling.hours.length === 0 ? undefined : { ceiling, runs: minutes.length };
+  return ceiling === undefined || ceiling.hours.length === 0 ? undefined : { ceiling, runs: minutes.length, cadenceMinutes };
 }

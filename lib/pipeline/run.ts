@@ -96,7 +96,7 @@ export interface RunResult {
 }
 
 export type CostCeilingRehearsal =
-  | { readonly outcome: 'rehearsed'; readonly runs: number; readonly shift: number }
+  | { readonly outcome: 'rehearsed'; readonly runs: number; readonly cadenceMinutes: number; readonly shift: number }
   /** No history to rehearse on, or it priced nothing: the ceiling starts cold. */
   | { readonly outcome: 'nothing-to-rehearse' }
   /** Reading the history failed: the ceiling starts cold, and the run goes on. */
@@ -375,7 +375,7 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
     const services = await observeServices(config, ports, nowMs);
     const forecasts = options.trigger === 'alarm' ? new Map<string, Forecast>() : await forecastServices(config, ports, nowMs, services);
     const remembered = (await ports.state.getPlannerMemory(cluster)) ?? { recommendations: {}, raisedFloors: {} };
-    const { memory, costCeilingRehearsal } = await withRehearsedCostCeiling(config, ports, options, remembered, nodeGroups, nowMs);
+    const { memory, costCeilingRehearsal } = await withRehearsedCostCeiling(config, ports, options, lease, remembered, nodeGroups, services, nowMs);
     const cooldowns = new Map<string, CooldownState>();
     for (const group of config.nodeGroups) cooldowns.set(group.name, await ports.state.getCooldown(cluster, group.name));
     // The bundled table is the one config load checked every group against, so every group has a price: priced once per run.
@@ -432,16 +432,23 @@ async function withRehearsedCostCeiling(
   config: PrescaleConfig,
   ports: PipelinePorts,
   options: RunOptions,
+  lease: Lease,
   memory: PlannerMemory,
   nodeGroups: readonly NodeGroupState[],
+  services: readonly ServiceObservation[],
   nowMs: number,
 ): Promise<{ memory: PlannerMemory; costCeilingRehearsal: CostCeilingRehearsal | undefined }> {
   const wanted = options.trigger === 'scheduled' && options.rehearse !== false && !options.dryRun && isCostCeilingPriced(config) && rememberedCostCeiling(memory.costCeiling, nowMs) === undefined;
   if (!wanted) return { memory, costCeilingRehearsal: undefined };
+  // One attempt per deployment: a cold ceiling is saved first, so a rehearsal the invocation does not outlive
+  // (a timeout, a crash) leaves the next run to start cold instead of rehearsing again, and again.
+  await ports.state.putPlannerMemory(lease, { ...memory, costCeiling: accruedCostCeiling(config, undefined, nowMs) });
   try {
-    const rehearsal = await rehearseCostCeiling(config, ports, nodeGroups, nowMs, runPipeline);
+    const hpas = ports.manifests === undefined ? undefined : services.flatMap((s) => (s.hpa === undefined ? [] : [s.hpa]));
+    const rehearsal = await rehearseCostCeiling(config, ports, nodeGroups, hpas, nowMs, runPipeline);
     if (rehearsal === undefined) return { memory, costCeilingRehearsal: { outcome: 'nothing-to-rehearse' } };
-    return { memory: { ...memory, costCeiling: rehearsal.ceiling }, costCeilingRehearsal: { outcome: 'rehearsed', runs: rehearsal.runs, shift: rehearsal.ceiling.shift } };
+    const { ceiling, runs, cadenceMinutes } = rehearsal;
+    return { memory: { ...memory, costCeiling: ceiling }, costCeilingRehearsal: { outcome: 'rehearsed', runs, cadenceMinutes, shift: ceiling.shift } };
   } catch (error) {
     // Whatever failed, the run itself goes on cold: a ceiling that could not be warmed must not stop scaling.
     const message = isPrescaleError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);

@@ -212,6 +212,17 @@ export class SimManifests implements ManifestApplier {
     return found;
   }
 
+  /** Stores an HPA as described elsewhere (its bounds and replicas), so this store describes it the same way. */
+  seedHpa(hpa: HpaState): void {
+    this.objects.set(hpaKey(hpa.namespace, hpa.name), {
+      apiVersion: 'autoscaling/v2',
+      kind: 'HorizontalPodAutoscaler',
+      metadata: { name: hpa.name, namespace: hpa.namespace },
+      spec: { minReplicas: hpa.minReplicas, maxReplicas: hpa.maxReplicas },
+      status: { currentReplicas: hpa.currentReplicas, desiredReplicas: hpa.desiredReplicas },
+    });
+  }
+
   async setHpaMinReplicas(namespace: string, name: string, minReplicas: number): Promise<void> {
     const key = hpaKey(namespace, name);
     const hpa = this.objects.get(key);

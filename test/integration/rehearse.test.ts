@@ -9,7 +9,7 @@ import { parseConfig } from '../../lib/config/load.ts';
 import type { PrescaleConfig } from '../../lib/config/schema.ts';
 import type { Forecaster } from '../../lib/core/forecast/types.ts';
 import { PrescaleError } from '../../lib/errors.ts';
-import { rehearsalConfig, rehearsalMinutes, rehearseCostCeiling, REHEARSAL_MINUTES } from '../../lib/pipeline/rehearse.ts';
+import { rehearsalCadenceMinutes, rehearsalConfig, rehearsalRefitMinutes, rehearsalMinutes, rehearseCostCeiling, REHEARSAL_MINUTES } from '../../lib/pipeline/rehearse.ts';
 import { runPipeline, type PipelinePorts, type RunOptions } from '../../lib/pipeline/run.ts';
 import { createSimCloud, type SimCloud } from '../../lib/sim/cloud.ts';
 import { createMemoryStateStore } from '../../lib/state/memory.ts';
@@ -43,23 +43,24 @@ const wideForecaster: Forecaster = {
   },
 };
 
-function config(overrides: Record<string, unknown> = {}, hpaMetrics: unknown[] = [{ type: 'cpu', targetUtilizationPercent: 70 }], metric: typeof METRIC = METRIC, perPod = 100): PrescaleConfig {
+/** One pod per CPU on 2-CPU nodes; `perPod` demand per pod. */
+const service = (name: string, metric: typeof METRIC, perPod: number, hpaMetrics: unknown[] = [{ type: 'cpu', targetUtilizationPercent: 70 }]) => ({
+  name,
+  namespace: 'prod',
+  deployment: name,
+  requests: { cpu: '1', memory: '1Gi' },
+  podStartMinutes: 0,
+  nodeGroups: ['web'],
+  hpa: { minReplicas: 1, maxReplicas: 200, metrics: hpaMetrics },
+  demand: { metric, perPod },
+});
+
+function config(overrides: Record<string, unknown> = {}, hpaMetrics?: unknown[], metric: typeof METRIC = METRIC, perPod = 100): PrescaleConfig {
   return parseConfig({
     version: 1,
     cluster: { name: 'test', region: 'us-east-1' },
     nodeGroups: [{ name: 'web', instanceTypes: ['m5.large'], minNodes: 1, maxNodes: 100, allocatable: { cpu: '2', memory: '8Gi', pods: 20 }, bootMinutes: 3 }],
-    services: [
-      {
-        name: 'api',
-        namespace: 'prod',
-        deployment: 'api',
-        requests: { cpu: '1', memory: '1Gi' },
-        podStartMinutes: 0,
-        nodeGroups: ['web'],
-        hpa: { minReplicas: 1, maxReplicas: 200, metrics: hpaMetrics },
-        demand: { metric, perPod },
-      },
-    ],
+    services: [service('api', metric, perPod, hpaMetrics)],
     policy: { scheduleMinutes: 5 },
     ...overrides,
   });
@@ -110,34 +111,71 @@ describe('rehearsalMinutes', () => {
   });
 });
 
+describe('rehearsalCadenceMinutes', () => {
+  it.each<[number, number, number]>([
+    // 3 services × 1440 one-minute runs = 4320 = REHEARSAL_MAX_SERVICE_RUNS: the schedule's own cadence.
+    [1, 3, 1],
+    // 4 services: ceil(4 × 1440 / 4320) = ceil(1.33) = 2 minutes.
+    [1, 4, 2],
+    // 30 services: ceil(30 × 1440 / 4320) = 10 minutes.
+    [1, 30, 10],
+    // A 5-minute schedule already replays only 288 runs a service: 30 × 288 = 8640 > 4320 → ceil(10) = 10; 12 services → 5.
+    [5, 30, 10],
+    [5, 12, 5],
+  ])('schedule %i min, %i services → every %i min', (scheduleMinutes, services, expected) => {
+    expect(rehearsalCadenceMinutes(scheduleMinutes, services)).toBe(expected);
+  });
+});
+
+describe('rehearsalRefitMinutes', () => {
+  it.each<[number, number, number]>([
+    // 3 services refitted hourly: 3 × 24 = 72 = REHEARSAL_MAX_SERVICE_REFITS, the policy's own interval.
+    [60, 3, 60],
+    // 4 services: ceil(4 × 1440 / 72) = 80 minutes; 30: ceil(30 × 20) = 600.
+    [60, 4, 80],
+    [60, 30, 600],
+    // A policy refitting every 2 hours already stays within budget up to 6 services (6 × 20 = 120).
+    [120, 6, 120],
+  ])('refit every %i min, %i services → every %i min', (refitMinutes, services, expected) => {
+    expect(rehearsalRefitMinutes(refitMinutes, services)).toBe(expected);
+  });
+});
+
 describe('rehearsalConfig', () => {
-  it('counts a plan a human would be asked to approve as approved, and keeps the caps', () => {
+  it('counts a plan a human would be asked to approve as approved, keeps the caps, and keys each service’s metric by the service', () => {
     const cfg = config({ budget: { monthlyUsd: 500, hourlyUsd: 2, approval: { capacityChangePercent: 10 } } });
-    const rehearsed = rehearsalConfig(cfg);
+    const rehearsed = rehearsalConfig(cfg, 10);
     expect(rehearsed.budget).toMatchObject({ monthlyUsd: 500, hourlyUsd: 2, approval: { capacityChangePercent: Infinity, costChangeUsdPerHour: Infinity, projectedSpendPercent: Infinity } });
-    expect(rehearsed.services).toBe(cfg.services);
-    // Without a budget there is nothing to approve: the config as it is.
-    expect(rehearsalConfig(config())).toEqual(config());
+    // The cadence is the schedule: the decision horizon counts the wait for the next run. One service refits as configured.
+    expect(rehearsed.policy).toEqual({ ...cfg.policy, scheduleMinutes: 10, refitMinutes: 60 });
+    expect(rehearsed.services[0]!.demand.metric).toEqual({ ...cfg.services[0]!.demand.metric, dimensions: { PrescaleRehearsalService: 'api' } });
+    expect(rehearsed.nodeGroups).toBe(cfg.nodeGroups);
+    // Without a budget there is nothing to approve.
+    expect(rehearsalConfig(config()).budget).toBeUndefined();
   });
 });
 
 describe('the cost ceiling rehearsal', () => {
+  const SUM_5MIN = { ...METRIC, stat: 'Sum', periodSeconds: 300 };
   it.each([
-    ['a 1-minute Average', METRIC],
+    ['a 1-minute Average', METRIC, NOW_MINUTE],
     // A Sum is replayed as spread minutes and served once settled, by the lived cloud and the rehearsal alike.
-    ['a 5-minute Sum', { ...METRIC, stat: 'Sum', periodSeconds: 300 }],
-  ])('ends with the ceiling a deployment that lived the last day would have, demand read as %s', async (_, metric) => {
+    ['a 5-minute Sum', SUM_5MIN, NOW_MINUTE],
+    // Now 2 minutes past the 5-minute grid: the rehearsal's cloud starts 28 days before now, so the grid's periods start at
+    // its minute 3, not 0 (anchorMinute); replayed from 0 they would straddle two real periods.
+    ['a 5-minute Sum, now off its grid', SUM_5MIN, NOW_MINUTE + 2],
+  ])('ends with the ceiling a deployment that lived the last day would have, demand read as %s', async (_, metric, nowMinute) => {
     // A 5-minute Sum counts five minutes of demand: 500 per pod is the same 100 a minute.
     const cfg = config({}, undefined, metric, metric.stat === 'Sum' ? 500 : 100);
     // Lived: cold at now − 1440, a run every 5 minutes up to now − 5, from 10 nodes.
     const lived = harness(cfg, 10, demand, metric);
-    for (const minute of rehearsalMinutes(NOW_MINUTE, 5, 0)) await lived.run(minute, { rehearse: false });
+    for (const minute of rehearsalMinutes(nowMinute, 5, 0)) await lived.run(minute, { rehearse: false });
     const livedCeiling = (await lived.state.getPlannerMemory('test'))!.costCeiling!;
     // Rehearsed: at now, from the history alone, the fleet as it stands now (10 nodes, as the lived day started).
     const fresh = harness(cfg, 10, demand, metric);
-    fresh.cloud.goToMinute(NOW_MINUTE);
+    fresh.cloud.goToMinute(nowMinute);
     const nodeGroups = await fresh.cloud.capacity.describeNodeGroups('test', ['web']);
-    const rehearsal = await rehearseCostCeiling(cfg, fresh.ports, nodeGroups, T0 + NOW_MINUTE * MINUTE_MS, runPipeline);
+    const rehearsal = await rehearseCostCeiling(cfg, fresh.ports, nodeGroups, undefined, T0 + nowMinute * MINUTE_MS, runPipeline);
     expect(rehearsal?.runs).toBe(288);
     expect(rehearsal?.ceiling).toEqual(livedCeiling);
     // …and that day steered: 24 hours of spends, prescale's above the shadow's, the level lowered.
@@ -145,10 +183,88 @@ describe('the cost ceiling rehearsal', () => {
     expect(livedCeiling.shift).toBeLessThan(-0.1);
   });
 
+  it('replays each service from its own reads when two read one metric at different periods', async () => {
+    // api reads the metric as a 1-minute Sum, batch as a 5-minute one: one series live, two different reads.
+    const sum1 = { ...METRIC, stat: 'Sum' };
+    const cfg = config({
+      services: [service('api', sum1, 100), service('batch', SUM_5MIN, 500)],
+    });
+    const lived = harness(cfg, 10, demand, sum1);
+    for (const minute of rehearsalMinutes(NOW_MINUTE, 5, 0)) await lived.run(minute, { rehearse: false });
+    const fresh = harness(cfg, 10, demand, sum1);
+    fresh.cloud.goToMinute(NOW_MINUTE);
+    const nodeGroups = await fresh.cloud.capacity.describeNodeGroups('test', ['web']);
+    const rehearsal = await rehearseCostCeiling(cfg, fresh.ports, nodeGroups, undefined, T0 + NOW_MINUTE * MINUTE_MS, runPipeline);
+    // Keyed by metric alone, batch's 5-minute sums spread over their minutes would have replaced api's minutes.
+    expect(rehearsal?.ceiling).toEqual((await lived.state.getPlannerMemory('test'))!.costCeiling);
+  });
+
+  it('reads gaps as zero beside the HPA the run found, as the live runs do (missingData: zero)', async () => {
+    // A counting metric silent every other minute from 22:00 to 06:00: live, those gaps read as 0 beside the HPA's replicas.
+    const counted = { ...METRIC, stat: 'Sum', missingData: 'zero' };
+    const sparse = Float64Array.from(demand, (v, m) => ((m % 1440 >= 1320 || m % 1440 < 360) && m % 2 === 1 ? Number.NaN : v));
+    const cfg = config({}, undefined, counted, 100);
+    const hpa = { namespace: 'prod', name: 'api', minReplicas: 1, maxReplicas: 200, currentReplicas: 4, desiredReplicas: 4 };
+    const withHpa = (h: Harness): Harness => {
+      h.cloud.manifests.seedHpa(hpa);
+      const ports = { ...h.ports, manifests: h.cloud.manifests };
+      return { ...h, ports, run: (minute, options = {}) => (h.cloud.goToMinute(minute), runPipeline(cfg, ports, { trigger: 'scheduled', actor: 'scheduled', runId: `run-${minute}`, ...options })) };
+    };
+    const lived = withHpa(harness(cfg, 10, sparse, counted));
+    for (const minute of rehearsalMinutes(NOW_MINUTE, 5, 0)) await lived.run(minute, { rehearse: false });
+    const fresh = withHpa(harness(cfg, 10, sparse, counted));
+    fresh.cloud.goToMinute(NOW_MINUTE);
+    const nodeGroups = await fresh.cloud.capacity.describeNodeGroups('test', ['web']);
+    const rehearsed = await rehearseCostCeiling(cfg, fresh.ports, nodeGroups, [hpa], T0 + NOW_MINUTE * MINUTE_MS, runPipeline);
+    const livedCeiling = (await lived.state.getPlannerMemory('test'))!.costCeiling!;
+    expect(rehearsed?.ceiling).toEqual(livedCeiling);
+    // Without the HPA the night's gaps stay unknown: those runs price nothing, and the day differs.
+    const blind = await rehearseCostCeiling(cfg, fresh.ports, nodeGroups, undefined, T0 + NOW_MINUTE * MINUTE_MS, runPipeline);
+    expect(blind?.ceiling).not.toEqual(livedCeiling);
+  });
+
+  it('replays a larger cluster at a coarser cadence, not for longer', async () => {
+    // 4 services at a 1-minute schedule: every ceil(4 × 1440 / 4320) = 2 minutes → 1440 / 2 = 720 runs, 2880 service-runs.
+    const cfg = config({
+      policy: { scheduleMinutes: 1 },
+      services: ['a', 'b', 'c', 'd'].map((name) => service(name, METRIC, 400)),
+    });
+    const h = harness(cfg, 10);
+    let refits = 0;
+    const forecaster: Forecaster = { name: 'counting', forecast: (request) => (refits++, wideForecaster.forecast(request)) };
+    h.cloud.goToMinute(NOW_MINUTE);
+    const result = await runPipeline(cfg, { ...h.ports, forecaster }, { trigger: 'scheduled', actor: 'scheduled', runId: 'large' });
+    expect(result.costCeilingRehearsal).toMatchObject({ outcome: 'rehearsed', runs: 720, cadenceMinutes: 2 });
+    // …and refits every ceil(4 × 1440 / 72) = 80 minutes: the day's runs at minutes 0, 2, … refit at 0, 80, …, 1360 →
+    // 18 refits × 4 services = 72, plus the run's own 4.
+    expect(refits).toBe(72 + 4);
+  });
+
+  it('saves a cold ceiling before it rehearses: a rehearsal the invocation does not outlive is not tried again', async () => {
+    const h = harness(config(), 10);
+    const getDemandMany = h.cloud.metrics.getDemandMany.bind(h.cloud.metrics);
+    let release: () => void = () => undefined;
+    const rehearsalStarted = new Promise<void>((started) => {
+      h.cloud.metrics.getDemandMany = async (requests) => {
+        if (requests.length === 2) {
+          started();
+          await new Promise<void>((resolve) => (release = resolve));
+        }
+        return getDemandMany(requests);
+      };
+    });
+    const run = h.run(NOW_MINUTE);
+    await rehearsalStarted;
+    // Mid-rehearsal (where a timeout would end the invocation), memory already holds a ceiling the next run reads as one.
+    expect((await h.state.getPlannerMemory('test'))!.costCeiling).toEqual({ hours: [], ourUsdPerHour: 0, reactiveUsdPerHour: 0, shift: 0, atMs: T0 + NOW_MINUTE * MINUTE_MS });
+    release();
+    expect((await run).costCeilingRehearsal).toMatchObject({ outcome: 'rehearsed' });
+  });
+
   it('the first scheduled run starts from the rehearsed ceiling, reads the lowered level, and says so', async () => {
     const h = harness(config(), 10);
     const result = await h.run(NOW_MINUTE);
-    expect(result.costCeilingRehearsal).toMatchObject({ outcome: 'rehearsed', runs: 288 });
+    expect(result.costCeilingRehearsal).toMatchObject({ outcome: 'rehearsed', runs: 288, cadenceMinutes: 5 });
     const { shift } = result.costCeilingRehearsal as { shift: number };
     expect(shift).toBeLessThan(-0.1);
     const ceiling = (await h.state.getPlannerMemory('test'))!.costCeiling!;

@@ -123,12 +123,15 @@ describe('scheduled → worker fan-out', () => {
       const run = info.mock.calls.find(([message]) => message === 'cluster run')?.[1] as { commands: unknown[]; costCeilingRehearsal: unknown } | undefined;
       const warned = warn.mock.calls.filter(([message]) => String(message).startsWith('cost ceiling not rehearsed'));
       vi.restoreAllMocks();
-      return { run, warned };
+      return { run, warned, memory: await deps.state.getPlannerMemory('debate-prod') };
     };
     const rehearsed = await rehearsals(false);
     // A day of 1-minute runs replayed on the synthetic wave, which the example config's levels serve within the baseline's money.
-    expect(rehearsed.run?.costCeilingRehearsal).toEqual({ outcome: 'rehearsed', runs: 1440, shift: 0 });
+    expect(rehearsed.run?.costCeilingRehearsal).toEqual({ outcome: 'rehearsed', runs: 1440, cadenceMinutes: 1, shift: 0 });
     expect(rehearsed.warned).toEqual([]);
+    // …and the run saved the day it priced (on DynamoDB): at 14:00, 13:00 yesterday onward, 23 × 60 = 1380 minutes.
+    const minutes = (rehearsed.memory?.costCeiling?.hours ?? []).reduce((sum, [, m]) => sum + m, 0);
+    expect(minutes).toBeCloseTo(1380, 6);
     const failed = await rehearsals(true);
     expect(failed.run?.costCeilingRehearsal).toEqual({ outcome: 'failed', error: 'throttling: Rate exceeded' });
     expect(failed.run?.commands.length).toBeGreaterThan(0);
