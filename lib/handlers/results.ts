@@ -24,7 +24,7 @@ export interface RunSummary {
   readonly demandUnknown: readonly string[];
   /** Services whose demand now was a gap read as zero (missingData: zero). */
   readonly demandInferredZero: readonly string[];
-  /** The cost ceiling's rehearsal, on the first scheduled run with no ceiling in memory; null otherwise. */
+  /** The cost ceiling's rehearsal, on the first run (not an alarm's) with no ceiling in memory; null otherwise. */
   readonly costCeilingRehearsal: CostCeilingRehearsal | null;
 }
 

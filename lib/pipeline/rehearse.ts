@@ -4,7 +4,7 @@
  * the share of a day it has seen: on a series where the configured level
  * costs more than HPA + Cluster Autoscaler, the first day overspends (about
  * a quarter on the ELB trace). But the metric history the forecast reads
- * already holds that day. So the first scheduled run with no ceiling in
+ * already holds that day. So the first run (not an alarm's) with no ceiling in
  * memory replays the last day through this same pipeline, on the simulated
  * cloud (the one `prescale backtest` runs), fed with the history it just
  * read, and starts from the ceiling the rehearsal ends with: a full day of
@@ -17,15 +17,15 @@
  * - the fleet the day starts with is the one there is now, spot is never
  *   short, and each HPA stays as the run found it (its replicas guard a gap
  *   read as zero, as they do live);
- * - no alarm fires (scheduled runs only);
+ * - no alarm fires (it replays scheduled runs only);
  * - an Average whose period is longer than a minute is known only as whole
  *   periods, so a run inside a period sees that period's mean where the live
  *   run saw the part so far (a Sum is served once settled, as live).
  * It never reads after now. It reads the metric once over the forecast's
  * history window, as an hourly refit does, and once over the day at the
  * metric's own period. Its work is bounded: past REHEARSAL_MAX_SERVICE_RUNS
- * and REHEARSAL_MAX_SERVICE_REFITS the day is replayed at a coarser cadence
- * and refitted less often, not for longer.
+ * or REHEARSAL_MAX_SERVICE_REFITS it replays the latest hours of the day
+ * only, as they ran, and the rest counts as even.
  */
 import type { PrescaleConfig } from '../config/schema.ts';
 import type { DemandHistory } from '../core/forecast/types.ts';
@@ -42,17 +42,15 @@ const MINUTE_MS = 60_000;
 export const REHEARSAL_MINUTES = 1440;
 /**
  * The most runs × services a rehearsal replays: 3 services at a 1-minute
- * schedule, about 1.5 s of CPU on the machine the benches run on (a run
- * without it takes 47 ms). More services, or a finer schedule, are replayed
- * at a coarser cadence, so the lease is held for seconds, not minutes.
+ * schedule, a whole day (about 1.5 s of CPU on the machine the benches run
+ * on; a run without it takes 47 ms)…
  */
 export const REHEARSAL_MAX_SERVICE_RUNS = 3 * 1440;
 /**
- * …and the most forecast refits × services: 3 services refitted hourly.
- * A refit costs a live run's top-of-the-hour time (≈ 13 ms a service here),
- * and a day of them dominates a large cluster's rehearsal (30 services:
- * 9.8 s when every one refitted hourly), so a larger cluster's rehearsal
- * refits less often and reads each forecast further ahead.
+ * …and the most forecast refits × services: 3 services refitted hourly. A
+ * refit costs what a live run's top-of-the-hour one does (≈ 13 ms a service
+ * here); a day of them dominated a large cluster's rehearsal (30 services:
+ * 9.8 s).
  */
 export const REHEARSAL_MAX_SERVICE_REFITS = 3 * 24;
 /** A dimension the rehearsal adds to each service's metric, so services reading one metric differently replay each its own reads. */
@@ -64,32 +62,35 @@ export interface Rehearsal {
   readonly ceiling: CostCeiling;
   /** Scheduled runs replayed. */
   readonly runs: number;
-  /** Minutes between them (rehearsalCadenceMinutes). */
-  readonly cadenceMinutes: number;
-}
-
-/** Minutes between replayed runs: the schedule's, or coarser when a day of them would exceed REHEARSAL_MAX_SERVICE_RUNS. */
-export function rehearsalCadenceMinutes(scheduleMinutes: number, services: number): number {
-  return Math.max(scheduleMinutes, Math.ceil((services * REHEARSAL_MINUTES) / REHEARSAL_MAX_SERVICE_RUNS));
-}
-
-/** Minutes between a rehearsal's refits: the policy's, or longer when a day of them would exceed REHEARSAL_MAX_SERVICE_REFITS. */
-export function rehearsalRefitMinutes(refitMinutes: number, services: number): number {
-  return Math.max(refitMinutes, Math.ceil((services * REHEARSAL_MINUTES) / REHEARSAL_MAX_SERVICE_REFITS));
+  /** Minutes of the last day they cover at most (rehearsalSpanMinutes). */
+  readonly spanMinutes: number;
 }
 
 /**
- * The config a rehearsal runs: its cadence as the schedule (the decision
- * horizon counts the wait for the next run), its refit interval
- * (rehearsalRefitMinutes), approval thresholds out of reach (a plan held
- * for a human would never run), and each service's metric keyed by the
- * service, all else as configured.
+ * How much of the last day a rehearsal replays: all of it, or the latest
+ * part whose runs and refits fit the budgets above. A larger cluster is
+ * replayed as it runs, over fewer hours, rather than at a coarser cadence:
+ * a coarser schedule plans for a longer horizon and holds capacity longer,
+ * so it would rehearse a deployment dearer than the one configured (8–17 %
+ * measured at a 34-minute cadence). The hours it does not replay count as
+ * even, as for a cold ceiling.
  */
-export function rehearsalConfig(config: PrescaleConfig, cadenceMinutes = config.policy.scheduleMinutes): PrescaleConfig {
+export function rehearsalSpanMinutes(scheduleMinutes: number, refitMinutes: number, services: number): number {
+  const runsEach = Math.floor(REHEARSAL_MAX_SERVICE_RUNS / services);
+  // Every replayed span starts with a refit (nothing is cached yet): at least one each.
+  const refitsEach = Math.max(1, Math.floor(REHEARSAL_MAX_SERVICE_REFITS / services));
+  return Math.min(REHEARSAL_MINUTES, runsEach * scheduleMinutes, refitsEach * refitMinutes);
+}
+
+/**
+ * The config a rehearsal runs: approval thresholds out of reach (a plan
+ * held for a human would never run), and each service's metric keyed by
+ * the service, all else as configured.
+ */
+export function rehearsalConfig(config: PrescaleConfig): PrescaleConfig {
   const never = Number.POSITIVE_INFINITY;
   return {
     ...config,
-    policy: { ...config.policy, scheduleMinutes: cadenceMinutes, refitMinutes: rehearsalRefitMinutes(config.policy.refitMinutes, config.services.length) },
     services: config.services.map((service) => ({
       ...service,
       demand: { ...service.demand, metric: { ...service.demand.metric, dimensions: { ...service.demand.metric.dimensions, [REHEARSAL_DIMENSION]: service.name } } },
@@ -101,11 +102,11 @@ export function rehearsalConfig(config: PrescaleConfig, cadenceMinutes = config.
 /**
  * The minutes of the scheduled runs a rehearsal replays, oldest first: every
  * `scheduleMinutes` back from the run before now, over the last
- * REHEARSAL_MINUTES, none before the first minute of history.
+ * `spanMinutes`, none before the first minute of history.
  */
-export function rehearsalMinutes(nowMinute: number, scheduleMinutes: number, firstHistoryMinute: number): number[] {
+export function rehearsalMinutes(nowMinute: number, scheduleMinutes: number, firstHistoryMinute: number, spanMinutes = REHEARSAL_MINUTES): number[] {
   const minutes: number[] = [];
-  for (let minute = nowMinute - scheduleMinutes; minute >= Math.max(firstHistoryMinute, nowMinute - REHEARSAL_MINUTES); minute -= scheduleMinutes) minutes.push(minute);
+  for (let minute = nowMinute - scheduleMinutes; minute >= Math.max(firstHistoryMinute, nowMinute - spanMinutes); minute -= scheduleMinutes) minutes.push(minute);
   return minutes.reverse();
 }
 
@@ -147,10 +148,10 @@ export async function rehearseCostCeiling(
   const nowMinute = Math.floor((nowMs - t0Ms) / MINUTE_MS);
   // The ceiling prices every service or none: runs before each service has a datapoint would price nothing.
   const firstHistoryMinute = Math.max(...config.services.map((_, i) => Math.min(firstDatapointMinute(histories[2 * i]!, t0Ms), firstDatapointMinute(histories[2 * i + 1]!, t0Ms))));
-  const cadenceMinutes = rehearsalCadenceMinutes(config.policy.scheduleMinutes, config.services.length);
-  const minutes = rehearsalMinutes(nowMinute, cadenceMinutes, firstHistoryMinute);
+  const spanMinutes = rehearsalSpanMinutes(config.policy.scheduleMinutes, config.policy.refitMinutes, config.services.length);
+  const minutes = rehearsalMinutes(nowMinute, config.policy.scheduleMinutes, firstHistoryMinute, spanMinutes);
   if (minutes.length === 0) return undefined;
-  const rehearsed = rehearsalConfig(config, cadenceMinutes);
+  const rehearsed = rehearsalConfig(config);
   const initialNodes = Object.fromEntries(
     config.nodeGroups.map((g) => [g.name, clamp(nodeGroups.find((s) => s.name === g.name)?.desiredNodes ?? g.minNodes, g.minNodes, g.maxNodes)]),
   );
@@ -170,5 +171,5 @@ export async function rehearseCostCeiling(
     await runOnce(rehearsed, simPorts, { trigger: 'scheduled', actor: 'rehearsal', runId: `rehearsal-${minute}`, rehearse: false });
   }
   const ceiling = rememberedCostCeiling((await state.getPlannerMemory(config.cluster.name))?.costCeiling, nowMs);
-  return ceiling === undefined || ceiling.hours.length === 0 ? undefined : { ceiling, runs: minutes.length, cadenceMinutes };
+  return ceiling === undefined || ceiling.hours.length === 0 ? undefined : { ceiling, runs: minutes.length, spanMinutes };
 }

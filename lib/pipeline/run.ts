@@ -96,7 +96,7 @@ export interface RunResult {
 }
 
 export type CostCeilingRehearsal =
-  | { readonly outcome: 'rehearsed'; readonly runs: number; readonly cadenceMinutes: number; readonly shift: number }
+  | { readonly outcome: 'rehearsed'; readonly runs: number; readonly spanMinutes: number; readonly shift: number }
   /** No history to rehearse on, or it priced nothing: the ceiling starts cold. */
   | { readonly outcome: 'nothing-to-rehearse' }
   /** Reading the history failed: the ceiling starts cold, and the run goes on. */
@@ -424,9 +424,9 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
 /**
  * Memory with a rehearsed cost ceiling when it has none the planner would
  * read (a new deployment, or one read back invalid) and the ceiling is on.
- * Scheduled runs only: an alarm run must not wait a day's replay to scale
- * out (it then starts the ceiling cold), a dry run keeps nothing, and the
- * rehearsal's own runs start cold by definition.
+ * Not in an alarm run, which must not wait for a replay to scale out (nor
+ * starts a ceiling: plan.ts), a dry run, which keeps nothing, or the
+ * rehearsal's own runs, which start cold by definition.
  */
 async function withRehearsedCostCeiling(
   config: PrescaleConfig,
@@ -438,19 +438,19 @@ async function withRehearsedCostCeiling(
   services: readonly ServiceObservation[],
   nowMs: number,
 ): Promise<{ memory: PlannerMemory; costCeilingRehearsal: CostCeilingRehearsal | undefined }> {
-  const wanted = options.trigger === 'scheduled' && options.rehearse !== false && !options.dryRun && isCostCeilingPriced(config) && rememberedCostCeiling(memory.costCeiling, nowMs) === undefined;
+  const wanted = options.trigger !== 'alarm' && options.rehearse !== false && !options.dryRun && isCostCeilingPriced(config) && rememberedCostCeiling(memory.costCeiling, nowMs) === undefined;
   if (!wanted) return { memory, costCeilingRehearsal: undefined };
-  // One attempt per deployment: a cold ceiling is saved first, so a rehearsal the invocation does not outlive
-  // (a timeout, a crash) leaves the next run to start cold instead of rehearsing again, and again.
-  await ports.state.putPlannerMemory(lease, { ...memory, costCeiling: accruedCostCeiling(config, undefined, nowMs) });
   try {
+    // One attempt per deployment: a cold ceiling is saved first, so a rehearsal the invocation does not outlive
+    // (a timeout, a crash) leaves the next run to start cold instead of rehearsing again, and again.
+    await ports.state.putPlannerMemory(lease, { ...memory, costCeiling: accruedCostCeiling(config, undefined, nowMs) });
     const hpas = ports.manifests === undefined ? undefined : services.flatMap((s) => (s.hpa === undefined ? [] : [s.hpa]));
     const rehearsal = await rehearseCostCeiling(config, ports, nodeGroups, hpas, nowMs, runPipeline);
     if (rehearsal === undefined) return { memory, costCeilingRehearsal: { outcome: 'nothing-to-rehearse' } };
-    const { ceiling, runs, cadenceMinutes } = rehearsal;
-    return { memory: { ...memory, costCeiling: ceiling }, costCeilingRehearsal: { outcome: 'rehearsed', runs, cadenceMinutes, shift: ceiling.shift } };
+    const { ceiling, runs, spanMinutes } = rehearsal;
+    return { memory: { ...memory, costCeiling: ceiling }, costCeilingRehearsal: { outcome: 'rehearsed', runs, spanMinutes, shift: ceiling.shift } };
   } catch (error) {
-    // Whatever failed, the run itself goes on cold: a ceiling that could not be warmed must not stop scaling.
+    // Whatever failed (that write included), the run itself goes on cold: a ceiling that could not be warmed must not stop scaling.
     const message = isPrescaleError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
     return { memory, costCeilingRehearsal: { outcome: 'failed', error: message } };
   }

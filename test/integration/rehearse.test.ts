@@ -9,7 +9,7 @@ import { parseConfig } from '../../lib/config/load.ts';
 import type { PrescaleConfig } from '../../lib/config/schema.ts';
 import type { Forecaster } from '../../lib/core/forecast/types.ts';
 import { PrescaleError } from '../../lib/errors.ts';
-import { rehearsalCadenceMinutes, rehearsalConfig, rehearsalRefitMinutes, rehearsalMinutes, rehearseCostCeiling, REHEARSAL_MINUTES } from '../../lib/pipeline/rehearse.ts';
+import { rehearsalConfig, rehearsalMinutes, rehearsalSpanMinutes, rehearseCostCeiling, REHEARSAL_MINUTES } from '../../lib/pipeline/rehearse.ts';
 import { runPipeline, type PipelinePorts, type RunOptions } from '../../lib/pipeline/run.ts';
 import { createSimCloud, type SimCloud } from '../../lib/sim/cloud.ts';
 import { createMemoryStateStore } from '../../lib/state/memory.ts';
@@ -111,43 +111,31 @@ describe('rehearsalMinutes', () => {
   });
 });
 
-describe('rehearsalCadenceMinutes', () => {
-  it.each<[number, number, number]>([
-    // 3 services × 1440 one-minute runs = 4320 = REHEARSAL_MAX_SERVICE_RUNS: the schedule's own cadence.
-    [1, 3, 1],
-    // 4 services: ceil(4 × 1440 / 4320) = ceil(1.33) = 2 minutes.
-    [1, 4, 2],
-    // 30 services: ceil(30 × 1440 / 4320) = 10 minutes.
-    [1, 30, 10],
-    // A 5-minute schedule already replays only 288 runs a service: 30 × 288 = 8640 > 4320 → ceil(10) = 10; 12 services → 5.
-    [5, 30, 10],
-    [5, 12, 5],
-  ])('schedule %i min, %i services → every %i min', (scheduleMinutes, services, expected) => {
-    expect(rehearsalCadenceMinutes(scheduleMinutes, services)).toBe(expected);
-  });
-});
-
-describe('rehearsalRefitMinutes', () => {
-  it.each<[number, number, number]>([
-    // 3 services refitted hourly: 3 × 24 = 72 = REHEARSAL_MAX_SERVICE_REFITS, the policy's own interval.
-    [60, 3, 60],
-    // 4 services: ceil(4 × 1440 / 72) = 80 minutes; 30: ceil(30 × 20) = 600.
-    [60, 4, 80],
-    [60, 30, 600],
-    // A policy refitting every 2 hours already stays within budget up to 6 services (6 × 20 = 120).
-    [120, 6, 120],
-  ])('refit every %i min, %i services → every %i min', (refitMinutes, services, expected) => {
-    expect(rehearsalRefitMinutes(refitMinutes, services)).toBe(expected);
+describe('rehearsalSpanMinutes', () => {
+  it.each<[number, number, number, number]>([
+    // 3 services: 4320 / 3 = 1440 one-minute runs each and 72 / 3 = 24 hourly refits each → the whole day.
+    [1, 60, 3, 1440],
+    // 4 services: min(1440, 4320 / 4 = 1080 runs × 1 min, 72 / 4 = 18 refits × 60 min = 1080) = 1080 minutes.
+    [1, 60, 4, 1080],
+    // 12 services: min(360 × 1, 6 × 60) = 360; 30: min(144 × 1, floor(2.4) = 2 × 60) = 120.
+    [1, 60, 12, 360],
+    [1, 60, 30, 120],
+    // 100 services: min(43 × 1, at least one refit each → 1 × 60) = 43.
+    [1, 60, 100, 43],
+    // A 5-minute schedule with 12 services: min(1440, 360 × 5 = 1800, 6 × 60 = 360) = 360: the refits bind.
+    [5, 60, 12, 360],
+  ])('schedule %i min, refit %i min, %i services → the last %i minutes', (scheduleMinutes, refitMinutes, services, expected) => {
+    expect(rehearsalSpanMinutes(scheduleMinutes, refitMinutes, services)).toBe(expected);
   });
 });
 
 describe('rehearsalConfig', () => {
   it('counts a plan a human would be asked to approve as approved, keeps the caps, and keys each service’s metric by the service', () => {
     const cfg = config({ budget: { monthlyUsd: 500, hourlyUsd: 2, approval: { capacityChangePercent: 10 } } });
-    const rehearsed = rehearsalConfig(cfg, 10);
+    const rehearsed = rehearsalConfig(cfg);
     expect(rehearsed.budget).toMatchObject({ monthlyUsd: 500, hourlyUsd: 2, approval: { capacityChangePercent: Infinity, costChangeUsdPerHour: Infinity, projectedSpendPercent: Infinity } });
-    // The cadence is the schedule: the decision horizon counts the wait for the next run. One service refits as configured.
-    expect(rehearsed.policy).toEqual({ ...cfg.policy, scheduleMinutes: 10, refitMinutes: 60 });
+    // Planned as configured: a coarser schedule would plan for a longer horizon and rehearse a dearer deployment.
+    expect(rehearsed.policy).toBe(cfg.policy);
     expect(rehearsed.services[0]!.demand.metric).toEqual({ ...cfg.services[0]!.demand.metric, dimensions: { PrescaleRehearsalService: 'api' } });
     expect(rehearsed.nodeGroups).toBe(cfg.nodeGroups);
     // Without a budget there is nothing to approve.
@@ -223,21 +211,46 @@ describe('the cost ceiling rehearsal', () => {
     expect(blind?.ceiling).not.toEqual(livedCeiling);
   });
 
-  it('replays a larger cluster at a coarser cadence, not for longer', async () => {
-    // 4 services at a 1-minute schedule: every ceil(4 × 1440 / 4320) = 2 minutes → 1440 / 2 = 720 runs, 2880 service-runs.
-    const cfg = config({
-      policy: { scheduleMinutes: 1 },
-      services: ['a', 'b', 'c', 'd'].map((name) => service(name, METRIC, 400)),
-    });
+  it('replays a larger cluster as it runs over the latest hours, and ends with the ceiling those hours lived would give', async () => {
+    // 4 services at a 1-minute schedule: the last 1080 minutes (rehearsalSpanMinutes), 1080 runs.
+    const cfg = config({ policy: { scheduleMinutes: 1 }, services: ['a', 'b', 'c', 'd'].map((name) => service(name, METRIC, 400)) });
+    const lived = harness(cfg, 10);
+    for (const minute of rehearsalMinutes(NOW_MINUTE, 1, 0, 1080)) await lived.run(minute, { rehearse: false });
     const h = harness(cfg, 10);
     let refits = 0;
     const forecaster: Forecaster = { name: 'counting', forecast: (request) => (refits++, wideForecaster.forecast(request)) };
     h.cloud.goToMinute(NOW_MINUTE);
-    const result = await runPipeline(cfg, { ...h.ports, forecaster }, { trigger: 'scheduled', actor: 'scheduled', runId: 'large' });
-    expect(result.costCeilingRehearsal).toMatchObject({ outcome: 'rehearsed', runs: 720, cadenceMinutes: 2 });
-    // …and refits every ceil(4 × 1440 / 72) = 80 minutes: the day's runs at minutes 0, 2, … refit at 0, 80, …, 1360 →
-    // 18 refits × 4 services = 72, plus the run's own 4.
-    expect(refits).toBe(72 + 4);
+    const nodeGroups = await h.cloud.capacity.describeNodeGroups('test', ['web']);
+    const rehearsal = await rehearseCostCeiling(cfg, { ...h.ports, forecaster }, nodeGroups, undefined, T0 + NOW_MINUTE * MINUTE_MS, runPipeline);
+    expect(rehearsal).toMatchObject({ runs: 1080, spanMinutes: 1080 });
+    // Refits hourly from the first replayed minute: 1080 / 60 = 18 a service, 72 in all (REHEARSAL_MAX_SERVICE_REFITS).
+    expect(refits).toBe(72);
+    // Exactly the lived 18 hours: the 6 before them count as even, as for a cold ceiling. Spends accrue from the first run
+    // to the last (1079 minutes); the live run accrues the last one's minute.
+    expect(rehearsal?.ceiling).toEqual((await lived.state.getPlannerMemory('test'))!.costCeiling);
+    expect(rehearsal?.ceiling.hours.reduce((minutes, [, m]) => minutes + m, 0)).toBeCloseTo(1079, 6);
+  });
+
+  it('a store that refuses the cold ceiling leaves the run acting, its ceiling cold, and the reason in the result', async () => {
+    const h = harness(config(), 2);
+    const put = h.state.putPlannerMemory.bind(h.state);
+    let puts = 0;
+    h.state.putPlannerMemory = async (lease, memory) => {
+      if (++puts === 1) throw new PrescaleError('throttling', 'ProvisionedThroughputExceeded', { retryable: true });
+      return put(lease, memory);
+    };
+    const result = await h.run(NOW_MINUTE);
+    expect(result.costCeilingRehearsal).toEqual({ outcome: 'failed', error: 'throttling: ProvisionedThroughputExceeded' });
+    // Noon demand 2000 + ripple at p90 × 1.8 needs far more than 2 nodes: the run scaled out all the same.
+    expect(result.outcomes.map((o) => o.result)).toEqual(['applied']);
+    expect((await h.state.getPlannerMemory('test'))!.costCeiling).toMatchObject({ hours: [], shift: 0 });
+  });
+
+  it('an alarm run before the first scheduled run starts no ceiling, so that run still rehearses', async () => {
+    const h = harness(config(), 10);
+    await h.run(NOW_MINUTE - 2, { trigger: 'alarm', actor: 'alarm' });
+    expect((await h.state.getPlannerMemory('test'))?.costCeiling).toBeUndefined();
+    expect((await h.run(NOW_MINUTE)).costCeilingRehearsal).toMatchObject({ outcome: 'rehearsed', runs: 288 });
   });
 
   it('saves a cold ceiling before it rehearses: a rehearsal the invocation does not outlive is not tried again', async () => {
@@ -264,7 +277,7 @@ describe('the cost ceiling rehearsal', () => {
   it('the first scheduled run starts from the rehearsed ceiling, reads the lowered level, and says so', async () => {
     const h = harness(config(), 10);
     const result = await h.run(NOW_MINUTE);
-    expect(result.costCeilingRehearsal).toMatchObject({ outcome: 'rehearsed', runs: 288, cadenceMinutes: 5 });
+    expect(result.costCeilingRehearsal).toMatchObject({ outcome: 'rehearsed', runs: 288, spanMinutes: 1440 });
     const { shift } = result.costCeilingRehearsal as { shift: number };
     expect(shift).toBeLessThan(-0.1);
     const ceiling = (await h.state.getPlannerMemory('test'))!.costCeiling!;

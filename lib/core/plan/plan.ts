@@ -206,7 +206,9 @@ export function plan(input: PlanInput): PlanOutput {
   const observations = new Map(input.services.map((s) => [s.service, s]));
   // Every service's HPA must scale on CPU or memory for the baseline to be priced; otherwise the ceiling is off, not frozen.
   const ceilingUnpriceable = config.policy.costCeiling === 'reactive' && config.services.some((s) => shadowTargetUtilization(s.hpa) === undefined);
-  const ceiling = isCostCeilingPriced(config) ? accruedCostCeiling(config, rememberedCostCeiling(input.memory.costCeiling, nowMs), nowMs) : undefined;
+  const rememberedCeiling = rememberedCostCeiling(input.memory.costCeiling, nowMs);
+  // An alarm run does not start a ceiling: the next scheduled run rehearses one (lib/pipeline/rehearse.ts).
+  const ceiling = isCostCeilingPriced(config) && (rememberedCeiling !== undefined || input.trigger !== 'alarm') ? accruedCostCeiling(config, rememberedCeiling, nowMs) : undefined;
   const servicePlans = config.services.map((service) =>
     planService(input, service, observations.get(service.name), groupStates.get(service.nodeGroups[0]!), ceiling?.shift ?? 0, ceilingUnpriceable),
   );

@@ -127,7 +127,7 @@ describe('scheduled → worker fan-out', () => {
     };
     const rehearsed = await rehearsals(false);
     // A day of 1-minute runs replayed on the synthetic wave, which the example config's levels serve within the baseline's money.
-    expect(rehearsed.run?.costCeilingRehearsal).toEqual({ outcome: 'rehearsed', runs: 1440, cadenceMinutes: 1, shift: 0 });
+    expect(rehearsed.run?.costCeilingRehearsal).toEqual({ outcome: 'rehearsed', runs: 1440, spanMinutes: 1440, shift: 0 });
     expect(rehearsed.warned).toEqual([]);
     // …and the run saved the day it priced (on DynamoDB): at 14:00, 13:00 yesterday onward, 23 × 60 = 1380 minutes.
     const minutes = (rehearsed.memory?.costCeiling?.hours ?? []).reduce((sum, [, m]) => sum + m, 0);
