@@ -55,7 +55,7 @@ export const REHEARSAL_MAX_SERVICE_RUNS = 3 * 1440;
 export const REHEARSAL_MAX_SERVICE_REFITS = 3 * 24;
 /** A dimension the rehearsal adds to each service's metric, so services reading one metric differently replay each its own reads. */
 const REHEARSAL_DIMENSION = 'PrescaleRehearsalService';
-/** …read from this much earlier, so its first runs have their recent window and HPA's scale-down window. */
+/** The day is read from this much earlier, so its first replayed runs have their recent window and HPA's scale-down window. */
 const REHEARSAL_LEAD_MINUTES = 60;
 
 export interface Rehearsal {

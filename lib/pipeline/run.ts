@@ -99,7 +99,7 @@ export type CostCeilingRehearsal =
   | { readonly outcome: 'rehearsed'; readonly runs: number; readonly spanMinutes: number; readonly shift: number }
   /** No history to rehearse on, or it priced nothing: the ceiling starts cold. */
   | { readonly outcome: 'nothing-to-rehearse' }
-  /** Reading the history failed: the ceiling starts cold, and the run goes on. */
+  /** Reading the history, or saving the cold ceiling first, failed: the ceiling starts cold, and the run goes on. */
   | { readonly outcome: 'failed'; readonly error: string };
 
 /** The forecast must reach this far past now: the refit cadence plus the longest decision horizon. */
