@@ -42,3 +42,14 @@ export class ValidationError extends PrescaleError {
 export function isPrescaleError(error: unknown): error is PrescaleError {
   return error instanceof PrescaleError;
 }
+
+/** What an error says, whatever was thrown. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The value of a settled read, or its error thrown: one failed read of a batch fails as a single read would. */
+export function settledOrThrow<T>(result: PromiseSettledResult<T>): T {
+  if (result.status === 'rejected') throw result.reason;
+  return result.value;
+}

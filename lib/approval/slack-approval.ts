@@ -17,7 +17,7 @@
  * click, or Approve racing Reject) exactly one wins and the other executes
  * nothing.
  */
-import { isPrescaleError } from '../errors.ts';
+import { errorMessage, isPrescaleError } from '../errors.ts';
 import type { AuditEntry, Clock, Notifier, NotifierMessage, PendingPlan, PendingPlanStatus, StateStore } from '../ports.ts';
 import type { HttpHeaders } from '../slack/body.ts';
 import { decodeBody, headerValue } from '../slack/body.ts';
@@ -293,10 +293,6 @@ async function audit(
   } catch (error) {
     deps.log?.('error', 'could not append the audit entry', { planId: plan.id, error: errorMessage(error) });
   }
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /**

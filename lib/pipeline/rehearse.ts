@@ -29,6 +29,7 @@
  */
 import type { PrescaleConfig } from '../config/schema.ts';
 import type { DemandHistory } from '../core/forecast/types.ts';
+import { settledOrThrow } from '../errors.ts';
 import type { CostCeiling } from '../core/plan/cost-ceiling.ts';
 import { rememberedCostCeiling } from '../core/plan/cost-ceiling.ts';
 import { clamp, positiveModulo } from '../core/forecast/numeric.ts';
@@ -140,10 +141,7 @@ export async function rehearseCostCeiling(
     { query: s.demand.metric, startMs: historyStartMs, endMs: nowMs + 1 },
     { query: s.demand.metric, startMs: Math.max(historyStartMs, dayStartMs), endMs: nowMs + 1 },
   ]);
-  const histories = (await ports.metrics.getDemandMany(requests)).map((result) => {
-    if (result.status === 'rejected') throw result.reason;
-    return result.value;
-  });
+  const histories = (await ports.metrics.getDemandMany(requests)).map(settledOrThrow);
   const t0Ms = Math.floor(Math.min(historyStartMs, ...histories.map((h) => h.startMs)) / MINUTE_MS) * MINUTE_MS;
   const nowMinute = Math.floor((nowMs - t0Ms) / MINUTE_MS);
   // The ceiling prices every service or none: runs before each service has a datapoint would price nothing.

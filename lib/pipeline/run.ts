@@ -13,7 +13,7 @@ import { pendingPlanMessage, type PlanCostSummary } from '../slack/messages.ts';
 import { budgetStage, type MonthSpend } from './budget.ts';
 import type { Command, GuardedCommand } from '../core/commands.ts';
 import { commandTarget, isNoOp } from '../core/commands.ts';
-import type { DemandHistory, Forecast, Forecaster } from '../core/forecast/types.ts';
+import type { Forecast, Forecaster } from '../core/forecast/types.ts';
 import { historyEndMs, STANDARD_LEVELS } from '../core/forecast/types.ts';
 import { guard } from '../core/guard.ts';
 import type { ServiceObservation, ServicePlan, Trigger } from '../core/plan/plan.ts';
@@ -21,7 +21,7 @@ import { accruedCostCeiling, plan, serviceHorizonMinutes, serviceLevelOf } from 
 import { demandAsRead, readsGapsAsZero } from '../core/plan/demand.ts';
 import { isCostCeilingPriced, rememberedCostCeiling, withOurRate } from '../core/plan/cost-ceiling.ts';
 import { rehearseCostCeiling } from './rehearse.ts';
-import { isPrescaleError, PrescaleError } from '../errors.ts';
+import { errorMessage, isPrescaleError, PrescaleError, settledOrThrow } from '../errors.ts';
 import type {
   AuditEntry,
   CapacityActuator,
@@ -131,13 +131,7 @@ async function observeServices(config: PrescaleConfig, ports: PipelinePorts, now
     }),
   );
   // As read: the planner keeps only the periods that count as observed (observedHistory).
-  return config.services.map((service, i) => ({ service: service.name, recentDemand: demandOrThrow(recent[i]!), hpa: hpasByKey.get(`${service.namespace}/${service.name}`) }));
-}
-
-/** A service whose demand cannot be read fails the run with its read's error (services in config order), as a single read would. */
-function demandOrThrow(result: PromiseSettledResult<DemandHistory>): DemandHistory {
-  if (result.status === 'rejected') throw result.reason;
-  return result.value;
+  return config.services.map((service, i) => ({ service: service.name, recentDemand: settledOrThrow(recent[i]!), hpa: hpasByKey.get(`${service.namespace}/${service.name}`) }));
 }
 
 /**
@@ -172,7 +166,7 @@ async function forecastServices(config: PrescaleConfig, ports: PipelinePorts, no
     // a counting metric's gaps are idle periods (missingData: zero), not holes to bridge.
     // Gaps read as zero by the planner's own rule (readsGapsAsZero), or stay gaps.
     const metric = { ...service.demand.metric, missingData: readsGapsAsZero(service.demand.metric, hpaReadable.has(service.name)) ? ('zero' as const) : ('missing' as const) };
-    const history = demandAsRead(demandOrThrow(historyOf.get(service.name)!), metric, nowMs);
+    const history = demandAsRead(settledOrThrow(historyOf.get(service.name)!), metric, nowMs);
     // A settled history ends before now: the forecast starts there and must still reach the horizon.
     const unobservedMs = Math.max(0, nowMs - historyEndMs(history));
     const horizonSteps = Math.ceil((forecastHorizonMinutes(config, service) * MINUTE_MS + unobservedMs) / (service.demand.metric.periodSeconds * 1000)) + 1;
@@ -451,7 +445,7 @@ async function withRehearsedCostCeiling(
     return { memory: { ...memory, costCeiling: ceiling }, costCeilingRehearsal: { outcome: 'rehearsed', runs, spanMinutes, shift: ceiling.shift } };
   } catch (error) {
     // Whatever failed (that write included), the run itself goes on cold: a ceiling that could not be warmed must not stop scaling.
-    const message = isPrescaleError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
+    const message = isPrescaleError(error) ? `${error.code}: ${error.message}` : errorMessage(error);
     return { memory, costCeilingRehearsal: { outcome: 'failed', error: message } };
   }
 }
@@ -528,7 +522,7 @@ export async function executeApprovedPlan(
       await repriceCostCeiling(config, ports, lease, outcomes, nowMs);
     } catch (error) {
       // The commands ran and are recorded: a lost re-price must not turn a done approval into a failed one.
-      return { status: 'done', outcomes, costCeilingNotRepriced: error instanceof Error ? error.message : String(error) };
+      return { status: 'done', outcomes, costCeilingNotRepriced: errorMessage(error) };
     }
     return { status: 'done', outcomes };
   } finally {

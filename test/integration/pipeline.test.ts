@@ -3,12 +3,12 @@
  * and the state store, one behaviour per test.
  */
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../lib/config/load.ts';
 import type { PrescaleConfig } from '../../lib/config/schema.ts';
 import type { DemandHistory, Forecaster } from '../../lib/core/forecast/types.ts';
 import { appliedRateChangeUsdPerHour, runPipeline, type CommandOutcome, type PipelinePorts } from '../../lib/pipeline/run.ts';
 import { createSimCloud, type SimCloud } from '../../lib/sim/cloud.ts';
 import { createMemoryStateStore } from '../../lib/state/memory.ts';
+import { webClusterConfig, webService } from '../support/web-cluster.ts';
 import type { StateStore } from '../../lib/ports.ts';
 
 /** Tomorrow is like the last minute, with no uncertainty: these tests are about the stages after the forecast. */
@@ -25,37 +25,11 @@ const METRIC = { namespace: 'Test', name: 'Requests', dimensions: {}, stat: 'Ave
 const T0 = Date.UTC(2026, 10, 2);
 
 function config(overrides: Record<string, unknown> = {}): PrescaleConfig {
-  return parseConfig({
-    version: 1,
-    cluster: { name: 'test', region: 'us-east-1' },
-    nodeGroups: [{ name: 'web', instanceTypes: ['m5.large'], minNodes: 1, maxNodes: 40, allocatable: { cpu: '2', memory: '8Gi', pods: 20 }, bootMinutes: 3 }],
-    services: [
-      {
-        name: 'api',
-        namespace: 'prod',
-        deployment: 'api',
-        requests: { cpu: '1', memory: '1Gi' },
-        podStartMinutes: 0,
-        nodeGroups: ['web'],
-        hpa: { minReplicas: 1, maxReplicas: 80, metrics: [{ type: 'cpu', targetUtilizationPercent: 70 }] },
-        demand: { metric: METRIC, perPod: 100 },
-      },
-    ],
-    ...overrides,
-  });
+  return webClusterConfig(40, { services: [webService('api', METRIC)], ...overrides });
 }
 
 /** A service like the default one, on its own metric. */
-const service = (name: string, metric: typeof METRIC) => ({
-  name,
-  namespace: 'prod',
-  deployment: name,
-  requests: { cpu: '1', memory: '1Gi' },
-  podStartMinutes: 0,
-  nodeGroups: ['web'],
-  hpa: { minReplicas: 1, maxReplicas: 80, metrics: [{ type: 'cpu', targetUtilizationPercent: 70 }] },
-  demand: { metric, perPod: 100 },
-});
+const service = (name: string, metric: typeof METRIC) => webService(name, metric);
 
 interface Harness {
   cloud: SimCloud;

@@ -5,7 +5,6 @@
  * that had lived that day would have.
  */
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../lib/config/load.ts';
 import type { PrescaleConfig } from '../../lib/config/schema.ts';
 import type { Forecaster } from '../../lib/core/forecast/types.ts';
 import { PrescaleError } from '../../lib/errors.ts';
@@ -13,6 +12,7 @@ import { rehearsalConfig, rehearsalMinutes, rehearsalSpanMinutes, rehearseCostCe
 import { runPipeline, type PipelinePorts, type RunOptions } from '../../lib/pipeline/run.ts';
 import { createSimCloud, type SimCloud } from '../../lib/sim/cloud.ts';
 import { createMemoryStateStore } from '../../lib/state/memory.ts';
+import { webClusterConfig, webService } from '../support/web-cluster.ts';
 import type { StateStore } from '../../lib/ports.ts';
 
 const MINUTE_MS = 60_000;
@@ -43,27 +43,11 @@ const wideForecaster: Forecaster = {
   },
 };
 
-/** One pod per CPU on 2-CPU nodes; `perPod` demand per pod. */
-const service = (name: string, metric: typeof METRIC, perPod: number, hpaMetrics: unknown[] = [{ type: 'cpu', targetUtilizationPercent: 70 }]) => ({
-  name,
-  namespace: 'prod',
-  deployment: name,
-  requests: { cpu: '1', memory: '1Gi' },
-  podStartMinutes: 0,
-  nodeGroups: ['web'],
-  hpa: { minReplicas: 1, maxReplicas: 200, metrics: hpaMetrics },
-  demand: { metric, perPod },
-});
+/** A service of the test cluster with room to 200 replicas; `perPod` demand per pod. */
+const service = (name: string, metric: typeof METRIC, perPod: number, hpaMetrics?: unknown[]) => webService(name, metric, { perPod, maxReplicas: 200, hpaMetrics });
 
 function config(overrides: Record<string, unknown> = {}, hpaMetrics?: unknown[], metric: typeof METRIC = METRIC, perPod = 100): PrescaleConfig {
-  return parseConfig({
-    version: 1,
-    cluster: { name: 'test', region: 'us-east-1' },
-    nodeGroups: [{ name: 'web', instanceTypes: ['m5.large'], minNodes: 1, maxNodes: 100, allocatable: { cpu: '2', memory: '8Gi', pods: 20 }, bootMinutes: 3 }],
-    services: [service('api', metric, perPod, hpaMetrics)],
-    policy: { scheduleMinutes: 5 },
-    ...overrides,
-  });
+  return webClusterConfig(100, { services: [service('api', metric, perPod, hpaMetrics)], policy: { scheduleMinutes: 5 }, ...overrides });
 }
 
 /** A daily wave 1000–3000, lowest at midnight, with a deterministic ripple: minute m → 2000 − 1000 cos(2πm/1440) + 37 (m mod 7). */

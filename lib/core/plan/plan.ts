@@ -205,7 +205,7 @@ export function plan(input: PlanInput): PlanOutput {
   const groupStates = new Map(input.nodeGroups.map((g) => [g.name, g]));
   const observations = new Map(input.services.map((s) => [s.service, s]));
   // Every service's HPA must scale on CPU or memory for the baseline to be priced; otherwise the ceiling is off, not frozen.
-  const ceilingUnpriceable = config.policy.costCeiling === 'reactive' && config.services.some((s) => shadowTargetUtilization(s.hpa) === undefined);
+  const ceilingUnpriceable = config.policy.costCeiling === 'reactive' && !isCostCeilingPriced(config);
   const rememberedCeiling = rememberedCostCeiling(input.memory.costCeiling, nowMs);
   // An alarm run does not start a ceiling: the next scheduled run rehearses one (lib/pipeline/rehearse.ts).
   const ceiling = isCostCeilingPriced(config) && (rememberedCeiling !== undefined || input.trigger !== 'alarm') ? accruedCostCeiling(config, rememberedCeiling, nowMs) : undefined;
