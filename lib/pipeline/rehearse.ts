@@ -21,9 +21,9 @@
  * - an Average whose period is longer than a minute is known only as whole
  *   periods, so a run inside a period sees that period's mean where the live
  *   run saw the part so far (a Sum is served once settled, as live).
- * It never reads after now. It reads the metric once over the forecast's
- * history window, as an hourly refit does, and once over the day at the
- * metric's own period. Its work is bounded: past REHEARSAL_MAX_SERVICE_RUNS
+ * It never reads after now. It reads the metric over the day at the
+ * metric's own period, and over the forecast's history window only where
+ * the run did not just read it for a refit. Its work is bounded: past REHEARSAL_MAX_SERVICE_RUNS
  * or REHEARSAL_MAX_SERVICE_REFITS it replays the latest hours of the day
  * only, as they ran, and the rest counts as even.
  */
@@ -111,6 +111,11 @@ export function rehearsalMinutes(nowMinute: number, scheduleMinutes: number, fir
   return minutes.reverse();
 }
 
+/** Where the rehearsal's read of the day starts: REHEARSAL_LEAD_MINUTES before the day, within the forecast's window. */
+export function rehearsalDayStartMs(config: Pick<PrescaleConfig, 'policy'>, nowMs: number): number {
+  return Math.max(nowMs - config.policy.historyDays * 1440 * MINUTE_MS, nowMs - (REHEARSAL_MINUTES + REHEARSAL_LEAD_MINUTES) * MINUTE_MS);
+}
+
 /** The minute (from t0Ms) where a history's first datapoint starts; +∞ when it has none. */
 export function firstDatapointMinute(history: DemandHistory, t0Ms: number): number {
   const i = history.values.findIndex((v) => Number.isFinite(v));
@@ -132,20 +137,23 @@ export async function rehearseCostCeiling(
   hpas: readonly HpaState[] | undefined,
   nowMs: number,
   runOnce: (config: PrescaleConfig, ports: PipelinePorts, options: RunOptions) => Promise<RunResult>,
+  /** Forecast windows the run already read, by service: not read again. */
+  windowsRead: ReadonlyMap<string, DemandHistory> = new Map(),
 ): Promise<Rehearsal | undefined> {
-  // Two reads: the forecast's window (older data comes back coarser, as to a refit), and the rehearsed day at the
-  // metric's own period, so the replayed runs see what the real ones saw.
+  // Two reads per service in one batch: the forecast's window (older data comes back coarser, as to a refit) unless
+  // the run just read it, and the rehearsed day at the metric's own period, so the replayed runs see what the real ones saw.
   const historyStartMs = nowMs - config.policy.historyDays * 1440 * MINUTE_MS;
-  const dayStartMs = nowMs - (REHEARSAL_MINUTES + REHEARSAL_LEAD_MINUTES) * MINUTE_MS;
-  const requests = config.services.flatMap((s) => [
-    { query: s.demand.metric, startMs: historyStartMs, endMs: nowMs + 1 },
-    { query: s.demand.metric, startMs: Math.max(historyStartMs, dayStartMs), endMs: nowMs + 1 },
-  ]);
-  const histories = (await ports.metrics.getDemandMany(requests)).map(settledOrThrow);
-  const t0Ms = Math.floor(Math.min(historyStartMs, ...histories.map((h) => h.startMs)) / MINUTE_MS) * MINUTE_MS;
+  const dayStartMs = rehearsalDayStartMs(config, nowMs);
+  const unread = config.services.filter((s) => !windowsRead.has(s.name));
+  const requests = [...unread, ...config.services].map((s, i) => ({ query: s.demand.metric, startMs: i < unread.length ? historyStartMs : dayStartMs, endMs: nowMs + 1 }));
+  const read = (await ports.metrics.getDemandMany(requests)).map(settledOrThrow);
+  const windowOf = new Map([...windowsRead, ...unread.map((s, i) => [s.name, read[i]!] as const)]);
+  const windows = config.services.map((s) => windowOf.get(s.name)!);
+  const days = read.slice(unread.length);
+  const t0Ms = Math.floor(Math.min(historyStartMs, ...[...windows, ...days].map((h) => h.startMs)) / MINUTE_MS) * MINUTE_MS;
   const nowMinute = Math.floor((nowMs - t0Ms) / MINUTE_MS);
   // The ceiling prices every service or none: runs before each service has a datapoint would price nothing.
-  const firstHistoryMinute = Math.max(...config.services.map((_, i) => Math.min(firstDatapointMinute(histories[2 * i]!, t0Ms), firstDatapointMinute(histories[2 * i + 1]!, t0Ms))));
+  const firstHistoryMinute = Math.max(...config.services.map((_, i) => Math.min(firstDatapointMinute(windows[i]!, t0Ms), firstDatapointMinute(days[i]!, t0Ms))));
   const spanMinutes = rehearsalSpanMinutes(config.policy.scheduleMinutes, config.policy.refitMinutes, config.services.length);
   const minutes = rehearsalMinutes(nowMinute, config.policy.scheduleMinutes, firstHistoryMinute, spanMinutes);
   if (minutes.length === 0) return undefined;
@@ -155,7 +163,7 @@ export async function rehearseCostCeiling(
   );
   const cloud = createSimCloud(rehearsed, t0Ms, initialNodes);
   for (const [i, service] of rehearsed.services.entries()) {
-    const [window, day] = [histories[2 * i]!, histories[2 * i + 1]!];
+    const [window, day] = [windows[i]!, days[i]!];
     const periodMinutes = Math.max(1, Math.round(service.demand.metric.periodSeconds / 60));
     // The replay starts the metric's own periods where the day's read started them.
     const anchorMinute = positiveModulo(Math.round((day.startMs - t0Ms) / MINUTE_MS), periodMinutes);

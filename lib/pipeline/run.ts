@@ -13,7 +13,7 @@ import { pendingPlanMessage, type PlanCostSummary } from '../slack/messages.ts';
 import { budgetStage, type MonthSpend } from './budget.ts';
 import type { Command, GuardedCommand } from '../core/commands.ts';
 import { commandTarget, isNoOp } from '../core/commands.ts';
-import type { Forecast, Forecaster } from '../core/forecast/types.ts';
+import type { DemandHistory, Forecast, Forecaster } from '../core/forecast/types.ts';
 import { historyEndMs, STANDARD_LEVELS } from '../core/forecast/types.ts';
 import { guard } from '../core/guard.ts';
 import type { ServiceObservation, ServicePlan, Trigger } from '../core/plan/plan.ts';
@@ -138,7 +138,12 @@ async function observeServices(config: PrescaleConfig, ports: PipelinePorts, now
  * A cached forecast is reused until the refit cadence is due or it no longer
  * reaches the decision horizon; a Lambda refits once an hour, not every minute.
  */
-async function forecastServices(config: PrescaleConfig, ports: PipelinePorts, nowMs: number, observed: readonly ServiceObservation[]): Promise<Map<string, Forecast>> {
+async function forecastServices(
+  config: PrescaleConfig,
+  ports: PipelinePorts,
+  nowMs: number,
+  observed: readonly ServiceObservation[],
+): Promise<{ forecasts: Map<string, Forecast>; windows: Map<string, DemandHistory> }> {
   const hpaReadable = new Set(observed.filter((o) => o.hpa !== undefined).map((o) => o.service));
   const cacheKey = (service: ServiceConfig) => `demand/${service.name}`;
   const cachedForecasts: (Forecast | undefined)[] = [];
@@ -179,7 +184,8 @@ async function forecastServices(config: PrescaleConfig, ports: PipelinePorts, no
     await ports.state.putForecastCache(config.cluster.name, cacheKey(service), { fittedAtMs: nowMs, forecast });
     forecasts.set(service.name, forecast);
   }
-  return forecasts;
+  // Every stale service's read succeeded (settledOrThrow above): the windows as read, for a rehearsal to reuse.
+  return { forecasts, windows: new Map(stale.map((service) => [service.name, settledOrThrow(historyOf.get(service.name)!)])) };
 }
 
 /**
@@ -367,9 +373,9 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
   try {
     const nodeGroups: NodeGroupState[] = await ports.capacity.describeNodeGroups(cluster, config.nodeGroups.map((g) => g.name));
     const services = await observeServices(config, ports, nowMs);
-    const forecasts = options.trigger === 'alarm' ? new Map<string, Forecast>() : await forecastServices(config, ports, nowMs, services);
+    const { forecasts, windows } = options.trigger === 'alarm' ? { forecasts: new Map<string, Forecast>(), windows: new Map<string, DemandHistory>() } : await forecastServices(config, ports, nowMs, services);
     const remembered = (await ports.state.getPlannerMemory(cluster)) ?? { recommendations: {}, raisedFloors: {} };
-    const { memory, costCeilingRehearsal } = await withRehearsedCostCeiling(config, ports, options, lease, remembered, nodeGroups, services, nowMs);
+    const { memory, costCeilingRehearsal } = await withRehearsedCostCeiling(config, ports, options, lease, remembered, nodeGroups, services, windows, nowMs);
     const cooldowns = new Map<string, CooldownState>();
     for (const group of config.nodeGroups) cooldowns.set(group.name, await ports.state.getCooldown(cluster, group.name));
     // The bundled table is the one config load checked every group against, so every group has a price: priced once per run.
@@ -430,6 +436,8 @@ async function withRehearsedCostCeiling(
   memory: PlannerMemory,
   nodeGroups: readonly NodeGroupState[],
   services: readonly ServiceObservation[],
+  /** The forecast windows this run read (services it refitted), so the rehearsal does not read them again. */
+  windows: ReadonlyMap<string, DemandHistory>,
   nowMs: number,
 ): Promise<{ memory: PlannerMemory; costCeilingRehearsal: CostCeilingRehearsal | undefined }> {
   const wanted = options.trigger !== 'alarm' && options.rehearse !== false && !options.dryRun && isCostCeilingPriced(config) && rememberedCostCeiling(memory.costCeiling, nowMs) === undefined;
@@ -439,7 +447,7 @@ async function withRehearsedCostCeiling(
     // (a timeout, a crash) leaves the next run to start cold instead of rehearsing again, and again.
     await ports.state.putPlannerMemory(lease, { ...memory, costCeiling: accruedCostCeiling(config, undefined, nowMs) });
     const hpas = ports.manifests === undefined ? undefined : services.flatMap((s) => (s.hpa === undefined ? [] : [s.hpa]));
-    const rehearsal = await rehearseCostCeiling(config, ports, nodeGroups, hpas, nowMs, runPipeline);
+    const rehearsal = await rehearseCostCeiling(config, ports, nodeGroups, hpas, nowMs, runPipeline, windows);
     if (rehearsal === undefined) return { memory, costCeilingRehearsal: { outcome: 'nothing-to-rehearse' } };
     const { ceiling, runs, spanMinutes } = rehearsal;
     return { memory: { ...memory, costCeiling: ceiling }, costCeilingRehearsal: { outcome: 'rehearsed', runs, spanMinutes, shift: ceiling.shift } };

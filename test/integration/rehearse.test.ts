@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { PrescaleConfig } from '../../lib/config/schema.ts';
 import type { Forecaster } from '../../lib/core/forecast/types.ts';
 import { PrescaleError } from '../../lib/errors.ts';
-import { rehearsalConfig, rehearsalMinutes, rehearsalSpanMinutes, rehearseCostCeiling, REHEARSAL_MINUTES } from '../../lib/pipeline/rehearse.ts';
+import { rehearsalConfig, rehearsalDayStartMs, rehearsalMinutes, rehearsalSpanMinutes, rehearseCostCeiling, REHEARSAL_MINUTES } from '../../lib/pipeline/rehearse.ts';
 import { runPipeline, type PipelinePorts, type RunOptions } from '../../lib/pipeline/run.ts';
 import { createSimCloud, type SimCloud } from '../../lib/sim/cloud.ts';
 import { createMemoryStateStore } from '../../lib/state/memory.ts';
@@ -52,6 +52,9 @@ function config(overrides: Record<string, unknown> = {}, hpaMetrics?: unknown[],
 
 /** A daily wave 1000–3000, lowest at midnight, with a deterministic ripple: minute m → 2000 − 1000 cos(2πm/1440) + 37 (m mod 7). */
 const demand = Float64Array.from({ length: DAYS * 1440 }, (_, m) => Math.round(2000 - 1000 * Math.cos((2 * Math.PI * m) / 1440)) + 37 * (m % 7));
+
+/** Whether a batch is the rehearsal's read of the day (at NOW_MINUTE, whose read starts 1440 + 60 minutes earlier). */
+const readsTheRehearsedDay = (requests: readonly { readonly startMs: number }[]): boolean => requests.some((r) => r.startMs === rehearsalDayStartMs(config(), T0 + NOW_MINUTE * MINUTE_MS));
 
 interface Harness {
   readonly cloud: SimCloud;
@@ -243,7 +246,7 @@ describe('the cost ceiling rehearsal', () => {
     let release: () => void = () => undefined;
     const rehearsalStarted = new Promise<void>((started) => {
       h.cloud.metrics.getDemandMany = async (requests) => {
-        if (requests.length === 2) {
+        if (readsTheRehearsedDay(requests)) {
           started();
           await new Promise<void>((resolve) => (release = resolve));
         }
@@ -256,6 +259,23 @@ describe('the cost ceiling rehearsal', () => {
     expect((await h.state.getPlannerMemory('test'))!.costCeiling).toEqual({ hours: [], ourUsdPerHour: 0, reactiveUsdPerHour: 0, shift: 0, atMs: T0 + NOW_MINUTE * MINUTE_MS });
     release();
     expect((await run).costCeilingRehearsal).toMatchObject({ outcome: 'rehearsed' });
+  });
+
+  it('reuses a forecast window the run already read: the same ceiling, one read fewer', async () => {
+    const cfg = config();
+    const h = harness(cfg, 10);
+    h.cloud.goToMinute(NOW_MINUTE);
+    const nowMs = T0 + NOW_MINUTE * MINUTE_MS;
+    const nodeGroups = await h.cloud.capacity.describeNodeGroups('test', ['web']);
+    const window = await h.cloud.metrics.getDemand(METRIC, nowMs - 28 * 1440 * MINUTE_MS, nowMs + 1);
+    const reads: number[] = [];
+    const getDemandMany = h.cloud.metrics.getDemandMany.bind(h.cloud.metrics);
+    h.cloud.metrics.getDemandMany = async (requests) => (reads.push(requests.length), getDemandMany(requests));
+    const reused = await rehearseCostCeiling(cfg, h.ports, nodeGroups, undefined, nowMs, runPipeline, new Map([['api', window]]));
+    const readAgain = await rehearseCostCeiling(cfg, h.ports, nodeGroups, undefined, nowMs, runPipeline);
+    // The day only, then the window and the day.
+    expect(reads).toEqual([1, 2]);
+    expect(reused?.ceiling).toEqual(readAgain?.ceiling);
   });
 
   it('the first scheduled run starts from the rehearsed ceiling, reads the lowered level, and says so', async () => {
@@ -288,7 +308,7 @@ describe('the cost ceiling rehearsal', () => {
     h.cloud.metrics.getDemandMany = async (requests) => ((reads += requests.length), getDemandMany(requests));
     const result = await h.run(NOW_MINUTE, options);
     expect(result.costCeilingRehearsal).toBeUndefined();
-    // Recent demand, and the forecast's history unless an alarm run: never the rehearsal's two reads per service.
+    // Recent demand, and the forecast's history unless an alarm run: never the rehearsal's read of the day.
     expect(reads).toBeLessThanOrEqual(2);
   });
 
@@ -318,9 +338,8 @@ describe('the cost ceiling rehearsal', () => {
   it('a history read that fails leaves the run done, the ceiling cold, and the reason in the result', async () => {
     const h = harness(config(), 10);
     const getDemandMany = h.cloud.metrics.getDemandMany.bind(h.cloud.metrics);
-    // Only the rehearsal reads two series per service in one batch.
     h.cloud.metrics.getDemandMany = async (requests) => {
-      if (requests.length === 2) throw new PrescaleError('throttling', 'GetMetricData rate exceeded', { retryable: true });
+      if (readsTheRehearsedDay(requests)) throw new PrescaleError('throttling', 'GetMetricData rate exceeded', { retryable: true });
       return getDemandMany(requests);
     };
     const result = await h.run(NOW_MINUTE);

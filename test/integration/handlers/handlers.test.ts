@@ -10,6 +10,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PrescaleError, ValidationError } from '../../../lib/errors.ts';
+import { rehearsalDayStartMs } from '../../../lib/pipeline/rehearse.ts';
 import { requireLocal, resetDependencies, type Dependencies } from '../../../lib/handlers/deps.ts';
 import { startDynalite, type DynaliteHandle } from '../../support/dynalite.ts';
 import { freshLocalDeps, loadHandler, useLocalHandlerEnv } from '../../support/local-handlers.ts';
@@ -112,9 +113,10 @@ describe('scheduled → worker fan-out', () => {
       deps.portsFor('debate-prod', Date.parse('2026-11-02T14:00:00Z'));
       const cloud = requireLocal(deps).clouds.get('debate-prod')!;
       const getDemandMany = cloud.metrics.getDemandMany.bind(cloud.metrics);
-      // Only the rehearsal reads two series per service (3 services) in one batch.
+      // Only the rehearsal reads from the day before 14:00 (and an hour more).
+      const dayStartMs = rehearsalDayStartMs(deps.config('debate-prod'), Date.parse('2026-11-02T14:00:00Z'));
       cloud.metrics.getDemandMany = async (requests) => {
-        if (failRehearsal && requests.length === 6) throw new PrescaleError('throttling', 'Rate exceeded', { retryable: true });
+        if (failRehearsal && requests.some((r) => r.startMs === dayStartMs)) throw new PrescaleError('throttling', 'Rate exceeded', { retryable: true });
         return getDemandMany(requests);
       };
       const info = vi.spyOn(Logger.prototype, 'info');
