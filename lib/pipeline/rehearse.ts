@@ -21,8 +21,9 @@
  * - an Average whose period is longer than a minute is known only as whole
  *   periods, so a run inside a period sees that period's mean where the live
  *   run saw the part so far (a Sum is served once settled, as live).
- * It never reads after now. It reads the metric over the day at the
- * metric's own period, and over the forecast's history window only where
+ * It never reads after now. It reads the metric over the day (and the
+ * days before it a replayed refit reads finely) at the metric's own
+ * period, and over the forecast's history window only where
  * the run did not just read it for a refit. Its work is bounded: past REHEARSAL_MAX_SERVICE_RUNS
  * or REHEARSAL_MAX_SERVICE_REFITS it replays the latest hours of the day
  * only, as they ran, and the rest counts as even.
@@ -33,6 +34,7 @@ import { settledOrThrow } from '../errors.ts';
 import type { CostCeiling } from '../core/plan/cost-ceiling.ts';
 import { rememberedCostCeiling } from '../core/plan/cost-ceiling.ts';
 import { clamp, positiveModulo } from '../core/forecast/numeric.ts';
+import { FINE_SPREAD_DAYS } from '../core/forecast/prepare.ts';
 import type { HpaState, NodeGroupState } from '../ports.ts';
 import { createSimCloud, perMinuteFromHistories } from '../sim/cloud.ts';
 import { createMemoryStateStore } from '../state/memory.ts';
@@ -56,8 +58,13 @@ export const REHEARSAL_MAX_SERVICE_RUNS = 3 * 1440;
 export const REHEARSAL_MAX_SERVICE_REFITS = 3 * 24;
 /** A dimension the rehearsal adds to each service's metric, so services reading one metric differently replay each its own reads. */
 const REHEARSAL_DIMENSION = 'PrescaleRehearsalService';
-/** The day is read from this much earlier, so its first replayed runs have their recent window and HPA's scale-down window. */
-const REHEARSAL_LEAD_MINUTES = 60;
+/**
+ * The day is read from this much earlier at the metric's own period, so its
+ * first replayed runs have their recent window and HPA's scale-down window,
+ * and each replayed refit the days it reads at that period when retention
+ * serves its window coarser (FINE_SPREAD_DAYS).
+ */
+const REHEARSAL_LEAD_MINUTES = Math.max(60, FINE_SPREAD_DAYS * 1440);
 
 export interface Rehearsal {
   readonly ceiling: CostCeiling;

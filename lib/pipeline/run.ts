@@ -15,6 +15,8 @@ import type { Command, GuardedCommand } from '../core/commands.ts';
 import { commandTarget, isNoOp } from '../core/commands.ts';
 import type { DemandHistory, Forecast, Forecaster } from '../core/forecast/types.ts';
 import { historyEndMs, STANDARD_LEVELS } from '../core/forecast/types.ts';
+import { FINE_SPREAD_DAYS } from '../core/forecast/prepare.ts';
+import { choosePeriodSeconds } from '../core/cloudwatch-retention.ts';
 import { guard } from '../core/guard.ts';
 import type { ServiceObservation, ServicePlan, Trigger } from '../core/plan/plan.ts';
 import { accruedCostCeiling, plan, serviceHorizonMinutes, serviceLevelOf } from '../core/plan/plan.ts';
@@ -156,10 +158,18 @@ async function forecastServices(
       cached.forecast.startMs + cached.forecast.point.length * stepMs >= nowMs + (forecastHorizonMinutes(config, service) - config.policy.refitMinutes) * MINUTE_MS;
     cachedForecasts.push(fresh ? cached.forecast : undefined);
   }
-  // The services to refit read their history in one batch (the same window for all).
+  // The services to refit read their history in one batch (the same window for all)…
   const stale = config.services.filter((_, i) => cachedForecasts[i] === undefined);
-  const histories = await ports.metrics.getDemandMany(stale.map((service) => ({ query: service.demand.metric, startMs: nowMs - config.policy.historyDays * 1440 * MINUTE_MS, endMs: nowMs + 1 })));
+  const windowStartMs = nowMs - config.policy.historyDays * 1440 * MINUTE_MS;
+  // …and, where retention serves that window coarser than the metric's period, its last days at the period too.
+  const finer = stale.filter((service) => choosePeriodSeconds(service.demand.metric.periodSeconds, windowStartMs, nowMs) > service.demand.metric.periodSeconds);
+  const fineStartMs = Math.max(windowStartMs, nowMs - FINE_SPREAD_DAYS * 1440 * MINUTE_MS);
+  const histories = await ports.metrics.getDemandMany([
+    ...stale.map((service) => ({ query: service.demand.metric, startMs: windowStartMs, endMs: nowMs + 1 })),
+    ...finer.map((service) => ({ query: service.demand.metric, startMs: fineStartMs, endMs: nowMs + 1 })),
+  ]);
   const historyOf = new Map(stale.map((service, i) => [service.name, histories[i]!]));
+  const fineHistoryOf = new Map(finer.map((service, i) => [service.name, histories[stale.length + i]!]));
   const forecasts = new Map<string, Forecast>();
   for (const [i, service] of config.services.entries()) {
     const cached = cachedForecasts[i];
@@ -172,6 +182,7 @@ async function forecastServices(
     // Gaps read as zero by the planner's own rule (readsGapsAsZero), or stay gaps.
     const metric = { ...service.demand.metric, missingData: readsGapsAsZero(service.demand.metric, hpaReadable.has(service.name)) ? ('zero' as const) : ('missing' as const) };
     const history = demandAsRead(settledOrThrow(historyOf.get(service.name)!), metric, nowMs);
+    const fine = fineHistoryOf.get(service.name);
     // A settled history ends before now: the forecast starts there and must still reach the horizon.
     const unobservedMs = Math.max(0, nowMs - historyEndMs(history));
     const horizonSteps = Math.ceil((forecastHorizonMinutes(config, service) * MINUTE_MS + unobservedMs) / (service.demand.metric.periodSeconds * 1000)) + 1;
@@ -180,6 +191,7 @@ async function forecastServices(
       horizonSteps,
       levels: forecastLevels(serviceLevelOf(config, service)),
       calendar: config.calendar,
+      ...(fine === undefined ? {} : { fineHistory: demandAsRead(settledOrThrow(fine), metric, nowMs) }),
     });
     await ports.state.putForecastCache(config.cluster.name, cacheKey(service), { fittedAtMs: nowMs, forecast });
     forecasts.set(service.name, forecast);

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { PrescaleConfig } from '../../lib/config/schema.ts';
-import type { DemandHistory, Forecaster } from '../../lib/core/forecast/types.ts';
+import type { DemandHistory, Forecaster, ForecastRequest } from '../../lib/core/forecast/types.ts';
 import { appliedRateChangeUsdPerHour, runPipeline, type CommandOutcome, type PipelinePorts } from '../../lib/pipeline/run.ts';
 import { createSimCloud, type SimCloud } from '../../lib/sim/cloud.ts';
 import { createMemoryStateStore } from '../../lib/state/memory.ts';
@@ -86,6 +86,25 @@ describe('pipeline on the simulated cloud', () => {
     expect(levelsAsked[1]).toContain(0.83);
   });
 
+  it.each<[string, number, number, number | undefined]>([
+    // CloudWatch keeps 1-minute data 15 days: a 28-day window comes back as 5-minute means, so the forecast also gets
+    // the last two days at the metric's minute to widen its quantiles by (a minute varies about its 5-minute mean).
+    ['a window retention serves coarser', 28, 300, 60],
+    ['a window within the 1-minute retention', 14, 60, undefined],
+  ])('refits on %s with the finer last days only where needed', async (_name, historyDays, windowStepSeconds, fineStepSeconds) => {
+    const cfg = config({ policy: { historyDays } });
+    const h = harness(cfg, Array(3 * 1440).fill(1500), 2);
+    const asked: ForecastRequest[] = [];
+    const forecaster: Forecaster = { name: 'recording', forecast: (request) => (asked.push(request), lastValueForecaster.forecast(request)) };
+    h.cloud.goToMinute(3 * 1440 - 1);
+    await runPipeline(cfg, { ...h.ports, forecaster }, { trigger: 'scheduled', actor: 'scheduled', runId: 'fine', rehearse: false });
+    expect(asked).toHaveLength(1);
+    expect(asked[0]!.history.stepSeconds).toBe(windowStepSeconds);
+    expect(asked[0]!.fineHistory?.stepSeconds).toBe(fineStepSeconds);
+    // The finer read covers the last FINE_SPREAD_DAYS = 2 days: it starts 2 × 1440 minutes before now.
+    if (fineStepSeconds !== undefined) expect(asked[0]!.fineHistory!.startMs).toBe(h.cloud.clock.nowMs() - 2 * 1440 * 60_000);
+  });
+
   it('never scales in when the demand metric stops reporting', async () => {
     // 20 minutes of data, then nothing: at minute 29 the latest point is 10 minutes old
     const h = harness(config(), [...Array(20).fill(100), ...Array(20).fill(Number.NaN)], 8);
@@ -154,7 +173,9 @@ describe('pipeline on the simulated cloud', () => {
       await h.run(10);
       expect(batches).toEqual([
         ['Requests', 'Other'],
-        ['Requests', 'Other'],
+        // The forecast windows, then (retention serves a 28-day window of a 1-minute metric as 5-minute means) the
+        // last days at the metric's period.
+        ['Requests', 'Other', 'Requests', 'Other'],
         // The first run rehearses the cost ceiling: each service's last day, in one batch (the forecast windows just read
         // are not read again).
         ['Requests', 'Other'],

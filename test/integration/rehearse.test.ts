@@ -303,13 +303,14 @@ describe('the cost ceiling rehearsal', () => {
     ['an HPA on a queue metric (the baseline cannot be priced)', config({}, [{ type: 'external', metric: 'queue_depth', targetAverageValue: 10 }]), {}],
   ])('does not rehearse when %s', async (_, cfg, options) => {
     const h = harness(cfg, 10);
-    let reads = 0;
+    const readStartsMs: number[] = [];
     const getDemandMany = h.cloud.metrics.getDemandMany.bind(h.cloud.metrics);
-    h.cloud.metrics.getDemandMany = async (requests) => ((reads += requests.length), getDemandMany(requests));
+    h.cloud.metrics.getDemandMany = async (requests) => (readStartsMs.push(...requests.map((r) => r.startMs)), getDemandMany(requests));
     const result = await h.run(NOW_MINUTE, options);
     expect(result.costCeilingRehearsal).toBeUndefined();
-    // Recent demand, and the forecast's history unless an alarm run: never the rehearsal's read of the day.
-    expect(reads).toBeLessThanOrEqual(2);
+    // Recent demand, and the forecast's window and its finer last days unless an alarm run: never the rehearsal's read of the day.
+    expect(readStartsMs.length).toBeGreaterThan(0);
+    expect(readStartsMs).not.toContain(rehearsalDayStartMs(cfg, h.cloud.clock.nowMs()));
   });
 
   it('does not rehearse over a ceiling already in memory', async () => {

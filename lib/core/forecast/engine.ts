@@ -15,8 +15,8 @@ import type { ResidualModel } from './conformal.ts';
 import { dampedHolt, defaultSeasonalModels, lastValue } from './models.ts';
 import type { ModelMemo, PointModel, SeasonContext } from './models.ts';
 import { median, quantileSorted } from './numeric.ts';
-import { chooseDownsampleFactor, downsampleMean, fillGaps, firstFiniteIndex, seasonSteps, upsampleLinear } from './prepare.ts';
-import type { Forecast, Forecaster, ForecastRequest, QuantileSeries } from './types.ts';
+import { chooseDownsampleFactor, downsampleMean, FINE_SPREAD_DAYS, fillGaps, finerDeviations, firstFiniteIndex, seasonSteps, upsampleLinear } from './prepare.ts';
+import type { DemandHistory, Forecast, Forecaster, ForecastRequest, QuantileSeries } from './types.ts';
 import { historyEndMs } from './types.ts';
 
 export interface ForecasterOptions {
@@ -83,6 +83,11 @@ interface Prepared {
   readonly withinBucket: Float64Array;
   /** Mean square of original points about the line through their bucket means (0 when factor 1): noise the buckets average away. */
   readonly fineNoiseVariance: number;
+  /**
+   * The request's finer history about the history's own steps (finerDeviations,
+   * events divided out): empty when there is none, or it is not finer.
+   */
+  readonly finer: { readonly deviations: Float64Array; readonly meanSquare: number };
   readonly nonNegative: boolean;
 }
 
@@ -106,12 +111,15 @@ function prepare(request: ForecastRequest, options: ResolvedOptions): Prepared |
   const { dailySteps, weeklySteps } = seasonSteps(internalStepSeconds);
   const withinBucket = withinBucketDeviations(original, series, factor, dailySteps);
   const fineNoiseVariance = fineNoiseVarianceOf(original, series, factor, dailySteps);
+  const fine = request.fineHistory;
+  const finer = fine === undefined ? NO_FINER_HISTORY : finerDeviations(descaledByEvents(fine, calendar), history.startMs, history.stepSeconds);
   return {
     series,
     factor,
     internalHorizonSteps,
     withinBucket,
     fineNoiseVariance,
+    finer,
     nonNegative,
     context: {
       dailySteps,
@@ -122,6 +130,14 @@ function prepare(request: ForecastRequest, options: ResolvedOptions): Prepared |
       clipSigmas: options.clipSigmas,
     },
   };
+}
+
+const NO_FINER_HISTORY = { deviations: new Float64Array(0), meanSquare: 0 } as const;
+
+/** A history with calendar events divided out, as the models see theirs. */
+function descaledByEvents(history: DemandHistory, calendar: ForecastRequest['calendar']): DemandHistory {
+  const multipliers = eventMultipliers(calendar, history.startMs, history.stepSeconds, history.values.length);
+  return { ...history, values: history.values.map((v, i) => v / multipliers[i]!) };
 }
 
 /**
@@ -157,7 +173,7 @@ export function fineNoiseVarianceOf(original: Float64Array, buckets: Float64Arra
  * bucket b holds original[offset + b × factor, offset + (b + 1) × factor).
  */
 function recentBuckets(original: Float64Array, buckets: Float64Array, factor: number, internalDailySteps: number): { offset: number; firstBucket: number } {
-  return { offset: original.length - buckets.length * factor, firstBucket: Math.max(0, buckets.length - 2 * internalDailySteps) };
+  return { offset: original.length - buckets.length * factor, firstBucket: Math.max(0, buckets.length - FINE_SPREAD_DAYS * internalDailySteps) };
 }
 
 /** Noise the bucket means average away, measured over the last two days; it goes back into the intervals. */
@@ -415,10 +431,11 @@ function finish(request: ForecastRequest, prepared: Prepared, internal: Internal
     const internalOffsets = quantileOffsets(internal.residuals, level, internal.minResiduals, internal.widen);
     const offsets = upsampleLinear(internalOffsets, factor, horizonSteps, Number.NaN);
     const fine = withinBucket.length > 0 ? quantileSorted(withinBucket, level) : 0;
+    const finer = prepared.finer.deviations.length > 0 ? quantileSorted(prepared.finer.deviations, level) : 0;
     const values = point.map((p, h) => {
       const o = offsets[h]!;
       // Independent spreads add in quadrature; the sign follows the side of the level.
-      const combined = Math.sign(level - 0.5 || o) * Math.sqrt(o * o + fine * fine);
+      const combined = Math.sign(level - 0.5 || o) * Math.sqrt(o * o + fine * fine + finer * finer);
       return clamp((p + combined) * multipliers[h]!);
     });
     return { level, values };
@@ -429,9 +446,10 @@ function finish(request: ForecastRequest, prepared: Prepared, internal: Internal
     const current = quantiles[q]!.values as number[];
     for (let h = 0; h < horizonSteps; h++) if (current[h]! < below[h]!) current[h] = below[h]!;
   }
-  // A history period's transient noise: its bucket's, plus its own about the line through the buckets
-  // (independent: in quadrature); measured with events divided out, so scaled back by the first step's.
-  const noiseSd = Math.sqrt(internal.transientSd * internal.transientSd + prepared.fineNoiseVariance) * multipliers[0]!;
+  // A history period's transient noise: its bucket's, plus its own about the line through the buckets, plus (when
+  // the history was read coarser than the metric's period) a metric period's about its step's mean (independent:
+  // in quadrature); measured with events divided out, so scaled back by the first step's.
+  const noiseSd = Math.sqrt(internal.transientSd * internal.transientSd + prepared.fineNoiseVariance + prepared.finer.meanSquare) * multipliers[0]!;
   return {
     model: internal.name,
     startMs,

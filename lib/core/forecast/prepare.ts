@@ -4,6 +4,8 @@
  * into the requested step.
  */
 
+import type { DemandHistory } from './types.ts';
+
 /** Short gaps are bridged by a straight line; longer ones copy the same time one season earlier. */
 const LINEAR_GAP_MAX_STEPS = 3;
 
@@ -148,4 +150,47 @@ export function upsampleLinear(internal: ArrayLike<number>, factor: number, hori
     out[h] = internal[j]! * (1 - w) + internal[j + 1]! * w;
   }
   return out;
+}
+
+/**
+ * How much of the latest history the spread inside a coarse step is measured
+ * over: two days, so every hour of the daily cycle counts twice and one odd
+ * hour does not set it.
+ */
+export const FINE_SPREAD_DAYS = 2;
+
+/**
+ * The spread of a finer history about its coarse steps' means: each fine
+ * point's deviation from the mean of the coarse step it falls in (steps of
+ * `coarseStepSeconds` on the grid through `coarseStartMs`), over complete
+ * steps only (every fine point present: a mean of part of a step is not that
+ * step's), sorted; and their mean square. Empty unless the fine step divides
+ * the coarse one at least twice. A forecast of coarse steps forecasts their
+ * means; a period of the metric's own varies about that mean by these.
+ */
+export function finerDeviations(fine: DemandHistory, coarseStartMs: number, coarseStepSeconds: number): { readonly deviations: Float64Array; readonly meanSquare: number } {
+  const ratio = coarseStepSeconds / fine.stepSeconds;
+  const none = { deviations: new Float64Array(0), meanSquare: 0 };
+  if (!Number.isInteger(ratio) || ratio < 2) return none;
+  const coarseMs = coarseStepSeconds * 1000;
+  const fineMs = fine.stepSeconds * 1000;
+  const stepOf = (i: number): number => Math.floor((fine.startMs + i * fineMs - coarseStartMs) / coarseMs);
+  const out: number[] = [];
+  let sumSquares = 0;
+  for (let i = 0; i < fine.values.length; ) {
+    const step = stepOf(i);
+    let j = i;
+    while (j < fine.values.length && stepOf(j) === step) j++;
+    const points = fine.values.slice(i, j);
+    if (points.length === ratio && points.every((v) => Number.isFinite(v))) {
+      const mean = points.reduce((a, b) => a + b, 0) / ratio;
+      for (const v of points) {
+        out.push(v - mean);
+        sumSquares += (v - mean) * (v - mean);
+      }
+    }
+    i = j;
+  }
+  out.sort((a, b) => a - b);
+  return { deviations: Float64Array.from(out), meanSquare: out.length === 0 ? 0 : sumSquares / out.length };
 }

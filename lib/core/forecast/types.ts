@@ -49,6 +49,15 @@ export interface ForecastRequest {
   /** Levels wanted besides the point, e.g. [0.025, 0.5, 0.9, 0.95, 0.975, 0.99]. */
   readonly levels: readonly number[];
   readonly calendar?: CalendarConfig;
+  /**
+   * The latest demand at a finer step than `history`, when the history had
+   * to be read coarser than its metric's period (CloudWatch serves 1-minute
+   * data for 15 days, then 5-minute means). A forecast of coarse steps
+   * forecasts their means; a period of the metric's own also varies about
+   * its step's mean, and the quantiles must cover that too
+   * (`finerDeviations`). Ignored unless its step divides the history's.
+   */
+  readonly fineHistory?: DemandHistory;
 }
 
 export interface Forecaster {

@@ -165,6 +165,35 @@ describe('business calendar', () => {
   });
 });
 
+describe('a history read coarser than its metric', () => {
+  // Three days of 5-minute means of 100 (retention served the 1-minute metric coarser), and the last two days at
+  // 1 minute: 98 99 100 101 102 in every 5 minutes, so each minute is off its step's mean by −2…2 (mean square
+  // (4 + 1 + 0 + 1 + 4) / 5 = 2) while every mean is exactly 100.
+  const coarse = { startMs: MONDAY_MS, stepSeconds: 300, values: new Array<number>(3 * 288).fill(100) };
+  const fineStartMs = MONDAY_MS + 288 * 300_000;
+  const fine = { startMs: fineStartMs, stepSeconds: 60, values: Array.from({ length: 2 * 1440 }, (_, i) => 98 + (i % 5)) };
+  const request = (fineHistory?: typeof fine): ForecastRequest => ({ history: coarse, horizonSteps: 12, levels: STANDARD_LEVELS, ...(fineHistory ? { fineHistory } : {}) });
+
+  it('widens the quantiles by a minute’s spread about its step’s mean, and counts it as noise', () => {
+    const plain = forecaster.forecast(request());
+    const widened = forecaster.forecast(request(fine));
+    expect(widened.point).toEqual(plain.point);
+    // A constant forecasts itself with no spread…
+    expect(quantileAt(plain, 0.975)[0]! - plain.point[0]!).toBeCloseTo(0, 3);
+    // …the minutes' spread puts the 97.5 % and 2.5 % quantiles of −2…2 (2 and −2) around it, and the noise is √2.
+    for (let h = 0; h < 12; h++) {
+      expect(quantileAt(widened, 0.975)[h]! - widened.point[h]!).toBeCloseTo(2, 3);
+      expect(quantileAt(widened, 0.025)[h]! - widened.point[h]!).toBeCloseTo(-2, 3);
+    }
+    expect(widened.noiseSd).toBeCloseTo(Math.SQRT2, 3);
+  });
+
+  it('ignores a "finer" history at the same step', () => {
+    const same = { startMs: fineStartMs, stepSeconds: 300, values: Array.from({ length: 576 }, (_, i) => 98 + (i % 5)) };
+    expect(forecaster.forecast(request(same as typeof fine))).toEqual(forecaster.forecast(request()));
+  });
+});
+
 describe('transient noise', () => {
   const rows = (...values: number[][]) => values.map((v) => Float64Array.from(v));
   it.each<[string, Float64Array[], number]>([

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { holidayWeeklyPhase, localMidnightUtcMs, timeZoneOffsetMs } from '../../../lib/core/forecast/calendar.ts';
 import { decompose, decompositionStart } from '../../../lib/core/forecast/decompose.ts';
-import { chooseDownsampleFactor, downsampleMean, fillGaps, seasonSteps, upsampleLinear } from '../../../lib/core/forecast/prepare.ts';
+import { chooseDownsampleFactor, downsampleMean, fillGaps, finerDeviations, seasonSteps, upsampleLinear } from '../../../lib/core/forecast/prepare.ts';
 import { forecastDampedHolt } from '../../../lib/core/forecast/smoothing.ts';
 import { hourlySinusoid, MONDAY_MS } from './support.ts';
 
@@ -37,6 +37,27 @@ describe('downsampling', () => {
     // factor 2: bucket 0 centre at 0.5, bucket 1 at 2.5; anchor (last history bucket) at −1.5 with value 0
     // step 0: 0 + (10 − 0)·(0 + 1.5)/(0.5 + 1.5) = 7.5; step 1: between 10 and 20 at 0.25 → 12.5
     expect(upsampleLinear([10, 20], 2, 4, 0)).toEqual([7.5, 12.5, 17.5, 20]);
+  });
+});
+
+describe('a finer history about its coarse steps', () => {
+  const NaN_ = Number.NaN;
+  it.each<[string, { startMs: number; stepSeconds: number; values: number[] }, number, number[], number]>([
+    // 5-minute steps of 1-minute points: means 3 and 10 → deviations −2 −1 0 1 2 and five 0;
+    // mean square (4 + 1 + 0 + 1 + 4 + 0) / 10 = 1
+    ['two complete steps', { startMs: 0, stepSeconds: 60, values: [1, 2, 3, 4, 5, 10, 10, 10, 10, 10] }, 300, [-2, -1, 0, 0, 0, 0, 0, 0, 1, 2], 1],
+    // the first step lacks a point and is skipped; the second's mean is 6.8 → −0.8 × 3, +1.2 × 2;
+    // mean square (3 × 0.64 + 2 × 1.44) / 5 = 0.96
+    ['a step with a gap', { startMs: 0, stepSeconds: 60, values: [1, 2, NaN_, 4, 5, 6, 6, 6, 8, 8] }, 300, [-0.8, -0.8, -0.8, 1.2, 1.2], 0.96],
+    // starting 2 minutes into a step: its 3 points are part of it, not all; the next step is whole (mean 2)
+    ['a partial first step', { startMs: 120_000, stepSeconds: 60, values: [9, 9, 0, 1, 2, 3, 2, 2] }, 300, [-1, 0, 0, 0, 1], 0.4],
+    ['the same step (not finer)', { startMs: 0, stepSeconds: 300, values: [1, 2, 3] }, 300, [], 0],
+    ['a step that does not divide the coarse one', { startMs: 0, stepSeconds: 120, values: [1, 2, 3, 4, 5] }, 300, [], 0],
+  ])('%s', (_name, fine, coarseStepSeconds, deviations, meanSquare) => {
+    const spread = finerDeviations(fine, 0, coarseStepSeconds);
+    expect(Array.from(spread.deviations)).toHaveLength(deviations.length);
+    Array.from(spread.deviations).forEach((d, i) => expect(d).toBeCloseTo(deviations[i]!, 12));
+    expect(spread.meanSquare).toBeCloseTo(meanSquare, 12);
   });
 });
 
