@@ -1,5 +1,5 @@
 /**
- * npm run bench:backtest -- --data <dir of traces> [--out DIR] [--service-level Q] [--metric-stat Average|Sum] [--synthetic-days N] [--shadow-reactive K]
+ * npm run bench:backtest -- --data <dir of traces> [--out DIR] [--service-level Q] [--metric-stat Average|Sum] [--synthetic-days N] [--varied] [--shadow-reactive K]
  *
  * Backtests every `*.csv` trace in the folder with every policy under the
  * BACKTEST.md defaults and prints trace × policy × cost/oracle, unserved %,
@@ -8,6 +8,11 @@
  * --synthetic-days N adds a seeded N-day trace sampled every minute (the
  * speed target is two months of 1-minute steps, ~85 000 minutes, in ≤ 60 s);
  * it runs without --data too.
+ *
+ * --varied adds eight seeded synthetic traces of shapes the shared ones
+ * lack (bench/varied-traces.ts: growth, a level shift, a nightly batch, low
+ * Poisson counts, hourly sampling, office hours, a random walk, missing
+ * samples); it runs without --data too.
  *
  * --metric-stat Sum has predictive read demand as a settled CloudWatch Sum
  * (each period once it has ended and settled a minute); the default Average
@@ -28,6 +33,7 @@ import { scoringStartMinute } from '../lib/sim/score.ts';
 import { createMemoryStateStore } from '../lib/state/memory.ts';
 import { mulberry32 } from '../lib/core/random.ts';
 import { formatTimestamp } from '../lib/sim/trace.ts';
+import { variedTraces } from './varied-traces.ts';
 
 const { values } = parseArgs({
   options: {
@@ -37,6 +43,7 @@ const { values } = parseArgs({
     'metric-stat': { type: 'string' },
     trace: { type: 'string' },
     'synthetic-days': { type: 'string' },
+    varied: { type: 'boolean', default: false },
     'shadow-reactive': { type: 'string' },
   },
 });
@@ -46,8 +53,8 @@ if (shadowRatio !== undefined && !(shadowRatio > 0)) {
   process.exit(2);
 }
 const metricStat = parseMetricStat(values['metric-stat']);
-if (values.data === undefined && values['synthetic-days'] === undefined) {
-  console.error('usage: npm run bench:backtest -- --data <folder with trace CSVs> [--trace NAME] [--out DIR] [--synthetic-days N]');
+if (values.data === undefined && values['synthetic-days'] === undefined && !values.varied) {
+  console.error('usage: npm run bench:backtest -- --data <folder with trace CSVs> [--trace NAME] [--out DIR] [--synthetic-days N] [--varied]');
   process.exit(2);
 }
 
@@ -94,6 +101,15 @@ if (values['synthetic-days'] !== undefined) {
   const name = `synthetic-1min-${days}d.csv`;
   writeFileSync(join(dir, name), syntheticMinuteTraceCsv(days));
   traces.push({ name, path: join(dir, name) });
+}
+if (values.varied) {
+  const dir = join(values.out, 'varied');
+  mkdirSync(dir, { recursive: true });
+  for (const { name, csv } of variedTraces()) {
+    if (values.trace !== undefined && !name.includes(values.trace)) continue;
+    writeFileSync(join(dir, `${name}.csv`), csv);
+    traces.push({ name: `${name}.csv`, path: join(dir, `${name}.csv`) });
+  }
 }
 const rows: string[][] = [['trace', 'policy', 'cost/oracle', 'unserved %', 'violation min', 'launches', 'actions', 'wall s']];
 for (const { name: trace, path } of traces) {

@@ -1,0 +1,107 @@
+/**
+ * Seeded synthetic traces of shapes the three shared ones lack, for
+ * `bench:backtest --varied`: policies are judged on traces nobody here has
+ * seen, so the bench also shows how the defaults behave on smooth, noisy,
+ * growing, shifting, stepped, sparse and coarse series. Each is a plain
+ * shape with textbook noise, not fitted to any result; 21 days (7 of
+ * warm-up) unless a weekly shape needs four weeks.
+ */
+import { mulberry32 } from '../lib/core/random.ts';
+import { formatTimestamp } from '../lib/sim/trace.ts';
+
+const DAY_MINUTES = 1440;
+const T0_MS = Date.UTC(2024, 0, 1); // a Monday
+
+export interface VariedTrace {
+  readonly name: string;
+  readonly description: string;
+  readonly csv: string;
+}
+
+/** A daily wave from 0.4 (midnight) to 1.6 (noon) around 1. */
+function dailyWave(minute: number): number {
+  return 1 + 0.6 * Math.sin((2 * Math.PI * (minute % DAY_MINUTES)) / DAY_MINUTES - Math.PI / 2);
+}
+
+/** Standard normal draws (Box–Muller) from a uniform source. */
+function normalFrom(uniform: () => number): () => number {
+  return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
+}
+
+/** A Poisson draw (Knuth's product of uniforms; fine for the small means used here). */
+function poisson(uniform: () => number, mean: number): number {
+  const limit = Math.exp(-mean);
+  let product = uniform();
+  let count = 0;
+  while (product > limit) {
+    product *= uniform();
+    count++;
+  }
+  return count;
+}
+
+/** The CSV of `value(minute)` sampled every `stepMinutes` for `days`; a value of undefined leaves the sample out. */
+function traceCsv(stepMinutes: number, days: number, value: (minute: number) => number | undefined): string {
+  const lines = ['timestamp,value'];
+  for (let minute = 0; minute < days * DAY_MINUTES; minute += stepMinutes) {
+    const v = value(minute);
+    if (v !== undefined) lines.push(`${formatTimestamp(T0_MS + minute * 60_000)},${Math.max(0, Math.round(v * 1000) / 1000)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function variedTraces(): VariedTrace[] {
+  const seeded = (seed: number) => {
+    const uniform = mulberry32(seed);
+    return { uniform, normal: normalFrom(uniform) };
+  };
+  const traces: VariedTrace[] = [];
+  {
+    const { normal } = seeded(1);
+    traces.push({ name: 'growth', description: '5-minute daily wave growing 3 % a day, 5 % noise', csv: traceCsv(5, 21, (m) => 1000 * dailyWave(m) * Math.exp((0.03 * m) / DAY_MINUTES) * (1 + 0.05 * normal())) });
+  }
+  {
+    const { normal } = seeded(2);
+    traces.push({ name: 'level-shift', description: '1-minute daily wave that doubles for good on day 12 at 10:00, 5 % noise', csv: traceCsv(1, 21, (m) => 800 * dailyWave(m) * (m >= 12 * DAY_MINUTES + 600 ? 2 : 1) * (1 + 0.05 * normal())) });
+  }
+  {
+    const { normal } = seeded(3);
+    traces.push({ name: 'nightly-batch', description: '1-minute flat 300 with a 1500 batch 02:00–03:00 every night, 5 % noise', csv: traceCsv(1, 21, (m) => (300 + (m % DAY_MINUTES >= 120 && m % DAY_MINUTES < 180 ? 1200 : 0)) * (1 + 0.05 * normal())) });
+  }
+  {
+    const { uniform } = seeded(4);
+    traces.push({ name: 'low-volume', description: '1-minute Poisson counts, mean 3 + 9 × the daily wave', csv: traceCsv(1, 21, (m) => poisson(uniform, 3 + 9 * dailyWave(m))) });
+  }
+  {
+    const { normal } = seeded(5);
+    traces.push({ name: 'hourly', description: 'hourly daily wave, 10 % noise, 42 days', csv: traceCsv(60, 42, (m) => 500 * dailyWave(m) * (1 + 0.1 * normal())) });
+  }
+  {
+    const { normal } = seeded(6);
+    const workday = (m: number): number => {
+      const day = Math.floor(m / DAY_MINUTES) % 7;
+      const hour = (m % DAY_MINUTES) / 60;
+      if (day >= 5) return 0.3;
+      const morning = 0.2 + 0.8 / (1 + Math.exp(-(hour - 8) * 6));
+      return Math.max(0.2, morning * (hour < 18 ? 1 : Math.max(0, 1 - (hour - 18) / 2)));
+    };
+    traces.push({ name: 'workday', description: '1-minute office hours: a steep 08:00 ramp, quiet weekends, 5 % noise, 28 days', csv: traceCsv(1, 28, (m) => 2000 * workday(m) * (1 + 0.05 * normal())) });
+  }
+  {
+    const { normal } = seeded(7);
+    let logLevel = Math.log(1000);
+    traces.push({
+      name: 'random-walk',
+      description: '5-minute geometric random walk (2 % a step) between 200 and 5000, no season',
+      csv: traceCsv(5, 21, () => {
+        logLevel = Math.min(Math.max(logLevel + 0.02 * normal(), Math.log(200)), Math.log(5000));
+        return Math.exp(logLevel);
+      }),
+    });
+  }
+  {
+    const { uniform, normal } = seeded(8);
+    traces.push({ name: 'gappy', description: '5-minute daily wave, 8 % noise, 15 % of samples missing', csv: traceCsv(5, 21, (m) => (uniform() < 0.15 ? undefined : 700 * dailyWave(m) * (1 + 0.08 * normal()))) });
+  }
+  return traces;
+}
