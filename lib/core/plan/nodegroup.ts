@@ -25,6 +25,8 @@ export interface NodeGroupDecisionInput {
   readonly recentRecommendations: readonly (readonly [number, number])[];
   readonly lastScaleOutMs: number | undefined;
   readonly lastScaleInMs: number | undefined;
+  /** No scale-in for this long after a scale-out (scaleInDelayAfterScaleOutMinutes). */
+  readonly scaleInDelayAfterScaleOutMinutes: number;
   /**
    * Why capacity may only grow on this run (an alarm run, or `demand
    * unknown for gateway`), quoted in the reason; undefined when scale-in is
@@ -59,6 +61,20 @@ export function stabilizedNodes(recommendations: readonly (readonly [number, num
   return recommendations.reduce((highest, [, nodes]) => Math.max(highest, nodes), 0);
 }
 
+/**
+ * How long a scale-out holds off scale-in: until the nodes it launched are
+ * ready and one run has seen them serve. Scale-in releases the newest nodes
+ * first, so a release sooner takes back nodes that served nothing, and their
+ * launch bought nothing: on a 1-minute metric the reactive floor would
+ * otherwise launch for one noisy minute and release a minute later, again
+ * and again. A slower metric's periods already hold a launch that long.
+ * Cluster Autoscaler's scale-down-delay-after-add (10 minutes by default)
+ * is the same rule, longer.
+ */
+export function scaleInDelayAfterScaleOutMinutes(bootMinutes: number, scheduleMinutes: number): number {
+  return bootMinutes + scheduleMinutes;
+}
+
 function isCoolingDown(nowMs: number, lastMs: number | undefined, cooldownMinutes: number): boolean {
   return lastMs !== undefined && nowMs - lastMs < cooldownMinutes * MINUTE_MS;
 }
@@ -82,6 +98,10 @@ export function decideNodeGroup(input: NodeGroupDecisionInput): NodeGroupDecisio
   if (recommended === current) return { desiredNodes: current, recommendations, reason: `holds ${current}` };
   if (input.scaleInBlockedBy !== undefined) {
     return { desiredNodes: current, recommendations, reason: `holds ${current}: scale-in not allowed on this run (${input.scaleInBlockedBy})` };
+  }
+  if (isCoolingDown(nowMs, input.lastScaleOutMs, input.scaleInDelayAfterScaleOutMinutes)) {
+    const ago = Math.round((nowMs - input.lastScaleOutMs!) / MINUTE_MS);
+    return { desiredNodes: current, recommendations, reason: `holds ${current}: nodes launched ${ago} min ago have not served yet (no scale-in for ${input.scaleInDelayAfterScaleOutMinutes} min after a scale-out)` };
   }
   const keep = clamp(input.keepNodes, input.minNodes, input.maxNodes);
   const stabilized = Math.max(recommended, keep, stabilizedNodes(recommendations));

@@ -10,7 +10,7 @@ import type { CooldownState, DemandSighting, HpaState, NodeGroupState, PlannerMe
 import { reactiveFloorPods } from './hpa.ts';
 import { demandNeed, metricKey, observationLagMs, observedDemandAt, reactiveReading, readsGapsAsZero, settleMsOf } from './demand.ts';
 import { levelToRead, rememberedCalibration, resolvePending, withPending, type Calibration } from './calibration.ts';
-import { clamp, decideNodeGroup } from './nodegroup.ts';
+import { clamp, decideNodeGroup, scaleInDelayAfterScaleOutMinutes } from './nodegroup.ts';
 import { packServices, podsPerNode } from './packing.ts';
 import { accrueCostCeiling, ceiledServiceLevel, isCostCeilingPriced, lowestShift, rememberedCostCeiling, shadowServicePods, shadowTargetUtilization, type CostCeiling } from './cost-ceiling.ts';
 
@@ -254,6 +254,7 @@ export function plan(input: PlanInput): PlanOutput {
       recentRecommendations: input.memory.recommendations[group.name] ?? [],
       lastScaleOutMs: cooldown?.lastScaleOutMs,
       lastScaleInMs: cooldown?.lastScaleInMs,
+      scaleInDelayAfterScaleOutMinutes: scaleInDelayAfterScaleOutMinutes(group.bootMinutes, config.policy.scheduleMinutes),
       scaleInBlockedBy,
       policy: config.policy,
     });

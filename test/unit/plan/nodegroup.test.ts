@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decideNodeGroup, type NodeGroupDecisionInput } from '../../../lib/core/plan/nodegroup.ts';
+import { decideNodeGroup, scaleInDelayAfterScaleOutMinutes, type NodeGroupDecisionInput } from '../../../lib/core/plan/nodegroup.ts';
 import { hpaDesiredReplicas, reactiveFloorPods } from '../../../lib/core/plan/hpa.ts';
 
 const MIN = 60_000;
@@ -16,6 +16,7 @@ const base: NodeGroupDecisionInput = {
   recentRecommendations: [],
   lastScaleOutMs: undefined,
   lastScaleInMs: undefined,
+  scaleInDelayAfterScaleOutMinutes: 0,
   scaleInBlockedBy: undefined,
   policy,
 };
@@ -38,6 +39,14 @@ describe('decideNodeGroup', () => {
     ['limits a scale-in step', { recommendedNodes: 2 }, 4],
     // scaled out 3 min ago, cooldown 5 min
     ['scale-in cooldown after a scale-out holds', { recommendedNodes: 4, lastScaleOutMs: NOW - 3 * MIN }, 6],
+    // launched 3 min ago, nodes boot in 3 and the next run is a minute later: 3 < 3 + 1 → hold
+    ['no scale-in before a launch has served', { recommendedNodes: 4, lastScaleOutMs: NOW - 3 * MIN, scaleInDelayAfterScaleOutMinutes: 4, policy: { ...policy, scaleInCooldownMinutes: 0 } }, 6],
+    // launched 4 min ago: 4 ≥ 4, the nodes have served a run → scale in, step limit 6 − 2 = 4
+    ['scales in once the launch has served', { recommendedNodes: 4, lastScaleOutMs: NOW - 4 * MIN, scaleInDelayAfterScaleOutMinutes: 4, policy: { ...policy, scaleInCooldownMinutes: 0 } }, 4],
+    // a scale-in 1 min ago does not hold the next one: the delay follows launches only
+    ['a scale-in starts no delay', { recommendedNodes: 4, lastScaleInMs: NOW - 1 * MIN, scaleInDelayAfterScaleOutMinutes: 4, policy: { ...policy, scaleInCooldownMinutes: 0 } }, 4],
+    // the delay never holds a scale-out back
+    ['scales out during the delay', { recommendedNodes: 8, lastScaleOutMs: NOW - 1 * MIN, scaleInDelayAfterScaleOutMinutes: 4 }, 8],
     // needs 4 now, but the next period claims 5: scale in only to max(4, 5) = 5
     ['keeps what the next period needs', { recommendedNodes: 4, keepNodes: 5 }, 5],
     // the next period claims 7 > current 6: hold 6 (keeping never buys nodes)
@@ -50,7 +59,19 @@ describe('decideNodeGroup', () => {
     expect(decideNodeGroup({ ...base, ...overrides }).desiredNodes).toBe(expected);
   });
 
+  it.each<[number, number, number]>([
+    // boot 3 + a 1-minute schedule: ready at +3, seen serving by the run at +4
+    [3, 1, 4],
+    // boot 5 + a 5-minute schedule: ready at +5, the next run at +10
+    [5, 5, 10],
+  ])('a scale-out with boot %i min and runs every %i min holds scale-in %i min', (boot, schedule, expected) => {
+    expect(scaleInDelayAfterScaleOutMinutes(boot, schedule)).toBe(expected);
+  });
+
   it('says why it holds', () => {
+    expect(decideNodeGroup({ ...base, recommendedNodes: 4, lastScaleOutMs: NOW - 2 * MIN, scaleInDelayAfterScaleOutMinutes: 4 }).reason).toBe(
+      'holds 6: nodes launched 2 min ago have not served yet (no scale-in for 4 min after a scale-out)',
+    );
     expect(decideNodeGroup({ ...base, recommendedNodes: 4, keepNodes: 7 }).reason).toBe('holds 6: the next period needs 7');
     expect(decideNodeGroup({ ...base, recommendedNodes: 4, recentRecommendations: [[NOW - 5 * MIN, 8]] }).reason).toBe('holds 6: needed 8 within the last 10 min');
     expect(decideNodeGroup({ ...base, recommendedNodes: 4, scaleInBlockedBy: 'demand unknown for gateway' }).reason).toBe(

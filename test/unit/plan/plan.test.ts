@@ -355,6 +355,17 @@ describe('scale-in', () => {
     // With the next period forecast at 300, nothing claims more than the floor: 12 − 5 = 7 = the floor.
     expect(toNodes(plan(input(cfg, [500, 600], flatForecast(300, 300), 12)), 12)).toBe(7);
   });
+
+  it.each<[number, number]>([
+    // The group boots in 3 min and runs come every minute: nodes launched 3 min ago are ready but no run has seen
+    // them serve (3 < 3 + 1) → hold 12.
+    [3, 12],
+    // 4 min ago (4 ≥ 3 + 1): released as above, to the floor 7.
+    [4, 7],
+  ])('waits for a launch %i min ago to serve before releasing (→ %i nodes)', (minutesAgo, expected) => {
+    const launched = { ...input(scenario(), [500, 600], flatForecast(300, 300), 12), cooldowns: new Map([['g', { lastScaleOutMs: NOW - minutesAgo * MIN, lastScaleInMs: undefined }]]) };
+    expect(toNodes(plan(launched), 12)).toBe(expected);
+  });
 });
 
 describe('plan invariants (fast-check)', () => {
