@@ -137,6 +137,20 @@ async function observeServices(config: PrescaleConfig, ports: PipelinePorts, now
 }
 
 /**
+ * Whether a refit also reads its last FINE_SPREAD_DAYS at the metric's own
+ * period: when retention will serve the window coarser, in whole multiples
+ * of that period (a minute of slack: the adapter reads its own, later,
+ * clock), and the statistic's coarse value is the mean of its periods'
+ * (Average, or a Sum or SampleCount scaled back per period). A coarse
+ * Maximum or percentile already stands above its minutes; widening it by
+ * their spread would count that twice.
+ */
+export function readsFinerDays(metric: Pick<ServiceConfig['demand']['metric'], 'stat' | 'periodSeconds'>, windowStartMs: number, nowMs: number): boolean {
+  const servedSeconds = choosePeriodSeconds(metric.periodSeconds, windowStartMs - MINUTE_MS, nowMs);
+  return servedSeconds > metric.periodSeconds && servedSeconds % metric.periodSeconds === 0 && /^(average|sum|samplecount)$/i.test(metric.stat);
+}
+
+/**
  * A cached forecast is reused until the refit cadence is due or it no longer
  * reaches the decision horizon; a Lambda refits once an hour, not every minute.
  */
@@ -162,7 +176,7 @@ async function forecastServices(
   const stale = config.services.filter((_, i) => cachedForecasts[i] === undefined);
   const windowStartMs = nowMs - config.policy.historyDays * 1440 * MINUTE_MS;
   // …and, where retention serves that window coarser than the metric's period, its last days at the period too.
-  const finer = stale.filter((service) => choosePeriodSeconds(service.demand.metric.periodSeconds, windowStartMs, nowMs) > service.demand.metric.periodSeconds);
+  const finer = stale.filter((service) => readsFinerDays(service.demand.metric, windowStartMs, nowMs));
   const fineStartMs = Math.max(windowStartMs, nowMs - FINE_SPREAD_DAYS * 1440 * MINUTE_MS);
   const histories = await ports.metrics.getDemandMany([
     ...stale.map((service) => ({ query: service.demand.metric, startMs: windowStartMs, endMs: nowMs + 1 })),
@@ -182,7 +196,9 @@ async function forecastServices(
     // Gaps read as zero by the planner's own rule (readsGapsAsZero), or stay gaps.
     const metric = { ...service.demand.metric, missingData: readsGapsAsZero(service.demand.metric, hpaReadable.has(service.name)) ? ('zero' as const) : ('missing' as const) };
     const history = demandAsRead(settledOrThrow(historyOf.get(service.name)!), metric, nowMs);
+    // The finer days only widen the quantiles: a failed read leaves them as the window gives them, not the run undone.
     const fine = fineHistoryOf.get(service.name);
+    const fineHistory = fine?.status === 'fulfilled' ? demandAsRead(fine.value, metric, nowMs) : undefined;
     // A settled history ends before now: the forecast starts there and must still reach the horizon.
     const unobservedMs = Math.max(0, nowMs - historyEndMs(history));
     const horizonSteps = Math.ceil((forecastHorizonMinutes(config, service) * MINUTE_MS + unobservedMs) / (service.demand.metric.periodSeconds * 1000)) + 1;
@@ -191,7 +207,7 @@ async function forecastServices(
       horizonSteps,
       levels: forecastLevels(serviceLevelOf(config, service)),
       calendar: config.calendar,
-      ...(fine === undefined ? {} : { fineHistory: demandAsRead(settledOrThrow(fine), metric, nowMs) }),
+      ...(fineHistory === undefined ? {} : { fineHistory }),
     });
     await ports.state.putForecastCache(config.cluster.name, cacheKey(service), { fittedAtMs: nowMs, forecast });
     forecasts.set(service.name, forecast);

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PrescaleConfig } from '../../lib/config/schema.ts';
 import type { DemandHistory, Forecaster, ForecastRequest } from '../../lib/core/forecast/types.ts';
-import { appliedRateChangeUsdPerHour, runPipeline, type CommandOutcome, type PipelinePorts } from '../../lib/pipeline/run.ts';
+import { appliedRateChangeUsdPerHour, readsFinerDays, runPipeline, type CommandOutcome, type PipelinePorts } from '../../lib/pipeline/run.ts';
 import { createSimCloud, type SimCloud } from '../../lib/sim/cloud.ts';
 import { createMemoryStateStore } from '../../lib/state/memory.ts';
 import { webClusterConfig, webService } from '../support/web-cluster.ts';
@@ -103,6 +103,46 @@ describe('pipeline on the simulated cloud', () => {
     expect(asked[0]!.fineHistory?.stepSeconds).toBe(fineStepSeconds);
     // The finer read covers the last FINE_SPREAD_DAYS = 2 days: it starts 2 × 1440 minutes before now.
     if (fineStepSeconds !== undefined) expect(asked[0]!.fineHistory!.startMs).toBe(h.cloud.clock.nowMs() - 2 * 1440 * 60_000);
+  });
+
+  it.each<[string, number, number, boolean]>([
+    // 28 days back is past the 15 days CloudWatch keeps 1-minute data: served as 5-minute means → read the minutes too
+    ['Average', 60, 28, true],
+    // within the 15 days: served at the minute already
+    ['Average', 60, 14, false],
+    // exactly 15 days by the run's clock is a little more by the adapter's, later one: served coarser
+    ['Average', 60, 15, true],
+    ['Sum', 60, 28, true],
+    ['SampleCount', 60, 28, true],
+    // a coarse maximum or percentile already stands above its minutes
+    ['Maximum', 60, 28, false],
+    ['p99', 60, 28, false],
+    // 2-minute data served as 5-minute means: 300 / 120 is not whole, the minutes cannot be placed in their steps
+    ['Average', 120, 28, false],
+    // 5-minute data is kept 63 days: 28 days come back at its own period
+    ['Average', 300, 28, false],
+    // …90 days come back hourly, 12 periods a step
+    ['Average', 300, 90, true],
+  ])('a %s at %i s over %i days reads its finer days: %s', (stat, periodSeconds, days, expected) => {
+    const nowMs = Date.UTC(2026, 0, 1);
+    expect(readsFinerDays({ stat, periodSeconds }, nowMs - days * 1440 * 60_000, nowMs)).toBe(expected);
+  });
+
+  it('refits without the finer days when their read fails, and the run goes on', async () => {
+    const cfg = config();
+    const h = harness(cfg, Array(3 * 1440).fill(1500), 2);
+    const asked: ForecastRequest[] = [];
+    const forecaster: Forecaster = { name: 'recording', forecast: (request) => (asked.push(request), lastValueForecaster.forecast(request)) };
+    h.cloud.goToMinute(3 * 1440 - 1);
+    const fineStartMs = h.cloud.clock.nowMs() - 2 * 1440 * 60_000;
+    const getDemandMany = h.cloud.metrics.getDemandMany.bind(h.cloud.metrics);
+    h.cloud.metrics.getDemandMany = async (requests) =>
+      (await getDemandMany(requests)).map((r, i) => (requests[i]!.startMs === fineStartMs ? { status: 'rejected' as const, reason: new Error('throttled') } : r));
+    const result = await runPipeline(cfg, { ...h.ports, forecaster }, { trigger: 'scheduled', actor: 'scheduled', runId: 'fine-failed', rehearse: false });
+    expect(result.status).toBe('done');
+    expect(asked).toHaveLength(1);
+    expect(asked[0]!.history.stepSeconds).toBe(300);
+    expect(asked[0]!.fineHistory).toBeUndefined();
   });
 
   it('never scales in when the demand metric stops reporting', async () => {

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { PrescaleConfig } from '../../lib/config/schema.ts';
-import type { Forecaster } from '../../lib/core/forecast/types.ts';
+import type { DemandHistory, Forecaster } from '../../lib/core/forecast/types.ts';
 import { PrescaleError } from '../../lib/errors.ts';
 import { rehearsalConfig, rehearsalDayStartMs, rehearsalMinutes, rehearsalSpanMinutes, rehearseCostCeiling, REHEARSAL_MINUTES } from '../../lib/pipeline/rehearse.ts';
 import { runPipeline, type PipelinePorts, type RunOptions } from '../../lib/pipeline/run.ts';
@@ -53,7 +53,7 @@ function config(overrides: Record<string, unknown> = {}, hpaMetrics?: unknown[],
 /** A daily wave 1000–3000, lowest at midnight, with a deterministic ripple: minute m → 2000 − 1000 cos(2πm/1440) + 37 (m mod 7). */
 const demand = Float64Array.from({ length: DAYS * 1440 }, (_, m) => Math.round(2000 - 1000 * Math.cos((2 * Math.PI * m) / 1440)) + 37 * (m % 7));
 
-/** Whether a batch is the rehearsal's read of the day (at NOW_MINUTE, whose read starts 1440 + 60 minutes earlier). */
+/** Whether a batch is the rehearsal's read of the day (at NOW_MINUTE, whose read starts rehearsalDayStartMs: a day and its lead earlier). */
 const readsTheRehearsedDay = (requests: readonly { readonly startMs: number }[]): boolean => requests.some((r) => r.startMs === rehearsalDayStartMs(config(), T0 + NOW_MINUTE * MINUTE_MS));
 
 interface Harness {
@@ -276,6 +276,32 @@ describe('the cost ceiling rehearsal', () => {
     // The day only, then the window and the day.
     expect(reads).toEqual([1, 2]);
     expect(reused?.ceiling).toEqual(readAgain?.ceiling);
+  });
+
+  it('gives each replayed refit the minutes the live refit read, not the window’s 5-minute means', async () => {
+    // A 28-day window of a 1-minute metric comes back as 5-minute means, so every refit also reads its last 2 days at
+    // the minute (FINE_SPREAD_DAYS). The first replayed refit, at now − 1440, reads back to now − 1440 − 2880 minutes:
+    // the rehearsal must hold those minutes as they were (demand's 37 × (m mod 7) ripple), not as means held flat.
+    const cfg = config();
+    const h = harness(cfg, 10);
+    const fineHistories: DemandHistory[] = [];
+    const forecaster: Forecaster = { name: 'recording', forecast: (request) => (request.fineHistory && fineHistories.push(request.fineHistory), wideForecaster.forecast(request)) };
+    h.cloud.goToMinute(NOW_MINUTE);
+    const nowMs = T0 + NOW_MINUTE * MINUTE_MS;
+    const nodeGroups = await h.cloud.capacity.describeNodeGroups('test', ['web']);
+    await rehearseCostCeiling(cfg, { ...h.ports, forecaster }, nodeGroups, undefined, nowMs, runPipeline);
+    expect(fineHistories.length).toBeGreaterThan(1);
+    const minutesRead: number[] = [];
+    for (const fine of fineHistories) {
+      fine.values.forEach((value, i) => {
+        const minute = Math.round((fine.startMs - T0) / MINUTE_MS) + i;
+        if (Number.isNaN(value)) return;
+        minutesRead.push(minute);
+        expect(value).toBe(demand[minute]);
+      });
+    }
+    // Including minutes before the rehearsed day's first hour: the day was read 2 days earlier for them.
+    expect(Math.min(...minutesRead)).toBe(0);
   });
 
   it('the first scheduled run starts from the rehearsed ceiling, reads the lowered level, and says so', async () => {

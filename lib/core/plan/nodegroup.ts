@@ -62,17 +62,21 @@ export function stabilizedNodes(recommendations: readonly (readonly [number, num
 }
 
 /**
- * How long a scale-out holds off scale-in: until the nodes it launched are
- * ready and one run has seen them serve. Scale-in releases the newest nodes
- * first, so a release sooner takes back nodes that served nothing, and their
- * launch bought nothing: on a 1-minute metric the reactive floor would
- * otherwise launch for one noisy minute and release a minute later, again
- * and again. A slower metric's periods already hold a launch that long.
- * Cluster Autoscaler's scale-down-delay-after-add (10 minutes by default)
- * is the same rule, longer.
+ * How long a scale-out holds off scale-in: until the first run after the
+ * nodes it launched are ready, so they serve before any can go. A release
+ * sooner may take back nodes that served nothing (the backtest terminates
+ * the newest first), and their launch bought nothing: on a 1-minute metric
+ * the reactive floor would otherwise launch for one noisy minute and release
+ * a minute later, again and again. A slower metric's periods already hold a
+ * launch that long. Cluster Autoscaler's scale-down-delay-after-add (10
+ * minutes by default) is the same rule, longer.
+ *
+ * Runs come every `scheduleMinutes` from the launch: the first one strictly
+ * after the boot is (⌊boot / schedule⌋ + 1) schedules later. Half a schedule
+ * less, so a run that fires a few seconds early is not held for another.
  */
 export function scaleInDelayAfterScaleOutMinutes(bootMinutes: number, scheduleMinutes: number): number {
-  return bootMinutes + scheduleMinutes;
+  return (Math.floor(bootMinutes / scheduleMinutes) + 1) * scheduleMinutes - scheduleMinutes / 2;
 }
 
 function isCoolingDown(nowMs: number, lastMs: number | undefined, cooldownMinutes: number): boolean {
@@ -99,15 +103,15 @@ export function decideNodeGroup(input: NodeGroupDecisionInput): NodeGroupDecisio
   if (input.scaleInBlockedBy !== undefined) {
     return { desiredNodes: current, recommendations, reason: `holds ${current}: scale-in not allowed on this run (${input.scaleInBlockedBy})` };
   }
-  if (isCoolingDown(nowMs, input.lastScaleOutMs, input.scaleInDelayAfterScaleOutMinutes)) {
-    const ago = Math.round((nowMs - input.lastScaleOutMs!) / MINUTE_MS);
-    return { desiredNodes: current, recommendations, reason: `holds ${current}: nodes launched ${ago} min ago have not served yet (no scale-in for ${input.scaleInDelayAfterScaleOutMinutes} min after a scale-out)` };
-  }
   const keep = clamp(input.keepNodes, input.minNodes, input.maxNodes);
   const stabilized = Math.max(recommended, keep, stabilizedNodes(recommendations));
   if (stabilized >= current) {
     const why = keep >= stabilized && keep > recommended ? `the next period needs ${keep}` : `needed ${stabilized} within the last ${policy.scaleDownStabilizationMinutes} min`;
     return { desiredNodes: current, recommendations, reason: `holds ${current}: ${why}` };
+  }
+  if (isCoolingDown(nowMs, input.lastScaleOutMs, input.scaleInDelayAfterScaleOutMinutes)) {
+    const ago = Math.round((nowMs - input.lastScaleOutMs!) / MINUTE_MS);
+    return { desiredNodes: current, recommendations, reason: `holds ${current}: the nodes launched ${ago} min ago are not yet past their first run ready` };
   }
   const lastChangeMs = Math.max(input.lastScaleOutMs ?? Number.NEGATIVE_INFINITY, input.lastScaleInMs ?? Number.NEGATIVE_INFINITY);
   if (isCoolingDown(nowMs, Number.isFinite(lastChangeMs) ? lastChangeMs : undefined, policy.scaleInCooldownMinutes)) {

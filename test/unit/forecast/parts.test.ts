@@ -49,7 +49,8 @@ describe('a finer history about its coarse steps', () => {
     // the first step lacks a point and is skipped; the second's mean is 6.8 → −0.8 × 3, +1.2 × 2;
     // mean square (3 × 0.64 + 2 × 1.44) / 5 = 0.96
     ['a step with a gap', { startMs: 0, stepSeconds: 60, values: [1, 2, NaN_, 4, 5, 6, 6, 6, 8, 8] }, 300, [-0.8, -0.8, -0.8, 1.2, 1.2], 0.96],
-    // starting 2 minutes into a step: its 3 points are part of it, not all; the next step is whole (mean 2)
+    // starting 2 minutes into a step: its 3 points are part of it, not all; the next step is whole: 1 2 3 2 2,
+    // mean 10 / 5 = 2 → −1 0 1 0 0; mean square (1 + 0 + 1 + 0 + 0) / 5 = 0.4
     ['a partial first step', { startMs: 120_000, stepSeconds: 60, values: [9, 9, 0, 1, 2, 3, 2, 2] }, 300, [-1, 0, 0, 0, 1], 0.4],
     ['the same step (not finer)', { startMs: 0, stepSeconds: 300, values: [1, 2, 3] }, 300, [], 0],
     ['a step that does not divide the coarse one', { startMs: 0, stepSeconds: 120, values: [1, 2, 3, 4, 5] }, 300, [], 0],

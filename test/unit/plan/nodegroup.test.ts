@@ -39,14 +39,14 @@ describe('decideNodeGroup', () => {
     ['limits a scale-in step', { recommendedNodes: 2 }, 4],
     // scaled out 3 min ago, cooldown 5 min
     ['scale-in cooldown after a scale-out holds', { recommendedNodes: 4, lastScaleOutMs: NOW - 3 * MIN }, 6],
-    // launched 3 min ago, nodes boot in 3 and the next run is a minute later: 3 < 3 + 1 → hold
-    ['no scale-in before a launch has served', { recommendedNodes: 4, lastScaleOutMs: NOW - 3 * MIN, scaleInDelayAfterScaleOutMinutes: 4, policy: { ...policy, scaleInCooldownMinutes: 0 } }, 6],
-    // launched 4 min ago: 4 ≥ 4, the nodes have served a run → scale in, step limit 6 − 2 = 4
-    ['scales in once the launch has served', { recommendedNodes: 4, lastScaleOutMs: NOW - 4 * MIN, scaleInDelayAfterScaleOutMinutes: 4, policy: { ...policy, scaleInCooldownMinutes: 0 } }, 4],
+    // boot 3, 1-minute runs (delay 3.5): launched 3 min ago, ready now but not yet past a run → hold
+    ['no scale-in before a launch has served', { recommendedNodes: 4, lastScaleOutMs: NOW - 3 * MIN, scaleInDelayAfterScaleOutMinutes: 3.5, policy: { ...policy, scaleInCooldownMinutes: 0 } }, 6],
+    // the run at +4 fires 2 s early: 3 min 58 s ≥ 3.5 min → scale in, step limit 6 − 2 = 4
+    ['scales in once the launch has served, a run early or not', { recommendedNodes: 4, lastScaleOutMs: NOW - 4 * MIN + 2000, scaleInDelayAfterScaleOutMinutes: 3.5, policy: { ...policy, scaleInCooldownMinutes: 0 } }, 4],
     // a scale-in 1 min ago does not hold the next one: the delay follows launches only
-    ['a scale-in starts no delay', { recommendedNodes: 4, lastScaleInMs: NOW - 1 * MIN, scaleInDelayAfterScaleOutMinutes: 4, policy: { ...policy, scaleInCooldownMinutes: 0 } }, 4],
+    ['a scale-in starts no delay', { recommendedNodes: 4, lastScaleInMs: NOW - 1 * MIN, scaleInDelayAfterScaleOutMinutes: 3.5, policy: { ...policy, scaleInCooldownMinutes: 0 } }, 4],
     // the delay never holds a scale-out back
-    ['scales out during the delay', { recommendedNodes: 8, lastScaleOutMs: NOW - 1 * MIN, scaleInDelayAfterScaleOutMinutes: 4 }, 8],
+    ['scales out during the delay', { recommendedNodes: 8, lastScaleOutMs: NOW - 1 * MIN, scaleInDelayAfterScaleOutMinutes: 3.5 }, 8],
     // needs 4 now, but the next period claims 5: scale in only to max(4, 5) = 5
     ['keeps what the next period needs', { recommendedNodes: 4, keepNodes: 5 }, 5],
     // the next period claims 7 > current 6: hold 6 (keeping never buys nodes)
@@ -60,18 +60,26 @@ describe('decideNodeGroup', () => {
   });
 
   it.each<[number, number, number]>([
-    // boot 3 + a 1-minute schedule: ready at +3, seen serving by the run at +4
-    [3, 1, 4],
-    // boot 5 + a 5-minute schedule: ready at +5, the next run at +10
-    [5, 5, 10],
+    // boot 3, runs every minute: ready at +3, the first run after is at +4 → (⌊3 / 1⌋ + 1) × 1 − 0.5 = 3.5
+    [3, 1, 3.5],
+    // boot 3, runs every 5 min: the run at +5 already finds them ready → (0 + 1) × 5 − 2.5 = 2.5
+    [3, 5, 2.5],
+    // boot 5, runs every 5 min: the run at +5 finds them just ready, +10 is after → (1 + 1) × 5 − 2.5 = 7.5
+    [5, 5, 7.5],
+    // hourly runs: the run an hour later → 60 − 30 = 30
+    [3, 60, 30],
+    // no boot: the next run → 1 − 0.5 = 0.5
+    [0, 1, 0.5],
   ])('a scale-out with boot %i min and runs every %i min holds scale-in %i min', (boot, schedule, expected) => {
     expect(scaleInDelayAfterScaleOutMinutes(boot, schedule)).toBe(expected);
   });
 
   it('says why it holds', () => {
-    expect(decideNodeGroup({ ...base, recommendedNodes: 4, lastScaleOutMs: NOW - 2 * MIN, scaleInDelayAfterScaleOutMinutes: 4 }).reason).toBe(
-      'holds 6: nodes launched 2 min ago have not served yet (no scale-in for 4 min after a scale-out)',
+    expect(decideNodeGroup({ ...base, recommendedNodes: 4, lastScaleOutMs: NOW - 2 * MIN, scaleInDelayAfterScaleOutMinutes: 3.5 }).reason).toBe(
+      'holds 6: the nodes launched 2 min ago are not yet past their first run ready',
     );
+    // Keep holds anyway: it says so, not the delay.
+    expect(decideNodeGroup({ ...base, recommendedNodes: 4, keepNodes: 7, lastScaleOutMs: NOW - 2 * MIN, scaleInDelayAfterScaleOutMinutes: 3.5 }).reason).toBe('holds 6: the next period needs 7');
     expect(decideNodeGroup({ ...base, recommendedNodes: 4, keepNodes: 7 }).reason).toBe('holds 6: the next period needs 7');
     expect(decideNodeGroup({ ...base, recommendedNodes: 4, recentRecommendations: [[NOW - 5 * MIN, 8]] }).reason).toBe('holds 6: needed 8 within the last 10 min');
     expect(decideNodeGroup({ ...base, recommendedNodes: 4, scaleInBlockedBy: 'demand unknown for gateway' }).reason).toBe(

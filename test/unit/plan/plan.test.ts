@@ -357,10 +357,10 @@ describe('scale-in', () => {
   });
 
   it.each<[number, number]>([
-    // The group boots in 3 min and runs come every minute: nodes launched 3 min ago are ready but no run has seen
-    // them serve (3 < 3 + 1) → hold 12.
+    // The group boots in 3 min and runs come every minute (delay (3 + 1) × 1 − 0.5 = 3.5 min): nodes launched 3 min
+    // ago are ready but not yet past a run → hold 12.
     [3, 12],
-    // 4 min ago (4 ≥ 3 + 1): released as above, to the floor 7.
+    // 4 min ago (4 ≥ 3.5): released as above, to the floor 7.
     [4, 7],
   ])('waits for a launch %i min ago to serve before releasing (→ %i nodes)', (minutesAgo, expected) => {
     const launched = { ...input(scenario(), [500, 600], flatForecast(300, 300), 12), cooldowns: new Map([['g', { lastScaleOutMs: NOW - minutesAgo * MIN, lastScaleInMs: undefined }]]) };
