@@ -69,6 +69,10 @@ export const handler = createHandler<SQSEvent, SQSBatchResponse>({ name: NAME, s
     if (unknown.length > 0) logger.warn('demand unknown: holding capacity for these services', { cluster: summary.cluster, services: unknown });
     const rehearsal = (summary as Partial<RunSummary>).costCeilingRehearsal;
     if (rehearsal?.outcome === 'failed') logger.warn('cost ceiling not rehearsed: it starts cold and steers over its first day', { cluster: summary.cluster, error: rehearsal.error });
+    const finerReadsFailed = (summary as Partial<RunSummary>).finerReadsFailed ?? [];
+    if (finerReadsFailed.length > 0) {
+      logger.warn('finer days unread: these forecasts cover coarse means until their next refit', { cluster: summary.cluster, failures: finerReadsFailed });
+    }
     return summary;
   };
   const processed = await processPartialResponse(event, processRecord, processor, { context });

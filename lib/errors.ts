@@ -48,6 +48,11 @@ export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** An error as a run reports it: a PrescaleError with its code (`throttling: Rate exceeded`), anything else by its message. */
+export function reportedError(error: unknown): string {
+  return isPrescaleError(error) ? `${error.code}: ${error.message}` : errorMessage(error);
+}
+
 /** The value of a settled read, or its error thrown: one failed read of a batch fails as a single read would. */
 export function settledOrThrow<T>(result: PromiseSettledResult<T>): T {
   if (result.status === 'rejected') throw result.reason;

@@ -3,7 +3,7 @@
  * sorted so two identical runs print identical output.
  */
 import { commandTarget } from '../core/commands.ts';
-import type { CostCeilingRehearsal, RunResult } from '../pipeline/run.ts';
+import type { CostCeilingRehearsal, FinerReadFailure, RunResult } from '../pipeline/run.ts';
 import { compareStrings } from '../core/canonical.ts';
 
 export interface CommandSummary {
@@ -26,6 +26,8 @@ export interface RunSummary {
   readonly demandInferredZero: readonly string[];
   /** The cost ceiling's rehearsal, on the first run (not an alarm's) with no ceiling in memory; null otherwise. */
   readonly costCeilingRehearsal: CostCeilingRehearsal | null;
+  /** Refits whose finer days could not be read (their quantiles cover coarse means until the next refit), by service. */
+  readonly finerReadsFailed: readonly FinerReadFailure[];
 }
 
 export function summarizeRun(result: RunResult): RunSummary {
@@ -47,6 +49,7 @@ export function summarizeRun(result: RunResult): RunSummary {
     demandUnknown: [...result.demandUnknown],
     demandInferredZero: [...result.demandInferredZero],
     costCeilingRehearsal: result.costCeilingRehearsal ?? null,
+    finerReadsFailed: [...(result.finerReadsFailed ?? [])],
   };
 }
 

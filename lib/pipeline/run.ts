@@ -23,7 +23,7 @@ import { accruedCostCeiling, plan, serviceHorizonMinutes, serviceLevelOf } from 
 import { demandAsRead, readsGapsAsZero } from '../core/plan/demand.ts';
 import { isCostCeilingPriced, rememberedCostCeiling, withOurRate } from '../core/plan/cost-ceiling.ts';
 import { rehearseCostCeiling } from './rehearse.ts';
-import { errorMessage, isPrescaleError, PrescaleError, settledOrThrow } from '../errors.ts';
+import { errorMessage, isPrescaleError, PrescaleError, reportedError, settledOrThrow } from '../errors.ts';
 import type {
   AuditEntry,
   CapacityActuator,
@@ -95,6 +95,17 @@ export interface RunResult {
   readonly demandInferredZero: readonly string[];
   /** The cost ceiling's rehearsal (lib/pipeline/rehearse.ts), when this run found none in memory and tried one. */
   readonly costCeilingRehearsal?: CostCeilingRehearsal;
+  /**
+   * Refits whose read of their finer days failed (readsFinerDays), sorted by
+   * service: their quantiles cover the window's coarse means until the next
+   * refit. Absent when none failed.
+   */
+  readonly finerReadsFailed?: readonly FinerReadFailure[];
+}
+
+export interface FinerReadFailure {
+  readonly service: string;
+  readonly error: string;
 }
 
 export type CostCeilingRehearsal =
@@ -159,7 +170,7 @@ async function forecastServices(
   ports: PipelinePorts,
   nowMs: number,
   observed: readonly ServiceObservation[],
-): Promise<{ forecasts: Map<string, Forecast>; windows: Map<string, DemandHistory> }> {
+): Promise<{ forecasts: Map<string, Forecast>; windows: Map<string, DemandHistory>; finerReadsFailed: FinerReadFailure[] }> {
   const hpaReadable = new Set(observed.filter((o) => o.hpa !== undefined).map((o) => o.service));
   const cacheKey = (service: ServiceConfig) => `demand/${service.name}`;
   const cachedForecasts: (Forecast | undefined)[] = [];
@@ -185,6 +196,7 @@ async function forecastServices(
   const historyOf = new Map(stale.map((service, i) => [service.name, histories[i]!]));
   const fineHistoryOf = new Map(finer.map((service, i) => [service.name, histories[stale.length + i]!]));
   const forecasts = new Map<string, Forecast>();
+  const finerReadsFailed: FinerReadFailure[] = [];
   for (const [i, service] of config.services.entries()) {
     const cached = cachedForecasts[i];
     if (cached !== undefined) {
@@ -199,6 +211,7 @@ async function forecastServices(
     // The finer days only widen the quantiles: a failed read leaves them as the window gives them, not the run undone.
     const fine = fineHistoryOf.get(service.name);
     const fineHistory = fine?.status === 'fulfilled' ? demandAsRead(fine.value, metric, nowMs) : undefined;
+    if (fine?.status === 'rejected') finerReadsFailed.push({ service: service.name, error: reportedError(fine.reason) });
     // A settled history ends before now: the forecast starts there and must still reach the horizon.
     const unobservedMs = Math.max(0, nowMs - historyEndMs(history));
     const horizonSteps = Math.ceil((forecastHorizonMinutes(config, service) * MINUTE_MS + unobservedMs) / (service.demand.metric.periodSeconds * 1000)) + 1;
@@ -213,7 +226,11 @@ async function forecastServices(
     forecasts.set(service.name, forecast);
   }
   // Every stale service's read succeeded (settledOrThrow above): the windows as read, for a rehearsal to reuse.
-  return { forecasts, windows: new Map(stale.map((service) => [service.name, settledOrThrow(historyOf.get(service.name)!)])) };
+  return {
+    forecasts,
+    windows: new Map(stale.map((service) => [service.name, settledOrThrow(historyOf.get(service.name)!)])),
+    finerReadsFailed: finerReadsFailed.sort((a, b) => compareStrings(a.service, b.service)),
+  };
 }
 
 /**
@@ -401,7 +418,8 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
   try {
     const nodeGroups: NodeGroupState[] = await ports.capacity.describeNodeGroups(cluster, config.nodeGroups.map((g) => g.name));
     const services = await observeServices(config, ports, nowMs);
-    const { forecasts, windows } = options.trigger === 'alarm' ? { forecasts: new Map<string, Forecast>(), windows: new Map<string, DemandHistory>() } : await forecastServices(config, ports, nowMs, services);
+    const { forecasts, windows, finerReadsFailed } =
+      options.trigger === 'alarm' ? { forecasts: new Map<string, Forecast>(), windows: new Map<string, DemandHistory>(), finerReadsFailed: [] } : await forecastServices(config, ports, nowMs, services);
     const remembered = (await ports.state.getPlannerMemory(cluster)) ?? { recommendations: {}, raisedFloors: {} };
     const { memory, costCeilingRehearsal } = await withRehearsedCostCeiling(config, ports, options, lease, remembered, nodeGroups, services, windows, nowMs);
     const cooldowns = new Map<string, CooldownState>();
@@ -443,6 +461,7 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
       demandUnknown: servicesIn('unknown'),
       demandInferredZero: servicesIn('inferred-zero'),
       ...(costCeilingRehearsal === undefined ? {} : { costCeilingRehearsal }),
+      ...(finerReadsFailed.length === 0 ? {} : { finerReadsFailed }),
     };
   } finally {
     await ports.state.releaseLease(lease);
@@ -481,8 +500,7 @@ async function withRehearsedCostCeiling(
     return { memory: { ...memory, costCeiling: ceiling }, costCeilingRehearsal: { outcome: 'rehearsed', runs, spanMinutes, shift: ceiling.shift } };
   } catch (error) {
     // Whatever failed (that write included), the run itself goes on cold: a ceiling that could not be warmed must not stop scaling.
-    const message = isPrescaleError(error) ? `${error.code}: ${error.message}` : errorMessage(error);
-    return { memory, costCeilingRehearsal: { outcome: 'failed', error: message } };
+    return { memory, costCeilingRehearsal: { outcome: 'failed', error: reportedError(error) } };
   }
 }
 

@@ -136,10 +136,14 @@ describe('pipeline on the simulated cloud', () => {
     h.cloud.goToMinute(3 * 1440 - 1);
     const fineStartMs = h.cloud.clock.nowMs() - 2 * 1440 * 60_000;
     const getDemandMany = h.cloud.metrics.getDemandMany.bind(h.cloud.metrics);
+    let rejected = 0;
     h.cloud.metrics.getDemandMany = async (requests) =>
-      (await getDemandMany(requests)).map((r, i) => (requests[i]!.startMs === fineStartMs ? { status: 'rejected' as const, reason: new Error('throttled') } : r));
+      (await getDemandMany(requests)).map((r, i) => (requests[i]!.startMs === fineStartMs ? (rejected++, { status: 'rejected' as const, reason: new Error('throttled') }) : r));
     const result = await runPipeline(cfg, { ...h.ports, forecaster }, { trigger: 'scheduled', actor: 'scheduled', runId: 'fine-failed', rehearse: false });
+    expect(rejected).toBe(1);
     expect(result.status).toBe('done');
+    // …and says which refit went without, and why.
+    expect(result.finerReadsFailed).toEqual([{ service: 'api', error: 'throttled' }]);
     expect(asked).toHaveLength(1);
     expect(asked[0]!.history.stepSeconds).toBe(300);
     expect(asked[0]!.fineHistory).toBeUndefined();

@@ -62,21 +62,22 @@ export function stabilizedNodes(recommendations: readonly (readonly [number, num
 }
 
 /**
- * How long a scale-out holds off scale-in: until the first run after the
- * nodes it launched are ready, so they serve before any can go. A release
- * sooner may take back nodes that served nothing (the backtest terminates
- * the newest first), and their launch bought nothing: on a 1-minute metric
- * the reactive floor would otherwise launch for one noisy minute and release
- * a minute later, again and again. A slower metric's periods already hold a
- * launch that long. Cluster Autoscaler's scale-down-delay-after-add (10
- * minutes by default) is the same rule, longer.
+ * How long a scale-out holds off scale-in: until the nodes it launched have
+ * been ready a while, so the first run to release any comes after they
+ * serve. A release sooner may take back nodes that served nothing (the
+ * backtest terminates the newest first), and their launch bought nothing:
+ * on a 1-minute metric the reactive floor would otherwise launch for one
+ * noisy minute and release a minute later, again and again. A slower
+ * metric's periods already hold a launch that long. Cluster Autoscaler's
+ * scale-down-delay-after-add (10 minutes by default) is the same rule,
+ * longer.
  *
- * Runs come every `scheduleMinutes` from the launch: the first one strictly
- * after the boot is (⌊boot / schedule⌋ + 1) schedules later. Half a schedule
- * less, so a run that fires a few seconds early is not held for another.
+ * Half a minute past the boot: runs come on whole minutes (a schedule, or
+ * an alarm or an approval at any minute), so the run at the boot minute is
+ * held and the next one is not, even when it fires a few seconds early.
  */
-export function scaleInDelayAfterScaleOutMinutes(bootMinutes: number, scheduleMinutes: number): number {
-  return (Math.floor(bootMinutes / scheduleMinutes) + 1) * scheduleMinutes - scheduleMinutes / 2;
+export function scaleInDelayAfterScaleOutMinutes(bootMinutes: number): number {
+  return bootMinutes + 0.5;
 }
 
 function isCoolingDown(nowMs: number, lastMs: number | undefined, cooldownMinutes: number): boolean {

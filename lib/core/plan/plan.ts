@@ -254,7 +254,7 @@ export function plan(input: PlanInput): PlanOutput {
       recentRecommendations: input.memory.recommendations[group.name] ?? [],
       lastScaleOutMs: cooldown?.lastScaleOutMs,
       lastScaleInMs: cooldown?.lastScaleInMs,
-      scaleInDelayAfterScaleOutMinutes: scaleInDelayAfterScaleOutMinutes(group.bootMinutes, config.policy.scheduleMinutes),
+      scaleInDelayAfterScaleOutMinutes: scaleInDelayAfterScaleOutMinutes(group.bootMinutes),
       scaleInBlockedBy,
       policy: config.policy,
     });

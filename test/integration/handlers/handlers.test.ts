@@ -140,6 +140,29 @@ describe('scheduled → worker fan-out', () => {
     expect(failed.warned).toEqual([['cost ceiling not rehearsed: it starts cold and steers over its first day', { cluster: 'debate-prod', error: 'throttling: Rate exceeded' }]]);
   });
 
+  it('warns when a refit could not read its finer days, and the run still acts', async () => {
+    const deps = await freshDeps();
+    const worker = await loadHandler('worker');
+    const nowMs = Date.parse('2026-11-02T14:00:00Z');
+    deps.portsFor('debate-prod', nowMs);
+    const cloud = requireLocal(deps).clouds.get('debate-prod')!;
+    const getDemandMany = cloud.metrics.getDemandMany.bind(cloud.metrics);
+    // The example's 1-minute metrics over 28 days come back as 5-minute means: each refit also reads its last 2 days.
+    const fineStartMs = nowMs - 2 * 1440 * 60_000;
+    cloud.metrics.getDemandMany = async (requests) =>
+      (await getDemandMany(requests)).map((r, i) => (requests[i]!.startMs === fineStartMs ? { status: 'rejected' as const, reason: new PrescaleError('throttling', 'Rate exceeded', { retryable: true }) } : r));
+    const info = vi.spyOn(Logger.prototype, 'info');
+    const warn = vi.spyOn(Logger.prototype, 'warn');
+    expect(await worker(sample('worker'), context())).toEqual({ batchItemFailures: [] });
+    const run = info.mock.calls.find(([message]) => message === 'cluster run')?.[1] as { commands: unknown[]; finerReadsFailed: { service: string; error: string }[] } | undefined;
+    const warned = warn.mock.calls.filter(([message]) => String(message).startsWith('finer days unread'));
+    vi.restoreAllMocks();
+    const services = deps.config('debate-prod').services.map((s) => s.name).sort();
+    expect(run?.finerReadsFailed).toEqual(services.map((service) => ({ service, error: 'throttling: Rate exceeded' })));
+    expect(run?.commands.length).toBeGreaterThan(0);
+    expect(warned).toEqual([['finer days unread: these forecasts cover coarse means until their next refit', { cluster: 'debate-prod', failures: run?.finerReadsFailed }]]);
+  });
+
   it('one broken cluster fails only its own message', async () => {
     const deps = await freshDeps();
     const worker = await loadHandler('worker');

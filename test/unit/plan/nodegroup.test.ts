@@ -39,10 +39,12 @@ describe('decideNodeGroup', () => {
     ['limits a scale-in step', { recommendedNodes: 2 }, 4],
     // scaled out 3 min ago, cooldown 5 min
     ['scale-in cooldown after a scale-out holds', { recommendedNodes: 4, lastScaleOutMs: NOW - 3 * MIN }, 6],
-    // boot 3, 1-minute runs (delay 3.5): launched 3 min ago, ready now but not yet past a run → hold
+    // boot 3 (delay 3.5): launched 3 min ago, ready now but not yet past a run → hold
     ['no scale-in before a launch has served', { recommendedNodes: 4, lastScaleOutMs: NOW - 3 * MIN, scaleInDelayAfterScaleOutMinutes: 3.5, policy: { ...policy, scaleInCooldownMinutes: 0 } }, 6],
     // the run at +4 fires 2 s early: 3 min 58 s ≥ 3.5 min → scale in, step limit 6 − 2 = 4
     ['scales in once the launch has served, a run early or not', { recommendedNodes: 4, lastScaleOutMs: NOW - 4 * MIN + 2000, scaleInDelayAfterScaleOutMinutes: 3.5, policy: { ...policy, scaleInCooldownMinutes: 0 } }, 4],
+    // boot 4, an alarm run scaled out at minute 2, the scheduled run at minute 5: 3 < 4 + 0.5, not yet ready → hold
+    ['an off-schedule launch is held to its own boot', { recommendedNodes: 4, lastScaleOutMs: NOW - 3 * MIN, scaleInDelayAfterScaleOutMinutes: 4.5, policy: { ...policy, scaleInCooldownMinutes: 0 } }, 6],
     // a scale-in 1 min ago does not hold the next one: the delay follows launches only
     ['a scale-in starts no delay', { recommendedNodes: 4, lastScaleInMs: NOW - 1 * MIN, scaleInDelayAfterScaleOutMinutes: 3.5, policy: { ...policy, scaleInCooldownMinutes: 0 } }, 4],
     // the delay never holds a scale-out back
@@ -59,19 +61,17 @@ describe('decideNodeGroup', () => {
     expect(decideNodeGroup({ ...base, ...overrides }).desiredNodes).toBe(expected);
   });
 
-  it.each<[number, number, number]>([
-    // boot 3, runs every minute: ready at +3, the first run after is at +4 → (⌊3 / 1⌋ + 1) × 1 − 0.5 = 3.5
-    [3, 1, 3.5],
-    // boot 3, runs every 5 min: the run at +5 already finds them ready → (0 + 1) × 5 − 2.5 = 2.5
-    [3, 5, 2.5],
-    // boot 5, runs every 5 min: the run at +5 finds them just ready, +10 is after → (1 + 1) × 5 − 2.5 = 7.5
-    [5, 5, 7.5],
-    // hourly runs: the run an hour later → 60 − 30 = 30
-    [3, 60, 30],
-    // no boot: the next run → 1 − 0.5 = 0.5
-    [0, 1, 0.5],
-  ])('a scale-out with boot %i min and runs every %i min holds scale-in %i min', (boot, schedule, expected) => {
-    expect(scaleInDelayAfterScaleOutMinutes(boot, schedule)).toBe(expected);
+  it.each<[number, number]>([
+    // boot 3: ready at +3; 3 + 0.5 = 3.5 holds the run at +3 and lets the one at +4 (or +5, or +60) release
+    [3, 3.5],
+    // boot 4 after an alarm at minute 2: ready at 6; 4 + 0.5 = 4.5 holds the scheduled run at 5 (3 min after)
+    [4, 4.5],
+    // no boot: 0.5, the next whole-minute run
+    [0, 0.5],
+    // a fractional boot of 2.6: 3.1, so the run at +3 (ready 0.4 min) is held, +4 is not
+    [2.6, 3.1],
+  ])('a scale-out with boot %f min holds scale-in %f min', (boot, expected) => {
+    expect(scaleInDelayAfterScaleOutMinutes(boot)).toBeCloseTo(expected, 12);
   });
 
   it('says why it holds', () => {

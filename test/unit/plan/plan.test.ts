@@ -357,8 +357,8 @@ describe('scale-in', () => {
   });
 
   it.each<[number, number]>([
-    // The group boots in 3 min and runs come every minute (delay (3 + 1) × 1 − 0.5 = 3.5 min): nodes launched 3 min
-    // ago are ready but not yet past a run → hold 12.
+    // The group boots in 3 min (delay 3 + 0.5 = 3.5 min): nodes launched 3 min ago are ready but not yet past a
+    // run → hold 12.
     [3, 12],
     // 4 min ago (4 ≥ 3.5): released as above, to the floor 7.
     [4, 7],
