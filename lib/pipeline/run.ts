@@ -188,7 +188,8 @@ async function forecastServices(
   const windowStartMs = nowMs - config.policy.historyDays * 1440 * MINUTE_MS;
   // …and, where retention serves that window coarser than the metric's period, its last days at the period too.
   const finer = stale.filter((service) => readsFinerDays(service.demand.metric, windowStartMs, nowMs));
-  const fineStartMs = Math.max(windowStartMs, nowMs - FINE_SPREAD_DAYS * 1440 * MINUTE_MS);
+  // Only a window longer than retention's 15 days of minutes is read coarser, so these days lie inside it.
+  const fineStartMs = nowMs - FINE_SPREAD_DAYS * 1440 * MINUTE_MS;
   const histories = await ports.metrics.getDemandMany([
     ...stale.map((service) => ({ query: service.demand.metric, startMs: windowStartMs, endMs: nowMs + 1 })),
     ...finer.map((service) => ({ query: service.demand.metric, startMs: fineStartMs, endMs: nowMs + 1 })),
@@ -196,6 +197,8 @@ async function forecastServices(
   const historyOf = new Map(stale.map((service, i) => [service.name, histories[i]!]));
   const fineHistoryOf = new Map(finer.map((service, i) => [service.name, histories[stale.length + i]!]));
   const forecasts = new Map<string, Forecast>();
+  // The windows as read, for a rehearsal to reuse.
+  const windows = new Map<string, DemandHistory>();
   const finerReadsFailed: FinerReadFailure[] = [];
   for (const [i, service] of config.services.entries()) {
     const cached = cachedForecasts[i];
@@ -207,7 +210,9 @@ async function forecastServices(
     // a counting metric's gaps are idle periods (missingData: zero), not holes to bridge.
     // Gaps read as zero by the planner's own rule (readsGapsAsZero), or stay gaps.
     const metric = { ...service.demand.metric, missingData: readsGapsAsZero(service.demand.metric, hpaReadable.has(service.name)) ? ('zero' as const) : ('missing' as const) };
-    const history = demandAsRead(settledOrThrow(historyOf.get(service.name)!), metric, nowMs);
+    const window = settledOrThrow(historyOf.get(service.name)!);
+    windows.set(service.name, window);
+    const history = demandAsRead(window, metric, nowMs);
     // The finer days only widen the quantiles: a failed read leaves them as the window gives them, not the run undone.
     const fine = fineHistoryOf.get(service.name);
     const fineHistory = fine?.status === 'fulfilled' ? demandAsRead(fine.value, metric, nowMs) : undefined;
@@ -225,12 +230,7 @@ async function forecastServices(
     await ports.state.putForecastCache(config.cluster.name, cacheKey(service), { fittedAtMs: nowMs, forecast });
     forecasts.set(service.name, forecast);
   }
-  // Every stale service's read succeeded (settledOrThrow above): the windows as read, for a rehearsal to reuse.
-  return {
-    forecasts,
-    windows: new Map(stale.map((service) => [service.name, settledOrThrow(historyOf.get(service.name)!)])),
-    finerReadsFailed: finerReadsFailed.sort((a, b) => compareStrings(a.service, b.service)),
-  };
+  return { forecasts, windows, finerReadsFailed: finerReadsFailed.sort((a, b) => compareStrings(a.service, b.service)) };
 }
 
 /**

@@ -15,7 +15,8 @@ import type { ResidualModel } from './conformal.ts';
 import { dampedHolt, defaultSeasonalModels, lastValue } from './models.ts';
 import type { ModelMemo, PointModel, SeasonContext } from './models.ts';
 import { median, quantileSorted } from './numeric.ts';
-import { chooseDownsampleFactor, downsampleMean, FINE_SPREAD_DAYS, fillGaps, finerDeviations, firstFiniteIndex, seasonSteps, upsampleLinear } from './prepare.ts';
+import { chooseDownsampleFactor, deviationsAboutStepMeans, downsampleMean, FINE_SPREAD_DAYS, fillGaps, finerDeviations, firstFiniteIndex, NO_STEP_SPREAD, seasonSteps, upsampleLinear } from './prepare.ts';
+import type { StepSpread } from './prepare.ts';
 import type { DemandHistory, Forecast, Forecaster, ForecastRequest, QuantileSeries } from './types.ts';
 import { historyEndMs } from './types.ts';
 
@@ -87,7 +88,7 @@ interface Prepared {
    * The request's finer history about the history's own steps (finerDeviations,
    * events divided out): empty when there is none, or it is not finer.
    */
-  readonly finer: { readonly deviations: Float64Array; readonly meanSquare: number };
+  readonly finer: StepSpread;
   readonly nonNegative: boolean;
 }
 
@@ -96,9 +97,7 @@ function prepare(request: ForecastRequest, options: ResolvedOptions): Prepared |
   const first = firstFiniteIndex(history.values);
   if (first < 0) return undefined;
   const stepMs = history.stepSeconds * 1000;
-  const raw = history.values.slice(first);
-  const multipliers = eventMultipliers(calendar, history.startMs + first * stepMs, history.stepSeconds, raw.length);
-  const descaled = raw.map((v, i) => v / multipliers[i]!);
+  const { values: descaled } = descaledByEvents({ startMs: history.startMs + first * stepMs, stepSeconds: history.stepSeconds, values: history.values.slice(first) }, calendar);
   let nonNegative = true;
   for (const v of descaled) if (v < 0) nonNegative = false;
   const original = fillGaps(descaled, seasonSteps(history.stepSeconds).dailySteps);
@@ -112,7 +111,7 @@ function prepare(request: ForecastRequest, options: ResolvedOptions): Prepared |
   const withinBucket = withinBucketDeviations(original, series, factor, dailySteps);
   const fineNoiseVariance = fineNoiseVarianceOf(original, series, factor, dailySteps);
   const fine = request.fineHistory;
-  const finer = fine === undefined ? NO_FINER_HISTORY : finerDeviations(descaledByEvents(fine, calendar), history.startMs, history.stepSeconds);
+  const finer = fine === undefined ? NO_STEP_SPREAD : finerDeviations(descaledByEvents(fine, calendar), history.startMs, history.stepSeconds);
   return {
     series,
     factor,
@@ -131,8 +130,6 @@ function prepare(request: ForecastRequest, options: ResolvedOptions): Prepared |
     },
   };
 }
-
-const NO_FINER_HISTORY = { deviations: new Float64Array(0), meanSquare: 0 } as const;
 
 /** A history with calendar events divided out, as the models see theirs. */
 function descaledByEvents(history: DemandHistory, calendar: ForecastRequest['calendar']): DemandHistory {
@@ -180,12 +177,7 @@ function recentBuckets(original: Float64Array, buckets: Float64Array, factor: nu
 function withinBucketDeviations(original: Float64Array, buckets: Float64Array, factor: number, internalDailySteps: number): Float64Array {
   if (factor <= 1) return new Float64Array(0);
   const { offset, firstBucket } = recentBuckets(original, buckets, factor, internalDailySteps);
-  const out: number[] = [];
-  for (let b = firstBucket; b < buckets.length; b++) {
-    for (let k = 0; k < factor; k++) out.push(original[offset + b * factor + k]! - buckets[b]!);
-  }
-  out.sort((a, b) => a - b);
-  return Float64Array.from(out);
+  return deviationsAboutStepMeans(original.subarray(offset + firstBucket * factor), factor).deviations;
 }
 
 /** Every candidate's forecasts at each origin, plus its validation error. */

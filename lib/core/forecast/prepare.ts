@@ -159,38 +159,49 @@ export function upsampleLinear(internal: ArrayLike<number>, factor: number, hori
  */
 export const FINE_SPREAD_DAYS = 2;
 
+/** Points' deviations about the mean of their step, sorted, and their mean square. */
+export interface StepSpread {
+  readonly deviations: Float64Array;
+  readonly meanSquare: number;
+}
+
+export const NO_STEP_SPREAD: StepSpread = { deviations: new Float64Array(0), meanSquare: 0 };
+
 /**
- * The spread of a finer history about its coarse steps' means: each fine
- * point's deviation from the mean of the coarse step it falls in (steps of
- * `coarseStepSeconds` on the grid through `coarseStartMs`), over complete
- * steps only (every fine point present: a mean of part of a step is not that
- * step's), sorted; and their mean square. Empty unless the fine step divides
- * the coarse one at least twice. A forecast of coarse steps forecasts their
- * means; a period of the metric's own varies about that mean by these.
+ * Each point's deviation from the mean of its step, the steps being chunks
+ * of `ratio` consecutive points from the first; only whole steps with every
+ * point finite count (a mean of part of a step is not that step's).
  */
-export function finerDeviations(fine: DemandHistory, coarseStartMs: number, coarseStepSeconds: number): { readonly deviations: Float64Array; readonly meanSquare: number } {
-  const ratio = coarseStepSeconds / fine.stepSeconds;
-  const none = { deviations: new Float64Array(0), meanSquare: 0 };
-  if (!Number.isInteger(ratio) || ratio < 2) return none;
-  const coarseMs = coarseStepSeconds * 1000;
-  const fineMs = fine.stepSeconds * 1000;
-  const stepOf = (i: number): number => Math.floor((fine.startMs + i * fineMs - coarseStartMs) / coarseMs);
+export function deviationsAboutStepMeans(values: ArrayLike<number>, ratio: number): StepSpread {
   const out: number[] = [];
   let sumSquares = 0;
-  for (let i = 0; i < fine.values.length; ) {
-    const step = stepOf(i);
-    let j = i;
-    while (j < fine.values.length && stepOf(j) === step) j++;
-    const points = fine.values.slice(i, j);
-    if (points.length === ratio && points.every((v) => Number.isFinite(v))) {
-      const mean = points.reduce((a, b) => a + b, 0) / ratio;
-      for (const v of points) {
-        out.push(v - mean);
-        sumSquares += (v - mean) * (v - mean);
-      }
+  for (let from = 0; from + ratio <= values.length; from += ratio) {
+    const points = Array.from({ length: ratio }, (_, k) => values[from + k]!);
+    if (!points.every((v) => Number.isFinite(v))) continue;
+    const mean = points.reduce((a, b) => a + b, 0) / ratio;
+    for (const v of points) {
+      out.push(v - mean);
+      sumSquares += (v - mean) * (v - mean);
     }
-    i = j;
   }
   out.sort((a, b) => a - b);
   return { deviations: Float64Array.from(out), meanSquare: out.length === 0 ? 0 : sumSquares / out.length };
+}
+
+/**
+ * The spread of a finer history about its coarse steps' means
+ * (deviationsAboutStepMeans), the steps of `coarseStepSeconds` lying on the
+ * grid through `coarseStartMs`: a partial step at either end does not count.
+ * Empty unless the fine step divides the coarse one at least twice. A
+ * forecast of coarse steps forecasts their means; a period of the metric's
+ * own varies about that mean by these.
+ */
+export function finerDeviations(fine: DemandHistory, coarseStartMs: number, coarseStepSeconds: number): StepSpread {
+  const ratio = coarseStepSeconds / fine.stepSeconds;
+  if (!Number.isInteger(ratio) || ratio < 2) return NO_STEP_SPREAD;
+  const stepOf = (i: number): number => Math.floor((fine.startMs + i * fine.stepSeconds * 1000 - coarseStartMs) / (coarseStepSeconds * 1000));
+  // The first point that starts a step: from there every `ratio` points are one step.
+  let first = 0;
+  while (first < fine.values.length && stepOf(first) === stepOf(first - 1)) first++;
+  return deviationsAboutStepMeans(fine.values.slice(first), ratio);
 }

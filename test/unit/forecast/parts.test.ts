@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { holidayWeeklyPhase, localMidnightUtcMs, timeZoneOffsetMs } from '../../../lib/core/forecast/calendar.ts';
 import { decompose, decompositionStart } from '../../../lib/core/forecast/decompose.ts';
-import { chooseDownsampleFactor, downsampleMean, fillGaps, finerDeviations, seasonSteps, upsampleLinear } from '../../../lib/core/forecast/prepare.ts';
+import { chooseDownsampleFactor, deviationsAboutStepMeans, downsampleMean, fillGaps, finerDeviations, seasonSteps, upsampleLinear } from '../../../lib/core/forecast/prepare.ts';
 import { forecastDampedHolt } from '../../../lib/core/forecast/smoothing.ts';
 import { hourlySinusoid, MONDAY_MS } from './support.ts';
 
@@ -37,6 +37,21 @@ describe('downsampling', () => {
     // factor 2: bucket 0 centre at 0.5, bucket 1 at 2.5; anchor (last history bucket) at −1.5 with value 0
     // step 0: 0 + (10 − 0)·(0 + 1.5)/(0.5 + 1.5) = 7.5; step 1: between 10 and 20 at 0.25 → 12.5
     expect(upsampleLinear([10, 20], 2, 4, 0)).toEqual([7.5, 12.5, 17.5, 20]);
+  });
+});
+
+describe('points about their step means', () => {
+  it.each<[string, number[], number, number[], number]>([
+    // steps [1 3] [5 9]: means 2 and 7 → −1 1 −2 2; mean square (1 + 1 + 4 + 4) / 4 = 2.5
+    ['whole steps', [1, 3, 5, 9], 2, [-2, -1, 1, 2], 2.5],
+    // [1 3] then a trailing 5 that is not a whole step: only −1 1; mean square 1
+    ['a partial last step', [1, 3, 5], 2, [-1, 1], 1],
+    // [NaN 3] is skipped, [5 9] → −2 2; mean square 4
+    ['a step with a gap', [Number.NaN, 3, 5, 9], 2, [-2, 2], 4],
+  ])('%s', (_name, values, ratio, deviations, meanSquare) => {
+    const spread = deviationsAboutStepMeans(values, ratio);
+    expect(Array.from(spread.deviations)).toEqual(deviations);
+    expect(spread.meanSquare).toBe(meanSquare);
   });
 });
 
