@@ -5,6 +5,7 @@
 import { commandTarget } from '../core/commands.ts';
 import type { CostCeilingRehearsal, FinerReadFailure, RunResult } from '../pipeline/run.ts';
 import { compareStrings } from '../core/canonical.ts';
+import { errorMessage } from '../errors.ts';
 
 export interface CommandSummary {
   readonly target: string;
@@ -65,7 +66,7 @@ export async function forEachCluster<T>(clusters: readonly string[], work: (clus
   const failed: ClusterFailure[] = [];
   settled.forEach((outcome, i) => {
     if (outcome.status === 'fulfilled') done.push(outcome.value);
-    else failed.push({ cluster: clusters[i]!, error: outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason) });
+    else failed.push({ cluster: clusters[i]!, error: errorMessage(outcome.reason) });
   });
   return { done, failed };
 }

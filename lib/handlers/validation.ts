@@ -5,7 +5,7 @@
  */
 import type { z } from 'zod';
 import { formatIssue, formatIssues } from '../config/issues.ts';
-import { ValidationError } from '../errors.ts';
+import { errorMessage, ValidationError } from '../errors.ts';
 
 export { formatIssue, formatIssues };
 
@@ -24,7 +24,7 @@ function isZodLikeError(value: unknown): value is ZodLikeError {
 export function toValidationError(what: string, error: unknown): ValidationError {
   const zodError = isZodLikeError(error) ? error : isZodLikeError((error as { cause?: unknown } | undefined)?.cause) ? ((error as { cause: ZodLikeError }).cause) : undefined;
   if (zodError !== undefined) return new ValidationError(what, formatIssues(zodError.issues));
-  return new ValidationError(what, [error instanceof Error ? error.message : String(error)]);
+  return new ValidationError(what, [errorMessage(error)]);
 }
 
 /** Parses with a schema and throws a ValidationError naming every bad field. */

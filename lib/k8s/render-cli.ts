@@ -9,6 +9,7 @@ import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { dirname, join, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadConfigFile } from '../config/load.ts';
+import { errorMessage } from '../errors.ts';
 import { GENERATED_MARKER, computePlacementWarnings, renderManifestTree } from '../core/manifests/index.ts';
 import type { RenderedFile } from '../core/manifests/index.ts';
 
@@ -100,7 +101,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   try {
     process.exitCode = main(process.argv.slice(2));
   } catch (error) {
-    console.error(error instanceof Error ? error.message : String(error));
+    console.error(errorMessage(error));
     process.exitCode = 1;
   }
 }

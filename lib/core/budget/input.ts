@@ -12,6 +12,7 @@ import type { Ledger } from './ledger.ts';
 import { hoursLeftInMonth, monthToDateUsd } from './ledger.ts';
 import type { NodeGroupPricing, PriceTable } from './prices.ts';
 import { usdPerHourOf } from './prices.ts';
+import { errorMessage } from '../../errors.ts';
 
 /**
  * Every node group the table (or an override) cannot price, as config
@@ -25,7 +26,7 @@ export function priceProblems(config: { readonly cluster: { readonly region: str
     try {
       usdPerHourOf(group, config.cluster.region, table);
     } catch (error) {
-      problems.push(`nodeGroups[${index}] ${error instanceof Error ? error.message : String(error)}`);
+      problems.push(`nodeGroups[${index}] ${errorMessage(error)}`);
     }
   });
   return problems;
