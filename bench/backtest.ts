@@ -10,7 +10,7 @@
  * it runs without --data too.
  *
  * --varied adds eight seeded synthetic traces of shapes the shared ones
- * lack (bench/varied-traces.ts: growth, a level shift, a nightly batch, low
+ * lack (bench/synthetic-traces.ts: growth, a level shift, a nightly batch, low
  * Poisson counts, hourly sampling, office hours, a random walk, missing
  * samples); it runs without --data too.
  *
@@ -31,9 +31,7 @@ import { createForecaster } from '../lib/core/forecast/index.ts';
 import { createShadowSteer } from '../lib/sim/shadow-steer.ts';
 import { scoringStartMinute } from '../lib/sim/score.ts';
 import { createMemoryStateStore } from '../lib/state/memory.ts';
-import { mulberry32 } from '../lib/core/random.ts';
-import { formatTimestamp } from '../lib/sim/trace.ts';
-import { variedTraces } from './varied-traces.ts';
+import { syntheticMinuteTraceCsv, variedTraces } from './synthetic-traces.ts';
 
 const { values } = parseArgs({
   options: {
@@ -56,33 +54,6 @@ const metricStat = parseMetricStat(values['metric-stat']);
 if (values.data === undefined && values['synthetic-days'] === undefined && !values.varied) {
   console.error('usage: npm run bench:backtest -- --data <folder with trace CSVs> [--trace NAME] [--out DIR] [--synthetic-days N] [--varied]');
   process.exit(2);
-}
-
-/**
- * N days at 1-minute sampling: a daily wave, weekends 30 % lower (eased over
- * two hours so it is a pattern, not a step), ±10 % noise and, about twice a
- * day, a burst of +50 % for 10–30 minutes. Seeded: the same trace every run.
- */
-function syntheticMinuteTraceCsv(days: number, seed = 20260101): string {
-  const random = mulberry32(seed);
-  const t0 = Date.UTC(2024, 0, 1);
-  const lines = ['timestamp,value'];
-  let burstLeft = 0;
-  for (let minute = 0; minute < days * 1440; minute++) {
-    const hour = (minute % 1440) / 60;
-    const dayOfWeek = Math.floor(minute / 1440) % 7; // 2024-01-01 is a Monday: 5, 6 are the weekend
-    const weekend = dayOfWeek >= 5 ? 1 : 0;
-    const easing = Math.min(1, hour / 2);
-    const wasWeekend = (dayOfWeek + 6) % 7 >= 5 ? 1 : 0;
-    const weekendShare = wasWeekend + (weekend - wasWeekend) * easing;
-    const daily = 1000 + 600 * Math.sin((hour / 24) * 2 * Math.PI - Math.PI / 2);
-    if (burstLeft === 0 && random() < 2 / 1440) burstLeft = 10 + Math.floor(random() * 21);
-    const burst = burstLeft > 0 ? 1.5 : 1;
-    if (burstLeft > 0) burstLeft--;
-    const value = daily * (1 - 0.3 * weekendShare) * burst * (0.9 + 0.2 * random());
-    lines.push(`${formatTimestamp(t0 + minute * 60_000)},${Math.round(value)}`);
-  }
-  return `${lines.join('\n')}\n`;
 }
 
 const traces: { name: string; path: string }[] = [];

@@ -1,6 +1,7 @@
 /**
- * Seeded synthetic traces of shapes the three shared ones lack, for
- * `bench:backtest --varied`: policies are judged on traces nobody here has
+ * Seeded synthetic traces for `bench:backtest`: the 1-minute speed trace
+ * (`--synthetic-days`), and traces of shapes the three shared ones lack
+ * (`--varied`). Policies are judged on traces nobody here has
  * seen, so the bench also shows how the defaults behave on smooth, noisy,
  * growing, shifting, stepped, sparse and coarse series. Each is a plain
  * shape with textbook noise, not fitted to any result; 21 days (7 of
@@ -48,6 +49,29 @@ function traceCsv(stepMinutes: number, days: number, value: (minute: number) => 
     if (v !== undefined) lines.push(`${formatTimestamp(T0_MS + minute * 60_000)},${Math.max(0, Math.round(v * 1000) / 1000)}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * N days at 1-minute sampling: a daily wave, weekends 30 % lower (eased over
+ * two hours so it is a pattern, not a step), ±10 % noise and, about twice a
+ * day, a burst of +50 % for 10–30 minutes. Seeded: the same trace every run.
+ */
+export function syntheticMinuteTraceCsv(days: number, seed = 20260101): string {
+  const random = mulberry32(seed);
+  let burstLeft = 0;
+  return traceCsv(1, days, (minute) => {
+    const hour = (minute % DAY_MINUTES) / 60;
+    const dayOfWeek = Math.floor(minute / DAY_MINUTES) % 7; // 2024-01-01 is a Monday: 5, 6 are the weekend
+    const weekend = dayOfWeek >= 5 ? 1 : 0;
+    const easing = Math.min(1, hour / 2);
+    const wasWeekend = (dayOfWeek + 6) % 7 >= 5 ? 1 : 0;
+    const weekendShare = wasWeekend + (weekend - wasWeekend) * easing;
+    const daily = 1000 + 600 * Math.sin((hour / 24) * 2 * Math.PI - Math.PI / 2);
+    if (burstLeft === 0 && random() < 2 / 1440) burstLeft = 10 + Math.floor(random() * 21);
+    const burst = burstLeft > 0 ? 1.5 : 1;
+    if (burstLeft > 0) burstLeft--;
+    return Math.round(daily * (1 - 0.3 * weekendShare) * burst * (0.9 + 0.2 * random()));
+  });
 }
 
 export function variedTraces(): VariedTrace[] {
