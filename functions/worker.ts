@@ -58,8 +58,9 @@ export const handler = createHandler<SQSEvent, SQSBatchResponse>({ name: NAME, s
     metrics.addMetric('ClusterRuns', MetricUnit.Count, 1);
     // Capacity held because a demand metric stopped (or was never seen) is silent in the plan: count it so it can page.
     // A summary replayed from the idempotency store may predate these fields: read as none.
-    const unknown: readonly string[] = (summary as Partial<RunSummary>).demandUnknown ?? [];
-    const inferredZero: readonly string[] = (summary as Partial<RunSummary>).demandInferredZero ?? [];
+    const stored: Partial<RunSummary> = summary;
+    const unknown: readonly string[] = stored.demandUnknown ?? [];
+    const inferredZero: readonly string[] = stored.demandInferredZero ?? [];
     // A run that found the lease held observed nothing: a 0 from it would say "all known".
     if (summary.status === 'done') {
       metrics.addMetric('ServicesDemandUnknown', MetricUnit.Count, unknown.length);
@@ -67,9 +68,9 @@ export const handler = createHandler<SQSEvent, SQSBatchResponse>({ name: NAME, s
     }
     logger.info('cluster run', { ...summary });
     if (unknown.length > 0) logger.warn('demand unknown: holding capacity for these services', { cluster: summary.cluster, services: unknown });
-    const rehearsal = (summary as Partial<RunSummary>).costCeilingRehearsal;
+    const rehearsal = stored.costCeilingRehearsal;
     if (rehearsal?.outcome === 'failed') logger.warn('cost ceiling not rehearsed: it starts cold and steers over its first day', { cluster: summary.cluster, error: rehearsal.error });
-    const finerReadsFailed = (summary as Partial<RunSummary>).finerReadsFailed ?? [];
+    const finerReadsFailed = stored.finerReadsFailed ?? [];
     if (finerReadsFailed.length > 0) {
       logger.warn('finer days unread: these forecasts cover coarse means until their next refit', { cluster: summary.cluster, failures: finerReadsFailed });
     }
