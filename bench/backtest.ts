@@ -9,10 +9,10 @@
  * speed target is two months of 1-minute steps, ~85 000 minutes, in ≤ 60 s);
  * it runs without --data too.
  *
- * --varied adds eight seeded synthetic traces of shapes the shared ones
+ * --varied adds nine seeded synthetic traces of shapes the shared ones
  * lack (bench/synthetic-traces.ts: growth, a level shift, a nightly batch, low
  * Poisson counts, hourly sampling, office hours, a random walk, missing
- * samples); it runs without --data too.
+ * samples, Pareto-sized bursts); it runs without --data too.
  *
  * --metric-stat Sum has predictive read demand as a settled CloudWatch Sum
  * (each period once it has ended and settled a minute); the default Average

@@ -3,7 +3,7 @@
  * (`--synthetic-days`), and traces of shapes the three shared ones lack
  * (`--varied`). Policies are judged on traces nobody here has
  * seen, so the bench also shows how the defaults behave on smooth, noisy,
- * growing, shifting, stepped, sparse and coarse series. Each is a plain
+ * growing, shifting, stepped, sparse, coarse and bursty series. Each is a plain
  * shape with textbook noise, not fitted to any result; 21 days (7 of
  * warm-up) unless a weekly shape needs four weeks.
  */
@@ -126,6 +126,19 @@ export function variedTraces(): VariedTrace[] {
   {
     const { uniform, normal } = seeded(8);
     traces.push({ name: 'gappy', description: '5-minute daily wave, 8 % noise, 15 % of samples missing', csv: traceCsv(5, 21, (m) => (uniform() < 0.15 ? undefined : 700 * dailyWave(m) * (1 + 0.08 * normal()))) });
+  }
+  {
+    const { uniform, normal } = seeded(9);
+    let excess = 0;
+    traces.push({
+      name: 'bursty',
+      description: '5-minute daily wave, 15 % log-normal noise, about 3 bursts a day of Pareto size (× 1.5 and up, α 1.5) fading over half an hour',
+      csv: traceCsv(5, 21, (m) => {
+        excess *= Math.exp(-5 / 30);
+        if (uniform() < (3 * 5) / DAY_MINUTES) excess += 0.5 * (1 - uniform()) ** (-1 / 1.5);
+        return 600 * dailyWave(m) * (1 + excess) * Math.exp(0.15 * normal());
+      }),
+    });
   }
   return traces;
 }
