@@ -59,10 +59,23 @@ export interface NodeGroupState {
   readonly bootingNodes: number;
 }
 
+/**
+ * What a desired-count change left: the group's desired count once the call
+ * returns and the live bounds that held it. The cloud clamps to its own live
+ * [min, max], which someone may have narrowed below prescale's configured
+ * bounds, so the count may differ from the one asked for (and equal the old
+ * one, when no call was made).
+ */
+export interface DesiredNodesSet {
+  readonly desiredNodes: number;
+  readonly minNodes: number;
+  readonly maxNodes: number;
+}
+
 export interface CapacityActuator {
   describeNodeGroups(cluster: string, names: readonly string[]): Promise<NodeGroupState[]>;
   /** Throws a PrescaleError with code `busy` when the group cannot take a change now. */
-  setDesiredNodes(cluster: string, nodeGroup: string, desiredNodes: number): Promise<void>;
+  setDesiredNodes(cluster: string, nodeGroup: string, desiredNodes: number): Promise<DesiredNodesSet>;
 }
 
 export type TargetHealthState = 'initial' | 'healthy' | 'unhealthy' | 'unused' | 'draining' | 'unavailable';

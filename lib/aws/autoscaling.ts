@@ -7,7 +7,7 @@ import { DescribeAutoScalingGroupsCommand, SetDesiredCapacityCommand, UpdateAuto
 import type { AutoScalingClient, AutoScalingGroup, Instance } from '@aws-sdk/client-auto-scaling';
 import { clamp } from '../core/forecast/numeric.ts';
 import { PrescaleError } from '../errors.ts';
-import type { NodeGroupState, NodeGroupStatus } from '../ports.ts';
+import type { DesiredNodesSet, NodeGroupState, NodeGroupStatus } from '../ports.ts';
 import { chunk } from './chunk.ts';
 import { callAws } from './errors.ts';
 
@@ -21,6 +21,18 @@ export interface ScalingBounds {
 
 export interface ScalingConfig extends ScalingBounds {
   readonly desiredSize: number;
+}
+
+/** A desired-count change: the live config read before it, and what was written (undefined when nothing needed writing). */
+export interface ScalingUpdate {
+  readonly live: ScalingConfig;
+  readonly written: ScalingConfig | undefined;
+}
+
+/** The group's desired count and bounds once `update` is done: what was written, or the live config when nothing was. */
+export function desiredNodesSet(update: ScalingUpdate): DesiredNodesSet {
+  const now = update.written ?? update.live;
+  return { desiredNodes: now.desiredSize, minNodes: now.minSize, maxNodes: now.maxSize };
 }
 
 /**
@@ -115,16 +127,16 @@ export class AutoScalingGroups {
    * SetDesiredCapacity when the live min/max already hold the target (HonorCooldown
    * false: prescale plans its own cooldowns and must not be silently ignored);
    * UpdateAutoScalingGroup when min or max must widen. No call when nothing changes.
-   * Returns what was written, or undefined.
+   * Returns the live config read first and what was written (undefined when no call was made).
    */
-  async setDesiredNodes(groupName: string, desiredNodes: number, allowed?: ScalingBounds): Promise<ScalingConfig | undefined> {
+  async setDesiredNodes(groupName: string, desiredNodes: number, allowed?: ScalingBounds): Promise<ScalingUpdate> {
     const [state] = await this.describeGroups([groupName]);
     if (state!.status !== 'ACTIVE') {
       throw new PrescaleError('busy', `Auto Scaling group ${groupName} is ${state!.status}`, { retryable: true });
     }
     const live = { minSize: state!.minNodes, maxSize: state!.maxNodes, desiredSize: state!.desiredNodes };
     const next = computeScalingUpdate(live, desiredNodes, allowed ?? live);
-    if (next === undefined) return undefined;
+    if (next === undefined) return { live, written: undefined };
     if (next.minSize === live.minSize && next.maxSize === live.maxSize) {
       await callAws(`AutoScaling SetDesiredCapacity ${groupName} → ${next.desiredSize}`, () =>
         this.client.send(new SetDesiredCapacityCommand({ AutoScalingGroupName: groupName, DesiredCapacity: next.desiredSize, HonorCooldown: false })),
@@ -136,6 +148,6 @@ export class AutoScalingGroups {
         ),
       );
     }
-    return next;
+    return { live, written: next };
   }
 }

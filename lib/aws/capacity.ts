@@ -7,8 +7,8 @@ import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { EKSClient } from '@aws-sdk/client-eks';
 import type { NodeGroupConfig } from '../config/schema.ts';
 import { PrescaleError } from '../errors.ts';
-import type { CapacityActuator, NodeGroupState } from '../ports.ts';
-import { AutoScalingGroups } from './autoscaling.ts';
+import type { CapacityActuator, DesiredNodesSet, NodeGroupState } from '../ports.ts';
+import { AutoScalingGroups, desiredNodesSet } from './autoscaling.ts';
 import { EksNodeGroups } from './eks.ts';
 
 export type NodeGroupRoute =
@@ -58,13 +58,13 @@ export class AwsCapacity implements CapacityActuator {
     return names.map((name) => byName.get(name)!);
   }
 
-  async setDesiredNodes(cluster: string, nodeGroup: string, desiredNodes: number): Promise<void> {
+  async setDesiredNodes(cluster: string, nodeGroup: string, desiredNodes: number): Promise<DesiredNodesSet> {
     const route = this.route(nodeGroup);
-    if (route.kind === 'eks-managed') {
-      await this.eks.updateDesiredNodes(cluster, route.nodegroupName, desiredNodes);
-    } else {
-      await this.asg.setDesiredNodes(route.autoScalingGroupName, desiredNodes, { minSize: route.minSize, maxSize: route.maxSize });
-    }
+    const update =
+      route.kind === 'eks-managed'
+        ? await this.eks.updateDesiredNodes(cluster, route.nodegroupName, desiredNodes)
+        : await this.asg.setDesiredNodes(route.autoScalingGroupName, desiredNodes, { minSize: route.minSize, maxSize: route.maxSize });
+    return desiredNodesSet(update);
   }
 }
 

@@ -7,9 +7,9 @@ import { DescribeClusterCommand, DescribeNodegroupCommand, UpdateNodegroupConfig
 import type { EKSClient, Nodegroup } from '@aws-sdk/client-eks';
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { PrescaleError } from '../errors.ts';
-import type { CapacityActuator, NodeGroupState, NodeGroupStatus } from '../ports.ts';
-import { computeScalingUpdate, countInstances, describeAutoScalingGroups } from './autoscaling.ts';
-import type { ScalingConfig } from './autoscaling.ts';
+import type { CapacityActuator, DesiredNodesSet, NodeGroupState, NodeGroupStatus } from '../ports.ts';
+import { computeScalingUpdate, countInstances, describeAutoScalingGroups, desiredNodesSet } from './autoscaling.ts';
+import type { ScalingConfig, ScalingUpdate } from './autoscaling.ts';
 import { callAws } from './errors.ts';
 
 /**
@@ -84,8 +84,8 @@ export class EksNodeGroups implements CapacityActuator {
     });
   }
 
-  async setDesiredNodes(cluster: string, nodeGroup: string, desiredNodes: number): Promise<void> {
-    await this.updateDesiredNodes(cluster, nodeGroup, desiredNodes);
+  async setDesiredNodes(cluster: string, nodeGroup: string, desiredNodes: number): Promise<DesiredNodesSet> {
+    return desiredNodesSet(await this.updateDesiredNodes(cluster, nodeGroup, desiredNodes));
   }
 
   /**
@@ -93,16 +93,16 @@ export class EksNodeGroups implements CapacityActuator {
    * sent unchanged with it. Nothing is sent when the clamped desired is the
    * current one. A group not ACTIVE, or EKS answering ResourceInUseException
    * (an update already running), is `busy`: requeue, do not fail the run.
-   * Returns what was written, or undefined when no call was made.
+   * Returns the live config read first and what was written (undefined when no call was made).
    */
-  async updateDesiredNodes(cluster: string, nodegroupName: string, desiredNodes: number): Promise<ScalingConfig | undefined> {
+  async updateDesiredNodes(cluster: string, nodegroupName: string, desiredNodes: number): Promise<ScalingUpdate> {
     const nodegroup = await this.describeNodegroup(cluster, nodegroupName);
     if (nodegroup.status !== 'ACTIVE') {
       throw new PrescaleError('busy', `EKS node group ${cluster}/${nodegroupName} is ${nodegroup.status ?? 'in an unknown state'}, not ACTIVE`, { retryable: true });
     }
     const live = liveScalingConfig(nodegroup);
     const next = computeScalingUpdate(live, desiredNodes, live);
-    if (next === undefined) return undefined;
+    if (next === undefined) return { live, written: undefined };
     await callAws(`EKS UpdateNodegroupConfig ${cluster}/${nodegroupName} desired ${live.desiredSize} → ${next.desiredSize}`, () =>
       this.eks.send(
         new UpdateNodegroupConfigCommand({
@@ -112,7 +112,7 @@ export class EksNodeGroups implements CapacityActuator {
         }),
       ),
     );
-    return next;
+    return { live, written: next };
   }
 
   /** Endpoint and CA for the Kubernetes client; see `describeCluster`. */

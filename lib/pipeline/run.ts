@@ -11,7 +11,7 @@ import { fleetUsdPerHour, planCost } from '../core/budget/cost.ts';
 import { bundledPriceTable, nodeGroupPricesUsdPerHour } from '../core/budget/prices.ts';
 import { pendingPlanMessage, type PlanCostSummary } from '../slack/messages.ts';
 import { budgetStage, type MonthSpend } from './budget.ts';
-import type { Command, GuardedCommand } from '../core/commands.ts';
+import type { Command, GuardedCommand, ScaleNodeGroupCommand } from '../core/commands.ts';
 import { commandTarget, isNoOp } from '../core/commands.ts';
 import type { DemandHistory, Forecast, Forecaster } from '../core/forecast/types.ts';
 import { historyEndMs, STANDARD_LEVELS } from '../core/forecast/types.ts';
@@ -30,6 +30,7 @@ import type {
   Clock,
   CooldownState,
   DecisionRecord,
+  DesiredNodesSet,
   Lease,
   ManifestApplier,
   MetricsSource,
@@ -78,6 +79,13 @@ export interface CommandOutcome {
   readonly guarded: GuardedCommand;
   readonly result: AuditEntry['result'];
   readonly message: string | undefined;
+  /**
+   * What the cloud actually changed when the result is `applied`: the
+   * guarded command, or less of it when the cloud's live bounds clamped it.
+   */
+  readonly applied?: Command;
+  /** A state write that failed after the change was made (the change stands; only its bookkeeping is missing). */
+  readonly bookkeepingError?: string;
 }
 
 export interface RunResult {
@@ -233,33 +241,52 @@ async function forecastServices(
   return { forecasts, windows, finerReadsFailed: finerReadsFailed.sort((a, b) => compareStrings(a.service, b.service)) };
 }
 
+interface ActResult {
+  readonly result: AuditEntry['result'];
+  readonly message: string | undefined;
+  readonly applied: Command | undefined;
+}
+
+/**
+ * A node-group scale's result from what the cloud left. The cloud clamps
+ * desired to its own live bounds, which someone may have narrowed below the
+ * configured ones, so the count asked for is not always the count set: the
+ * result says which, and `applied` carries the count that was.
+ */
+export function scaleResult(command: ScaleNodeGroupCommand, set: DesiredNodesSet): ActResult {
+  if (set.desiredNodes === command.toNodes) return { result: 'applied', message: undefined, applied: command };
+  const bounds = `the node group's live bounds [${set.minNodes}, ${set.maxNodes}]`;
+  if (set.desiredNodes === command.fromNodes) return { result: 'skipped', message: `${bounds} keep it at ${set.desiredNodes} (asked ${command.toNodes})`, applied: undefined };
+  return { result: 'applied', message: `${bounds} limited it to ${set.desiredNodes} (asked ${command.toNodes})`, applied: { ...command, toNodes: set.desiredNodes } };
+}
+
 /**
  * Carries out one allowed command after re-reading the state it was planned
  * on: if someone else moved the node group meanwhile, the plan is stale and
  * the command is skipped (the next run plans from the new state).
  */
-async function actOne(command: Command, config: PrescaleConfig, ports: PipelinePorts): Promise<{ result: AuditEntry['result']; message: string | undefined }> {
+async function actOne(command: Command, config: PrescaleConfig, ports: PipelinePorts): Promise<ActResult> {
   switch (command.kind) {
     case 'scale-node-group': {
       const [fresh] = await ports.capacity.describeNodeGroups(config.cluster.name, [command.nodeGroup]);
-      if (fresh === undefined) return { result: 'failed', message: `node group ${command.nodeGroup} not found` };
-      if (fresh.desiredNodes === command.toNodes) return { result: 'skipped', message: 'already at the desired count' };
-      if (fresh.desiredNodes !== command.fromNodes) return { result: 'skipped', message: `stale plan: desired moved from ${command.fromNodes} to ${fresh.desiredNodes} since observed` };
-      await ports.capacity.setDesiredNodes(config.cluster.name, command.nodeGroup, command.toNodes);
-      return { result: 'applied', message: undefined };
+      if (fresh === undefined) return { result: 'failed', message: `node group ${command.nodeGroup} not found`, applied: undefined };
+      if (fresh.desiredNodes === command.toNodes) return { result: 'skipped', message: 'already at the desired count', applied: undefined };
+      if (fresh.desiredNodes !== command.fromNodes) return { result: 'skipped', message: `stale plan: desired moved from ${command.fromNodes} to ${fresh.desiredNodes} since observed`, applied: undefined };
+      return scaleResult(command, await ports.capacity.setDesiredNodes(config.cluster.name, command.nodeGroup, command.toNodes));
     }
     case 'set-hpa-floor': {
-      if (ports.manifests === undefined) return { result: 'skipped', message: 'no manifest applier configured' };
+      if (ports.manifests === undefined) return { result: 'skipped', message: 'no manifest applier configured', applied: undefined };
       await ports.manifests.setHpaMinReplicas(command.namespace, command.service, command.toMinReplicas);
-      return { result: 'applied', message: undefined };
+      return { result: 'applied', message: undefined, applied: command };
     }
     case 'apply-manifest': {
-      if (ports.manifests === undefined) return { result: 'skipped', message: 'no manifest applier configured' };
+      if (ports.manifests === undefined) return { result: 'skipped', message: 'no manifest applier configured', applied: undefined };
       const [outcome] = await ports.manifests.apply([command.manifest as never], { fieldManager: 'prescale', force: false });
-      return { result: outcome?.outcome === 'failed' ? 'failed' : 'applied', message: outcome?.message };
+      const failed = outcome?.outcome === 'failed';
+      return { result: failed ? 'failed' : 'applied', message: outcome?.message, applied: failed ? undefined : command };
     }
     case 'set-alb-weights':
-      return { result: 'skipped', message: 'ALB weights are set by the reweight function' };
+      return { result: 'skipped', message: 'ALB weights are set by the reweight function', applied: undefined };
   }
 }
 
@@ -299,25 +326,34 @@ async function act(
     const command = entry.effective;
     let result: AuditEntry['result'] = 'skipped';
     let message: string | undefined = entry.reason;
+    let applied: Command | undefined;
+    let bookkeepingError: string | undefined;
     if (command !== undefined && (entry.verdict === 'allow' || entry.verdict === 'clamp') && !isNoOp(command) && !options.dryRun) {
       try {
-        ({ result, message } = await actOne(command, config, ports));
-        if (result === 'applied' && command.kind === 'scale-node-group') {
-          const previous = cooldowns.get(command.nodeGroup) ?? (await ports.state.getCooldown(config.cluster.name, command.nodeGroup));
-          const next = cooldownAfterScale(previous, command, nowMs);
-          await ports.state.putCooldown(lease, command.nodeGroup, next);
-          cooldowns.set(command.nodeGroup, next);
-        }
+        ({ result, message, applied } = await actOne(command, config, ports));
       } catch (error) {
         if (!isPrescaleError(error)) throw error;
         // A busy node group is requeued to the next run, not a failed run.
         result = error.code === 'busy' || error.code === 'throttling' ? 'requeued' : 'failed';
         message = `${error.code}: ${error.message}`;
       }
+      // Apart from the change: a cooldown that cannot be written leaves the scale applied, and says so.
+      if (applied?.kind === 'scale-node-group') {
+        try {
+          const previous = cooldowns.get(applied.nodeGroup) ?? (await ports.state.getCooldown(config.cluster.name, applied.nodeGroup));
+          const next = cooldownAfterScale(previous, applied, nowMs);
+          await ports.state.putCooldown(lease, applied.nodeGroup, next);
+          cooldowns.set(applied.nodeGroup, next);
+        } catch (error) {
+          if (!isPrescaleError(error)) throw error;
+          bookkeepingError = `cooldown not recorded (${error.code}: ${error.message}): the next run may reverse this scale before its delay`;
+          message = message === undefined ? bookkeepingError : `${message}; ${bookkeepingError}`;
+        }
+      }
     } else if (options.dryRun) {
       message = `dry run: ${entry.reason}`;
     }
-    const subject = command ?? entry.command;
+    const subject = applied ?? command ?? entry.command;
     await ports.state.appendAudit({
       cluster: config.cluster.name,
       atMs: nowMs,
@@ -328,7 +364,7 @@ async function act(
       result,
       message,
     });
-    outcomes.push({ guarded: entry, result, message });
+    outcomes.push({ guarded: entry, result, message, ...(applied === undefined ? {} : { applied }), ...(bookkeepingError === undefined ? {} : { bookkeepingError }) });
   }
   return outcomes;
 }
@@ -527,7 +563,7 @@ export interface ApprovedPlanResult {
  * were applied. A held, failed, requeued or skipped command changed nothing.
  */
 export function appliedRateChangeUsdPerHour(outcomes: readonly CommandOutcome[], usdPerHourByGroup: Readonly<Record<string, number>>): number {
-  const applied = outcomes.flatMap((o) => (o.result === 'applied' && o.guarded.effective !== undefined ? [o.guarded.effective] : []));
+  const applied = outcomes.flatMap((o) => (o.result === 'applied' && o.applied !== undefined ? [o.applied] : []));
   return planCost(applied, usdPerHourByGroup).deltaUsdPerHour;
 }
 

@@ -5,7 +5,7 @@
  */
 import type { NodeGroupConfig, PrescaleConfig } from '../config/schema.ts';
 import { accumulatesOverPeriod, choosePeriodSeconds, computeValueScale } from '../core/cloudwatch-retention.ts';
-import { positiveModulo } from '../core/forecast/numeric.ts';
+import { clamp, positiveModulo } from '../core/forecast/numeric.ts';
 import { metricKey, SETTLE_MS } from '../core/plan/demand.ts';
 import type { DemandHistory } from '../core/forecast/types.ts';
 import { PrescaleError } from '../errors.ts';
@@ -14,6 +14,7 @@ import type {
   CapacityActuator,
   Clock,
   DemandRequest,
+  DesiredNodesSet,
   HpaState,
   ManifestApplier,
   ManifestObject,
@@ -126,6 +127,9 @@ interface SimNodeGroup {
   readonly config: NodeGroupConfig;
   readonly fleet: Fleet;
   status: NodeGroupState['status'];
+  /** The cloud's own bounds, the configured ones unless someone narrowed them (setLiveBounds). */
+  liveMinNodes: number;
+  liveMaxNodes: number;
 }
 
 /** Node groups with boot delay and per-minute billing, exactly the physics the scores use. */
@@ -140,7 +144,14 @@ export class SimCapacity implements CapacityActuator {
   ) {}
 
   addGroup(config: NodeGroupConfig, initialReadyNodes: number): void {
-    this.groups.set(config.name, { config, fleet: new Fleet(config.bootMinutes, initialReadyNodes), status: 'ACTIVE' });
+    this.groups.set(config.name, { config, fleet: new Fleet(config.bootMinutes, initialReadyNodes), status: 'ACTIVE', liveMinNodes: config.minNodes, liveMaxNodes: config.maxNodes });
+  }
+
+  /** Someone changed the group's bounds in the cloud (the console, Terraform): desired is clamped to them, as EKS does. */
+  setLiveBounds(nodeGroup: string, minNodes: number, maxNodes: number): void {
+    const group = this.group(nodeGroup);
+    group.liveMinNodes = minNodes;
+    group.liveMaxNodes = maxNodes;
   }
 
   setStatus(nodeGroup: string, status: NodeGroupState['status']): void {
@@ -165,21 +176,25 @@ export class SimCapacity implements CapacityActuator {
     if (cluster !== this.cluster) throw new PrescaleError('not-found', `cluster ${cluster} not found`);
     const minute = this.minute();
     return names.map((name) => {
-      const { config, fleet, status } = this.group(name);
+      const { fleet, status, liveMinNodes, liveMaxNodes } = this.group(name);
       const ready = fleet.readyNodes(minute);
-      return { name, status, desiredNodes: fleet.aliveNodes, minNodes: config.minNodes, maxNodes: config.maxNodes, readyNodes: ready, bootingNodes: fleet.aliveNodes - ready };
+      return { name, status, desiredNodes: fleet.aliveNodes, minNodes: liveMinNodes, maxNodes: liveMaxNodes, readyNodes: ready, bootingNodes: fleet.aliveNodes - ready };
     });
   }
 
-  async setDesiredNodes(cluster: string, nodeGroup: string, desiredNodes: number): Promise<void> {
+  async setDesiredNodes(cluster: string, nodeGroup: string, desiredNodes: number): Promise<DesiredNodesSet> {
     if (cluster !== this.cluster) throw new PrescaleError('not-found', `cluster ${cluster} not found`);
     const group = this.group(nodeGroup);
     if (group.status !== 'ACTIVE') throw new PrescaleError('busy', `node group ${nodeGroup} is ${group.status}`, { retryable: true });
     if (!Number.isInteger(desiredNodes) || desiredNodes < group.config.minNodes || desiredNodes > group.config.maxNodes) {
       throw new PrescaleError('validation', `desired ${desiredNodes} is outside [${group.config.minNodes}, ${group.config.maxNodes}] for ${nodeGroup}`);
     }
-    group.fleet.setDesired(this.minute(), desiredNodes);
-    this.calls.push({ atMs: this.clock.nowMs(), nodeGroup, desiredNodes });
+    // Like EKS: desired is clamped to the live bounds, and nothing is sent when that changes nothing.
+    const set = { desiredNodes: clamp(desiredNodes, group.liveMinNodes, group.liveMaxNodes), minNodes: group.liveMinNodes, maxNodes: group.liveMaxNodes };
+    if (set.desiredNodes === group.fleet.aliveNodes) return set;
+    group.fleet.setDesired(this.minute(), set.desiredNodes);
+    this.calls.push({ atMs: this.clock.nowMs(), nodeGroup, desiredNodes: set.desiredNodes });
+    return set;
   }
 }
 

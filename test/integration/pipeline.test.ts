@@ -5,11 +5,12 @@
 import { describe, expect, it } from 'vitest';
 import type { PrescaleConfig } from '../../lib/config/schema.ts';
 import type { DemandHistory, Forecaster, ForecastRequest } from '../../lib/core/forecast/types.ts';
-import { appliedRateChangeUsdPerHour, readsFinerDays, runPipeline, type CommandOutcome, type PipelinePorts } from '../../lib/pipeline/run.ts';
+import { appliedRateChangeUsdPerHour, readsFinerDays, runPipeline, scaleResult, type CommandOutcome, type PipelinePorts } from '../../lib/pipeline/run.ts';
 import { createSimCloud, type SimCloud } from '../../lib/sim/cloud.ts';
 import { createMemoryStateStore } from '../../lib/state/memory.ts';
 import { webClusterConfig, webService } from '../support/web-cluster.ts';
 import type { StateStore } from '../../lib/ports.ts';
+import { PrescaleError } from '../../lib/errors.ts';
 
 /** Tomorrow is like the last minute, with no uncertainty: these tests are about the stages after the forecast. */
 const lastValueForecaster: Forecaster = {
@@ -195,6 +196,43 @@ describe('pipeline on the simulated cloud', () => {
     expect(result.outcomes[0]!.result).toBe('skipped');
     expect(result.outcomes[0]!.message).toContain('stale plan');
     expect(desired(h)).toBe(5);
+  });
+
+  it('records the count the live bounds let through, not the one asked, and prices and cools down on it', async () => {
+    // 2 → 9 asked (see the first test); someone narrowed the group's live max to 5 (configured: 40)
+    const h = harness(config(), Array(30).fill(1500), 2);
+    h.cloud.capacity.setLiveBounds('web', 1, 5);
+    const result = await h.run(10);
+    expect(desired(h)).toBe(5);
+    expect(result.outcomes[0]).toMatchObject({ result: 'applied', applied: { fromNodes: 2, toNodes: 5 }, message: "the node group's live bounds [1, 5] limited it to 5 (asked 9)" });
+    const [audit] = await h.state.listAudit('test', 0, 10);
+    expect(audit).toMatchObject({ before: { desiredNodes: 2 }, after: { desiredNodes: 5 }, result: 'applied' });
+    expect((await h.state.getCooldown('test', 'web')).lastScaleOutMs).toBe(h.cloud.clock.nowMs());
+    // the ceiling's rate: 5 nodes × $0.096 running, not the 9 asked
+    expect((await h.state.getPlannerMemory('test'))!.costCeiling!.ourUsdPerHour).toBeCloseTo(5 * 0.096, 9);
+  });
+
+  it('skips, and says why, a scale the live bounds hold at the current count', async () => {
+    const h = harness(config(), Array(30).fill(1500), 2);
+    h.cloud.capacity.setLiveBounds('web', 1, 2);
+    const result = await h.run(10);
+    expect(desired(h)).toBe(2);
+    expect(result.outcomes[0]).toMatchObject({ result: 'skipped', message: "the node group's live bounds [1, 2] keep it at 2 (asked 9)" });
+    expect(result.outcomes[0]!.applied).toBeUndefined();
+  });
+
+  it('keeps an applied scale applied when its cooldown cannot be written, and reports the missing bookkeeping', async () => {
+    const h = harness(config(), Array(30).fill(1500), 2);
+    h.state.putCooldown = async () => {
+      throw new PrescaleError('throttling', 'DynamoDB PutItem: rate exceeded', { retryable: true });
+    };
+    const result = await h.run(10);
+    expect(desired(h)).toBe(9);
+    expect(result.outcomes[0]).toMatchObject({ result: 'applied', applied: { toNodes: 9 } });
+    expect(result.outcomes[0]!.bookkeepingError).toBe('cooldown not recorded (throttling: DynamoDB PutItem: rate exceeded): the next run may reverse this scale before its delay');
+    const [audit] = await h.state.listAudit('test', 0, 10);
+    expect(audit).toMatchObject({ after: { desiredNodes: 9 }, result: 'applied' });
+    expect(audit!.message).toContain('cooldown not recorded');
   });
 
   describe('demand reads, one batch per stage', () => {
@@ -517,7 +555,12 @@ describe('budget guard in the pipeline', () => {
 
 describe('appliedRateChangeUsdPerHour', () => {
   const scale = (nodeGroup: string, fromNodes: number, toNodes: number) => ({ kind: 'scale-node-group' as const, cluster: 'test', nodeGroup, fromNodes, toNodes, reason: '' });
-  const outcome = (command: ReturnType<typeof scale>, result: CommandOutcome['result']): CommandOutcome => ({ guarded: { command, verdict: 'allow', effective: command, reason: '' }, result, message: undefined });
+  const outcome = (command: ReturnType<typeof scale>, result: CommandOutcome['result'], applied: ReturnType<typeof scale> | undefined = result === 'applied' ? command : undefined): CommandOutcome => ({
+    guarded: { command, verdict: 'allow', effective: command, reason: '' },
+    result,
+    message: undefined,
+    ...(applied === undefined ? {} : { applied }),
+  });
   it.each<[string, CommandOutcome[], number]>([
     // 2 → 9 web nodes applied: +7 × $0.096 = +$0.672/h
     ['an applied scale-out', [outcome(scale('web', 2, 9), 'applied')], 0.672],
@@ -525,7 +568,26 @@ describe('appliedRateChangeUsdPerHour', () => {
     ['a scale-in beside commands that did not run', [outcome(scale('web', 9, 4), 'applied'), outcome(scale('web', 4, 20), 'failed'), outcome(scale('web', 4, 20), 'requeued'), outcome(scale('web', 4, 20), 'skipped')], -0.48],
     // a group without a price adds nothing
     ['an unpriced group', [outcome(scale('gpu', 0, 3), 'applied')], 0],
+    // 2 → 9 asked, the live max held it to 5: +3 × 0.096 = +0.288, not the +0.672 asked
+    ['a scale-out the cloud clamped', [outcome(scale('web', 2, 9), 'applied', scale('web', 2, 5))], 0.288],
   ])('%s', (_why, outcomes, expected) => {
     expect(appliedRateChangeUsdPerHour(outcomes, { web: 0.096 })).toBeCloseTo(expected, 12);
+  });
+});
+
+describe('scaleResult', () => {
+  const command = { kind: 'scale-node-group' as const, cluster: 'test', nodeGroup: 'web', fromNodes: 4, toNodes: 10, reason: '' };
+  it.each<[string, { desiredNodes: number; minNodes: number; maxNodes: number }, string, number | undefined, string | undefined]>([
+    // the cloud set the 10 asked
+    ['as asked', { desiredNodes: 10, minNodes: 1, maxNodes: 40 }, 'applied', 10, undefined],
+    // live max 6 < 10: 4 → 6 happened, 4 of the 6 nodes asked did not
+    ['clamped by the live max', { desiredNodes: 6, minNodes: 1, maxNodes: 6 }, 'applied', 6, "the node group's live bounds [1, 6] limited it to 6 (asked 10)"],
+    // live max 4 = the current count: nothing changed
+    ['held at the current count', { desiredNodes: 4, minNodes: 1, maxNodes: 4 }, 'skipped', undefined, "the node group's live bounds [1, 4] keep it at 4 (asked 10)"],
+  ])('%s', (_why, set, result, appliedTo, message) => {
+    const outcome = scaleResult(command, set);
+    expect(outcome.result).toBe(result);
+    expect(outcome.applied?.kind === 'scale-node-group' ? outcome.applied.toNodes : undefined).toBe(appliedTo);
+    expect(outcome.message).toBe(message);
   });
 });

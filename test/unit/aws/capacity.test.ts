@@ -145,16 +145,16 @@ describe('EksNodeGroups', () => {
   it('clamps desired to the live max', async () => {
     eksMock.on(DescribeNodegroupCommand).resolves({ nodegroup: nodegroup() });
     eksMock.on(UpdateNodegroupConfigCommand).resolves({});
-    expect(await groups.updateDesiredNodes('prod', 'general', 25)).toEqual({ minSize: 3, maxSize: 20, desiredSize: 20 });
+    expect(await groups.updateDesiredNodes('prod', 'general', 25)).toEqual({ live: { minSize: 3, maxSize: 20, desiredSize: 5 }, written: { minSize: 3, maxSize: 20, desiredSize: 20 } });
     expect(eksMock.commandCalls(UpdateNodegroupConfigCommand)[0]!.args[0].input.scalingConfig).toEqual({ minSize: 3, maxSize: 20, desiredSize: 20 });
   });
 
   it('makes no UpdateNodegroupConfig call when nothing changes', async () => {
     eksMock.on(DescribeNodegroupCommand).resolves({ nodegroup: nodegroup() });
-    await groups.setDesiredNodes('prod', 'general', 5);
-    // 30 clamps to max 20, which is already desired
+    expect(await groups.setDesiredNodes('prod', 'general', 5)).toEqual({ desiredNodes: 5, minNodes: 3, maxNodes: 20 });
+    // 30 clamps to max 20, which is already desired: the caller learns the group stays at 20
     eksMock.on(DescribeNodegroupCommand).resolves({ nodegroup: nodegroup({ scalingConfig: { minSize: 3, maxSize: 20, desiredSize: 20 } }) });
-    await groups.setDesiredNodes('prod', 'general', 30);
+    expect(await groups.setDesiredNodes('prod', 'general', 30)).toEqual({ desiredNodes: 20, minNodes: 3, maxNodes: 20 });
     expect(eksMock.commandCalls(UpdateNodegroupConfigCommand)).toHaveLength(0);
   });
 
@@ -216,7 +216,7 @@ describe('AutoScalingGroups (self-managed)', () => {
 
   it('makes no call when nothing changes', async () => {
     asgMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [asg('spot-asg')] });
-    expect(await groups.setDesiredNodes('spot-asg', 4)).toBeUndefined();
+    expect(await groups.setDesiredNodes('spot-asg', 4)).toEqual({ live: { minSize: 1, maxSize: 10, desiredSize: 4 }, written: undefined });
     expect(asgMock.commandCalls(SetDesiredCapacityCommand)).toHaveLength(0);
     expect(asgMock.commandCalls(UpdateAutoScalingGroupCommand)).toHaveLength(0);
   });
@@ -326,7 +326,7 @@ describe('AwsCapacity router', () => {
     asgMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [asg('prod-spot-asg', { MinSize: 0, MaxSize: 5, DesiredCapacity: 5 })] });
     asgMock.on(UpdateAutoScalingGroupCommand).resolves({});
     // 40 clamps to the configured max 15; live max 5 widens to 15
-    await capacity.setDesiredNodes('prod', 'spot', 40);
+    expect(await capacity.setDesiredNodes('prod', 'spot', 40)).toEqual({ desiredNodes: 15, minNodes: 0, maxNodes: 15 });
     expect(asgMock.commandCalls(UpdateAutoScalingGroupCommand)[0]!.args[0].input).toEqual({ AutoScalingGroupName: 'prod-spot-asg', MinSize: 0, MaxSize: 15, DesiredCapacity: 15 });
   });
 

@@ -46,7 +46,7 @@ describe('the dry run cannot change the cloud', () => {
     const calls: string[] = [];
     const capacity: CapacityActuator = {
       describeNodeGroups: async () => (calls.push('describe'), []),
-      setDesiredNodes: async () => void calls.push('set'),
+      setDesiredNodes: async (_cluster, _group, desiredNodes) => (calls.push('set'), { desiredNodes, minNodes: 0, maxNodes: 100 }),
     };
     const manifests: ManifestApplier = {
       describeHpas: async () => (calls.push('hpas'), []),
