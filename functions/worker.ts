@@ -74,6 +74,8 @@ export const handler = createHandler<SQSEvent, SQSBatchResponse>({ name: NAME, s
     if (finerReadsFailed.length > 0) {
       logger.warn('finer days unread: these forecasts cover coarse means until their next refit', { cluster: summary.cluster, failures: finerReadsFailed });
     }
+    const alertNotPosted = stored.budgetAlertNotPosted ?? null;
+    if (alertNotPosted !== null) logger.warn('budget alert not posted: the next run posts it again', { cluster: summary.cluster, error: alertNotPosted });
     return summary;
   };
   const processed = await processPartialResponse(event, processRecord, processor, { context });

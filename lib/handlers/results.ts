@@ -29,6 +29,8 @@ export interface RunSummary {
   readonly costCeilingRehearsal: CostCeilingRehearsal | null;
   /** Refits whose finer days could not be read (their quantiles cover coarse means until the next refit), by service. */
   readonly finerReadsFailed: readonly FinerReadFailure[];
+  /** Why the budget alert due was not posted (the next run posts it again); null when it was, or none was due. */
+  readonly budgetAlertNotPosted: string | null;
 }
 
 export function summarizeRun(result: RunResult): RunSummary {
@@ -51,6 +53,7 @@ export function summarizeRun(result: RunResult): RunSummary {
     demandInferredZero: [...result.demandInferredZero],
     costCeilingRehearsal: result.costCeilingRehearsal ?? null,
     finerReadsFailed: [...(result.finerReadsFailed ?? [])],
+    budgetAlertNotPosted: result.budgetAlertNotPosted ?? null,
   };
 }
 

@@ -44,14 +44,17 @@ export interface BudgetStageOutput {
   readonly guarded: GuardedCommand[];
   /** Undefined without a budget. */
   readonly spend: MonthSpend | undefined;
+  /** The accrued ledger with `alerts` recorded as sent: to keep once they are posted. */
   readonly ledger: Ledger | undefined;
+  /** The same ledger without them: to keep when posting failed, so the next run sends them again. */
+  readonly ledgerWithoutAlerts: Ledger | undefined;
   readonly ledgerAtMs: number | undefined;
   readonly alerts: NotifierMessage[];
 }
 
 export function budgetStage(input: BudgetStageInput): BudgetStageOutput {
   const { config, nowMs } = input;
-  if (config.budget === undefined) return { guarded: [...input.bounded], spend: undefined, ledger: undefined, ledgerAtMs: undefined, alerts: [] };
+  if (config.budget === undefined) return { guarded: [...input.bounded], spend: undefined, ledger: undefined, ledgerWithoutAlerts: undefined, ledgerAtMs: undefined, alerts: [] };
   const prices = input.usdPerHourByGroup;
   const desiredNodes = Object.fromEntries(input.nodeGroups.map((g) => [g.name, g.desiredNodes]));
   const fleet = input.nodeGroups.map((g) => ({ nodeGroup: g.name, nodes: g.desiredNodes, usdPerHour: prices[g.name] ?? 0 }));
@@ -71,6 +74,7 @@ export function budgetStage(input: BudgetStageInput): BudgetStageOutput {
   };
   const due = budgetAlerts(alertsSentThisMonth(ledger, nowMs), spendPercentOf(spent, config.budget.monthlyUsd), config.budget.alertPercents);
   const alerts: NotifierMessage[] = [];
+  const ledgerWithoutAlerts = pruneLedger(ledger, nowMs, LEDGER_MONTHS_KEPT);
   const top = highestAlert(due);
   if (top !== undefined) {
     alerts.push(
@@ -87,5 +91,5 @@ export function budgetStage(input: BudgetStageInput): BudgetStageOutput {
     );
     ledger = recordAlertsSent(ledger, nowMs, due);
   }
-  return { guarded: applied.guarded, spend, ledger: pruneLedger(ledger, nowMs, LEDGER_MONTHS_KEPT), ledgerAtMs: nowMs, alerts };
+  return { guarded: applied.guarded, spend, ledger: pruneLedger(ledger, nowMs, LEDGER_MONTHS_KEPT), ledgerWithoutAlerts, ledgerAtMs: nowMs, alerts };
 }

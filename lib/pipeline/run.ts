@@ -36,6 +36,7 @@ import type {
   MetricsSource,
   NodeGroupState,
   Notifier,
+  NotifierMessage,
   PendingPlan,
   PlannerMemory,
   StateStore,
@@ -109,6 +110,8 @@ export interface RunResult {
    * refit. Absent when none failed.
    */
   readonly finerReadsFailed?: readonly FinerReadFailure[];
+  /** Why the budget alert due could not be posted (the next run posts it again); absent when it was, or none was due. */
+  readonly budgetAlertNotPosted?: string;
 }
 
 export interface FinerReadFailure {
@@ -475,12 +478,15 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
       override: options.override,
     });
     const outcomes = await act(budget.guarded, config, ports, options, lease, nowMs, cooldowns);
+    let budgetAlertNotPosted: string | undefined;
     const pendingPlan = options.dryRun ? undefined : await requestApproval(config, ports, budget.guarded, nodeGroups, prices, budget.spend, nowMs);
     if (!options.dryRun) {
       const ranUsdPerHour = fleetUsdPerHour(Object.fromEntries(nodeGroups.map((g) => [g.name, g.desiredNodes])), prices) + appliedRateChangeUsdPerHour(outcomes, prices);
       const costCeiling = planned.memory.costCeiling && withOurRate(planned.memory.costCeiling, ranUsdPerHour);
-      await ports.state.putPlannerMemory(lease, { ...planned.memory, costCeiling, ledger: budget.ledger, ledgerAtMs: budget.ledgerAtMs });
-      for (const alert of budget.alerts) await ports.notifier?.post(alert);
+      // Posted before the ledger that marks them sent is kept: a post that fails is sent again by the next run, not lost.
+      budgetAlertNotPosted = await postBudgetAlerts(ports.notifier, budget.alerts);
+      const ledger = budgetAlertNotPosted === undefined ? budget.ledger : budget.ledgerWithoutAlerts;
+      await ports.state.putPlannerMemory(lease, { ...planned.memory, costCeiling, ledger, ledgerAtMs: budget.ledgerAtMs });
     }
     const forecastModel = [...new Set([...forecasts.values()].map((f) => f.model))].sort().join('+') || undefined;
     if (outcomes.length > 0) await ports.state.appendDecision(decisionRecord(cluster, lease, nowMs, options.actor, forecastModel, outcomes));
@@ -498,10 +504,28 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
       demandInferredZero: servicesIn('inferred-zero'),
       ...(costCeilingRehearsal === undefined ? {} : { costCeilingRehearsal }),
       ...(finerReadsFailed.length === 0 ? {} : { finerReadsFailed }),
+      ...(budgetAlertNotPosted === undefined ? {} : { budgetAlertNotPosted }),
     };
   } finally {
     await ports.state.releaseLease(lease);
   }
+}
+
+/**
+ * Posts the budget alerts due; a failed post does not fail the run (the
+ * commands already ran), it is returned so the run keeps the ledger that
+ * still counts the alert as unsent and says so.
+ */
+async function postBudgetAlerts(notifier: Notifier | undefined, alerts: readonly NotifierMessage[]): Promise<string | undefined> {
+  if (notifier === undefined) return undefined;
+  for (const alert of alerts) {
+    try {
+      await notifier.post(alert);
+    } catch (error) {
+      return reportedError(error);
+    }
+  }
+  return undefined;
 }
 
 /**

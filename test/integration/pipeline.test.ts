@@ -541,6 +541,31 @@ describe('budget guard in the pipeline', () => {
     expect(h.cloud.notifier.posted.length).toBe(again);
   });
 
+  it('posts an alert again on the next run when Slack refused it, and the run that hit the error still completes', async () => {
+    // As above, the first run is already past 100 % of the cap (the month so far is estimated at 9 nodes);
+    // Slack answers 503 to that first alert only.
+    const cfg = config({ ...budget(0.05), slack: { channel: '#ops', approvers: [] } });
+    const h = harness(cfg, Array(200).fill(1500), 9);
+    const post = h.cloud.notifier.post.bind(h.cloud.notifier);
+    let refused = 0;
+    h.cloud.notifier.post = async (message) => {
+      if (/budget/i.test(message.text) && refused === 0) {
+        refused++;
+        throw new PrescaleError('unavailable', 'Slack answered 503', { retryable: true });
+      }
+      return post(message);
+    };
+    const first = await h.run(10);
+    expect(first.status).toBe('done');
+    expect(first.budgetAlertNotPosted).toBe('unavailable: Slack answered 503');
+    await h.run(15);
+    const alerts = h.cloud.notifier.posted.map((m) => m.text).filter((t) => /budget/i.test(t));
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toContain('100');
+    await h.run(20);
+    expect(h.cloud.notifier.posted.map((m) => m.text).filter((t) => /budget/i.test(t))).toHaveLength(1);
+  });
+
   it('prices the cost ceiling at the nodes the run left, not those it planned', async () => {
     // As above: 2 → 9 nodes waits for approval. The plan priced 9 × $0.096 = $0.864/h; the group stays at 2 → $0.192/h.
     // The shadow HPA runs ceil(1500 / (100 × 0.7)) = ceil(21.43) = 22 pods, 2 a node → 11 nodes × $0.096 = $1.056/h.
