@@ -28,9 +28,12 @@ export const handler = createHandler<AlarmEvent, AlarmResult>({ name: NAME, sche
   }
   return runner(deps).run(`${event.resources[0]}#${event.detail.state.timestamp}`, context, async () => {
     const actor = `alarm:${event.detail.alarmName}`;
-    const { done, failed } = await forEachCluster(route.clusters, async (cluster) =>
-      summarizeRun(await runPipeline(deps.config(cluster), deps.portsFor(cluster, Date.parse(event.time)), { trigger: 'alarm', actor, runId: `${context.awsRequestId}#${cluster}` })),
-    );
+    const { done, failed } = await forEachCluster(route.clusters, async (cluster) => {
+      const result = await runPipeline(deps.config(cluster), deps.portsFor(cluster, Date.parse(event.time)), { trigger: 'alarm', actor, runId: `${context.awsRequestId}#${cluster}` });
+      // A run in progress observed the cluster before this alarm, so its plan may not cover it: retry, never drop.
+      if (result.status === 'lease-held') throw new PrescaleError('busy', `another run holds the cluster lease; the alarm's scale-out waits for its retry`, { retryable: true });
+      return summarizeRun(result);
+    });
     metrics.addMetric('AlarmRuns', MetricUnit.Count, done.length);
     // A failed cluster fails the invocation so EventBridge retries it; re-running the others is safe (fresh plan, no-ops skipped).
     if (failed.length > 0) throw new PrescaleError('unavailable', `alarm run failed for ${failed.map((f) => `${f.cluster} (${f.error})`).join(', ')}`, { retryable: true });

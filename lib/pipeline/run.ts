@@ -423,8 +423,13 @@ async function requestApproval(
   const commands = guarded.filter((g) => g.verdict === 'needs-approval').map((g) => g.effective ?? g.command);
   if (commands.length === 0) return undefined;
   const stateHash = observedStateHash(nodeGroups);
+  const id = `${config.cluster.name}-${nowMs}-${stateHash.slice(0, 8)}`;
+  // A retried run (an alarm EventBridge redelivers, with its event time as the clock) plans the same commands on the
+  // same state at the same moment: the plan stored and posted the first time is the answer, not a conflict.
+  const stored = await ports.state.getPendingPlan(id, nowMs);
+  if (stored !== undefined) return stored;
   const plan: PendingPlan = {
-    id: `${config.cluster.name}-${nowMs}-${stateHash.slice(0, 8)}`,
+    id,
     cluster: config.cluster.name,
     createdAtMs: nowMs,
     expiresAtMs: nowMs + APPROVAL_TTL_MINUTES * MINUTE_MS,

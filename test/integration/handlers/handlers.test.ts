@@ -210,6 +210,22 @@ describe('alarm', () => {
     expect(spy).toHaveBeenCalledTimes(2); // two clusters, one run each
   });
 
+  it('fails, so EventBridge retries it, when a run holds a cluster\'s lease; the retry runs', async () => {
+    const deps = await freshDeps();
+    const alarm = await loadHandler('alarm');
+    const event = sample('alarm') as { time: string };
+    const atMs = Date.parse(event.time);
+    const state = deps.portsFor('debate-prod', atMs).state;
+    const lease = await state.acquireLease('debate-prod', 'scheduled-run', atMs, 120_000);
+    await expect(alarm(event, context())).rejects.toMatchObject({ code: 'unavailable', message: expect.stringContaining('debate-prod (another run holds the cluster lease') });
+    await state.releaseLease(lease);
+    const retried = (await alarm(event, context())) as { action: string; runs: { cluster: string; status: string }[] };
+    expect(retried.runs.map((r) => [r.cluster, r.status])).toEqual([
+      ['debate-prod', 'done'],
+      ['debate-staging', 'done'],
+    ]);
+  });
+
   it('ignores a recovery to OK', async () => {
     const deps = await freshDeps();
     const alarm = await loadHandler('alarm');
