@@ -37,7 +37,7 @@ export interface SlackApprovalDeps {
   readonly signingSecret: string;
   /** Slack user ids allowed to decide. Empty: nobody can approve. */
   readonly approvers: readonly string[];
-  /** Observe again and re-plan: `drifted` when the plan's stateHash no longer matches, or it would plan differently. */
+  /** Observe again: `drifted` when the plan's stateHash no longer matches, or the guard, with the bounds and budget of now, would no longer let its commands through as approved. */
   readonly replanAndCheck: (plan: PendingPlan) => Promise<DriftCheck>;
   /** Carry the approved plan out (the pipeline's act step, which re-checks each command and audits it). */
   readonly execute: (plan: PendingPlan) => Promise<void>;
@@ -210,7 +210,7 @@ async function decide(deps: SlackApprovalDeps, interaction: ApprovalInteraction)
   if (drift === 'drifted') {
     const superseded = await transition(deps, plan, 'pending', 'superseded', userId);
     if (!superseded.ok) return refused(deps, interaction, plan, superseded, result);
-    await audit(deps, superseded.plan, interaction, deps.clock.nowMs(), 'skipped', 'approved in Slack, but the state drifted: superseded', 'pending', 'superseded');
+    await audit(deps, superseded.plan, interaction, deps.clock.nowMs(), 'skipped', 'approved in Slack, but the state or its limits changed: superseded', 'pending', 'superseded');
     await respond(deps, interaction, outcomeMessage({ planId, plan: superseded.plan, outcome: 'superseded', byUserId: userId, atMs: deps.clock.nowMs(), detail: 'A fresh plan will be posted for approval if it is still needed.' }));
     if (deps.requestFreshApproval !== undefined) {
       try {
@@ -219,7 +219,7 @@ async function decide(deps: SlackApprovalDeps, interaction: ApprovalInteraction)
         deps.log?.('error', 'could not request a fresh approval', { planId, error: errorMessage(error) });
       }
     }
-    return result('superseded', `state drifted since plan ${planId} was made: superseded, nothing executed`);
+    return result('superseded', `state or limits changed since plan ${planId} was made: superseded, nothing executed`);
   }
 
   const approved = await transition(deps, plan, 'pending', 'approved', userId);

@@ -4,13 +4,14 @@
  * Handlers and the backtest differ only in the ports they pass and the trigger.
  */
 import { createHash } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import type { DriftCheck } from '../approval/slack-approval.ts';
 import type { PrescaleConfig, ServiceConfig } from '../config/schema.ts';
 import type { BudgetOverride } from '../core/budget/guard.ts';
 import { fleetUsdPerHour, planCost } from '../core/budget/cost.ts';
 import { bundledPriceTable, nodeGroupPricesUsdPerHour } from '../core/budget/prices.ts';
 import { pendingPlanMessage, type PlanCostSummary } from '../slack/messages.ts';
-import { budgetStage, type MonthSpend } from './budget.ts';
+import { budgetStage, type BudgetStageInput, type MonthSpend } from './budget.ts';
 import type { Command, GuardedCommand, ScaleNodeGroupCommand } from '../core/commands.ts';
 import { commandTarget, isNoOp } from '../core/commands.ts';
 import type { DemandHistory, Forecast, Forecaster } from '../core/forecast/types.ts';
@@ -575,7 +576,32 @@ async function withRehearsedCostCeiling(
 /** Observe the plan's node groups again: `drifted` when anything the plan was made on changed (its stateHash). */
 export async function checkPlanDrift(config: PrescaleConfig, ports: PipelinePorts, plan: PendingPlan): Promise<DriftCheck> {
   const nodeGroups = await ports.capacity.describeNodeGroups(config.cluster.name, config.nodeGroups.map((g) => g.name));
-  return observedStateHash(nodeGroups) === plan.stateHash ? 'unchanged' : 'drifted';
+  if (observedStateHash(nodeGroups) !== plan.stateHash) return 'drifted';
+  const priceTable = bundledPriceTable();
+  const memory = (await ports.state.getPlannerMemory(config.cluster.name)) ?? { recommendations: {}, raisedFloors: {} };
+  const refusal = approvedPlanRefusal(plan.commands, {
+    config,
+    nowMs: ports.clock.nowMs(),
+    nodeGroups,
+    memory,
+    priceTable,
+    usdPerHourByGroup: nodeGroupPricesUsdPerHour(config.nodeGroups, config.cluster.region, priceTable),
+  });
+  return refusal === undefined ? 'unchanged' : 'drifted';
+}
+
+/**
+ * Why the guard, run now on a pending plan's commands with the configuration
+ * and spend of now, would not let them through as they were approved, or
+ * undefined when it would. A plan waits up to APPROVAL_TTL_MINUTES; an
+ * operator may narrow a group's bounds or cut the budget meanwhile (to stop
+ * a runaway, say), and an approval answers "needs approval", never a bound
+ * or a cap. Pure: the budget stage's ledger is only read here.
+ */
+export function approvedPlanRefusal(commands: readonly Command[], input: Omit<BudgetStageInput, 'bounded' | 'override'>): string | undefined {
+  const rechecked = budgetStage({ ...input, bounded: guard(commands, { config: input.config }), override: undefined }).guarded;
+  const refused = rechecked.filter((g) => !(g.verdict === 'allow' || g.verdict === 'needs-approval') || !isDeepStrictEqual(g.effective, g.command));
+  return refused.length === 0 ? undefined : refused.map((g) => `${commandTarget(g.command)}: ${g.verdict}: ${g.reason}`).join('; ');
 }
 
 export interface ApprovedPlanResult {

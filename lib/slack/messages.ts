@@ -132,7 +132,7 @@ export interface OutcomeMessageInput {
 const OUTCOME_TITLE: Readonly<Record<ApprovalOutcome, string>> = {
   executed: ':white_check_mark: Approved and executed',
   rejected: ':no_entry_sign: Rejected',
-  superseded: ':arrows_counterclockwise: Not executed: the cluster changed since this plan was made',
+  superseded: ':arrows_counterclockwise: Not executed: the cluster or its limits changed since this plan was made',
   expired: ':hourglass: Expired: nothing was executed',
   failed: ':x: Approved, but execution failed',
   'unknown-plan': ':grey_question: Unknown plan: nothing was executed',

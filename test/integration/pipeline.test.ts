@@ -5,12 +5,13 @@
 import { describe, expect, it } from 'vitest';
 import type { PrescaleConfig } from '../../lib/config/schema.ts';
 import type { DemandHistory, Forecaster, ForecastRequest } from '../../lib/core/forecast/types.ts';
-import { appliedRateChangeUsdPerHour, readsFinerDays, runPipeline, scaleResult, type CommandOutcome, type PipelinePorts } from '../../lib/pipeline/run.ts';
+import { appliedRateChangeUsdPerHour, approvedPlanRefusal, executeApprovedPlan, readsFinerDays, runPipeline, scaleResult, type CommandOutcome, type PipelinePorts } from '../../lib/pipeline/run.ts';
 import { createSimCloud, type SimCloud } from '../../lib/sim/cloud.ts';
 import { createMemoryStateStore } from '../../lib/state/memory.ts';
 import { webClusterConfig, webService } from '../support/web-cluster.ts';
 import type { StateStore } from '../../lib/ports.ts';
 import { PrescaleError } from '../../lib/errors.ts';
+import { bundledPriceTable } from '../../lib/core/budget/prices.ts';
 
 /** Tomorrow is like the last minute, with no uncertainty: these tests are about the stages after the forecast. */
 const lastValueForecaster: Forecaster = {
@@ -503,6 +504,34 @@ describe('budget guard in the pipeline', () => {
     const blocks = JSON.stringify(h.cloud.notifier.posted[0]!.blocks);
     expect(blocks).toContain('*Projected month-end if approved:* $605.84 of the $100,000.00 cap (0.6 %)');
     expect(blocks).toContain('projected month-end $605.84 = MTD $4.64');
+  });
+
+  describe('an approved plan is guarded again with the limits of now', () => {
+    // As above: 2 → 9 nodes (+350 % > 50 %) waits for approval under a $100,000 cap.
+    const approval = { capacityChangePercent: 50, costChangeUsdPerHour: 1000, projectedSpendPercent: 100 };
+    const overrides = (monthlyUsd: number) => ({ services: [webService('api', METRIC)], budget: { monthlyUsd, approval }, slack: { channel: '#ops', approvers: ['U012ABCDEF'] } });
+    it.each<[string, PrescaleConfig, 'done' | 'drifted', number]>([
+      ['unchanged limits: executed', webClusterConfig(40, overrides(100_000)), 'done', 9],
+      // maxNodes 40 → 5 while the plan waited: the bounds guard would clamp 9 to 5, so nothing runs
+      ['a group maximum narrowed below the plan', webClusterConfig(5, overrides(100_000)), 'drifted', 2],
+      // cap $100,000 → $5: 9 nodes × $0.096 × ~696 h ≈ $601 no longer fits, so nothing runs
+      ['a budget cut below the plan', webClusterConfig(40, overrides(5)), 'drifted', 2],
+    ])('%s', async (_why, now, status, nodes) => {
+      const h = harness(webClusterConfig(40, overrides(100_000)), Array(30).fill(1500), 2);
+      const planned = await h.run(10);
+      h.cloud.goToMinute(12);
+      const executed = await executeApprovedPlan(now, h.ports, planned.pendingPlan!, 'slack:U012ABCDEF');
+      expect(executed.status).toBe(status);
+      expect(desired(h)).toBe(nodes);
+    });
+
+    it('names the command and the verdict that refuse it', () => {
+      const command = { kind: 'scale-node-group' as const, cluster: 'test', nodeGroup: 'web', fromNodes: 2, toNodes: 9, reason: 'scale out 2 → 9' };
+      const nodeGroups = [{ name: 'web', status: 'ACTIVE' as const, desiredNodes: 2, minNodes: 1, maxNodes: 40, readyNodes: 2, bootingNodes: 0 }];
+      const input = (cfg: PrescaleConfig) => ({ config: cfg, nowMs: T0, nodeGroups, memory: { recommendations: {}, raisedFloors: {} }, priceTable: bundledPriceTable(), usdPerHourByGroup: { web: 0.096 } });
+      expect(approvedPlanRefusal([command], input(webClusterConfig(40, overrides(100_000))))).toBeUndefined();
+      expect(approvedPlanRefusal([command], input(webClusterConfig(5, overrides(100_000))))).toMatch(/^test\/nodegroup\/web: needs-approval: bounds: 9 is outside \[1, 5\]: clamped to 5;/);
+    });
   });
 
   it('clamps a scale-out to what the monthly cap affords, and never blocks scale-in', async () => {

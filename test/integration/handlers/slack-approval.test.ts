@@ -322,7 +322,7 @@ describe('slackApproval: approve end to end', () => {
     expect((await deps.state.getPendingPlan(planId, nowMs))!.status).toBe('superseded');
     const audit = await deps.state.listAudit('debate-prod', 0, 500);
     expect(audit.filter((a) => a.actor === `slack:${APPROVER}` && a.result === 'applied')).toEqual([]);
-    expect(cloud(deps).notifier.responses.map((r) => r.message.text)).toEqual([`Not executed: the cluster changed since this plan was made (plan ${planId})`]);
+    expect(cloud(deps).notifier.responses.map((r) => r.message.text)).toEqual([`Not executed: the cluster or its limits changed since this plan was made (plan ${planId})`]);
     // The re-plan ran (as the approver's request) and asked again.
     expect(cloud(deps).notifier.posted.length).toBeGreaterThan(postedBefore);
     expect(cloud(deps).notifier.posted.at(-1)!.text).toMatch(/^Approval needed for debate-prod/);

@@ -287,7 +287,7 @@ describe('handleSlackApproval: never acts on a stale plan', () => {
     expect(h.executed).toEqual([]);
     expect(h.fresh).toEqual(['plan-1']);
     expect(await status(h)).toBe('superseded');
-    expect(h.notifier.responses[0]?.message.text).toBe('Not executed: the cluster changed since this plan was made (plan plan-1)');
+    expect(h.notifier.responses[0]?.message.text).toBe('Not executed: the cluster or its limits changed since this plan was made (plan plan-1)');
   });
 
   it('the re-check fails: the plan stays pending, nothing executed', async () => {

@@ -68,7 +68,7 @@ describe('outcomeMessage', () => {
   it.each([
     ['executed', 'Approved and executed'],
     ['rejected', 'Rejected'],
-    ['superseded', 'Not executed: the cluster changed'],
+    ['superseded', 'Not executed: the cluster or its limits changed'],
     ['expired', 'Expired: nothing was executed'],
     ['failed', 'Approved, but execution failed'],
     ['unknown-plan', 'Unknown plan: nothing was executed'],
