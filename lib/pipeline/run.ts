@@ -22,6 +22,7 @@ import type { ServiceObservation, ServicePlan, Trigger } from '../core/plan/plan
 import { accruedCostCeiling, plan, serviceHorizonMinutes, serviceLevelOf } from '../core/plan/plan.ts';
 import { demandAsRead, readsGapsAsZero } from '../core/plan/demand.ts';
 import { isCostCeilingPriced, rememberedCostCeiling, withOurRate } from '../core/plan/cost-ceiling.ts';
+import { floorMemoryAfter } from '../core/plan/floors.ts';
 import { rehearseCostCeiling } from './rehearse.ts';
 import { errorMessage, isPrescaleError, PrescaleError, reportedError, settledOrThrow } from '../errors.ts';
 import type {
@@ -443,7 +444,9 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
     if (!options.dryRun) {
       const ranUsdPerHour = fleetUsdPerHour(Object.fromEntries(nodeGroups.map((g) => [g.name, g.desiredNodes])), prices) + appliedRateChangeUsdPerHour(outcomes, prices);
       const costCeiling = planned.memory.costCeiling && withOurRate(planned.memory.costCeiling, ranUsdPerHour);
-      await ports.state.putPlannerMemory(lease, { ...planned.memory, costCeiling, ledger: budget.ledger, ledgerAtMs: budget.ledgerAtMs });
+      // The floors prescale holds follow what act did, not what was planned.
+      const floors = floorMemoryAfter(planned.memory.raisedFloors, outcomes);
+      await ports.state.putPlannerMemory(lease, { ...planned.memory, ...floors, costCeiling, ledger: budget.ledger, ledgerAtMs: budget.ledgerAtMs });
       for (const alert of budget.alerts) await ports.notifier?.post(alert);
     }
     const forecastModel = [...new Set([...forecasts.values()].map((f) => f.model))].sort().join('+') || undefined;
