@@ -155,8 +155,10 @@ export interface PlannerMemory {
    */
   readonly raisedFloors: Readonly<Record<string, number>>;
   /**
-   * Per service: a floor a run sent whose call failed or was requeued (it may
-   * have landed). The next run resolves it against the live value.
+   * Per service: a floor a run was about to set, saved (fenced) before the
+   * call and kept after one that failed or was requeued (it may have landed),
+   * so a run that cannot save its memory afterwards does not lose the floor
+   * it set. The next run resolves it against the live value.
    */
   readonly floorIntents?: Readonly<Record<string, number>> | undefined;
   /** The month's spend, accrued run by run (budget guard). */

@@ -22,7 +22,7 @@ import type { ServiceObservation, ServicePlan, Trigger } from '../core/plan/plan
 import { accruedCostCeiling, plan, serviceHorizonMinutes, serviceLevelOf } from '../core/plan/plan.ts';
 import { demandAsRead, readsGapsAsZero } from '../core/plan/demand.ts';
 import { isCostCeilingPriced, rememberedCostCeiling, withOurRate } from '../core/plan/cost-ceiling.ts';
-import { floorMemoryAfter } from '../core/plan/floors.ts';
+import { floorIntents, floorMemoryAfter } from '../core/plan/floors.ts';
 import { rehearseCostCeiling } from './rehearse.ts';
 import { errorMessage, isPrescaleError, PrescaleError, reportedError, settledOrThrow } from '../errors.ts';
 import type {
@@ -439,7 +439,8 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
       usdPerHourByGroup: prices,
       override: options.override,
     });
-    const outcomes = await act(budget.guarded, config, ports, options, lease, nowMs, cooldowns);
+    const guarded = options.dryRun ? budget.guarded : await withFloorIntentsSaved(ports, lease, memory, planned.memory.raisedFloors, budget.guarded);
+    const outcomes = await act(guarded, config, ports, options, lease, nowMs, cooldowns);
     const pendingPlan = options.dryRun ? undefined : await requestApproval(config, ports, budget.guarded, nodeGroups, prices, budget.spend, nowMs);
     if (!options.dryRun) {
       const ranUsdPerHour = fleetUsdPerHour(Object.fromEntries(nodeGroups.map((g) => [g.name, g.desiredNodes])), prices) + appliedRateChangeUsdPerHour(outcomes, prices);
@@ -468,6 +469,33 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
     };
   } finally {
     await ports.state.releaseLease(lease);
+  }
+}
+
+/**
+ * Saves the floors this run is about to set (fenced, `floorIntents`) before
+ * any is sent: a run that then cannot save its memory still leaves the next
+ * run knowing the value it set, so a raise is never stranded. `memory` is the
+ * memory the run started from, with the floors held as observed. If the write
+ * fails, the floor commands are not sent this run (the next plans them again)
+ * and everything else still runs.
+ */
+async function withFloorIntentsSaved(
+  ports: PipelinePorts,
+  lease: Lease,
+  memory: PlannerMemory,
+  held: Readonly<Record<string, number>>,
+  guarded: readonly GuardedCommand[],
+): Promise<readonly GuardedCommand[]> {
+  const intents = floorIntents(guarded);
+  if (Object.keys(intents).length === 0) return guarded;
+  try {
+    await ports.state.putPlannerMemory(lease, { ...memory, raisedFloors: held, floorIntents: intents });
+    return guarded;
+  } catch (error) {
+    if (!isPrescaleError(error)) throw error;
+    const why = `not sent: the floor could not be saved as intended first (${reportedError(error)}), and a floor prescale cannot remember it would never lower; the next run plans it again`;
+    return guarded.map((g) => (g.effective?.kind === 'set-hpa-floor' ? { ...g, effective: undefined, reason: `${g.reason}; ${why}` } : g));
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * Predictive HPA floors through the whole loop on the simulated cloud: the
- * floors prescale holds follow what was applied, and it never takes a floor
- * someone else set.
+ * floors prescale holds follow what was applied, survive a lost memory write,
+ * and never take a floor someone else set.
  */
 import { describe, expect, it } from 'vitest';
 import type { PrescaleConfig } from '../../lib/config/schema.ts';
@@ -10,7 +10,7 @@ import { PrescaleError } from '../../lib/errors.ts';
 import { executeEmergency } from '../../lib/handlers/emergency.ts';
 import type { EmergencyPayload } from '../../lib/handlers/schemas.ts';
 import { runPipeline, type PipelinePorts } from '../../lib/pipeline/run.ts';
-import type { ManifestApplier } from '../../lib/ports.ts';
+import type { ManifestApplier, PlannerMemory, StateStore } from '../../lib/ports.ts';
 import { createSimCloud } from '../../lib/sim/cloud.ts';
 import { createMemoryStateStore } from '../../lib/state/memory.ts';
 import { webClusterConfig, webService } from '../support/web-cluster.ts';
@@ -40,6 +40,8 @@ function configWithMin(minReplicas: number): PrescaleConfig {
 interface Options {
   /** Refuse setting minReplicas to this value (an SSA conflict). */
   readonly refuseFloor?: (minReplicas: number) => boolean;
+  /** Fail this planner memory write (throttling). */
+  readonly failMemoryWrite?: (memory: PlannerMemory) => boolean;
   readonly configuredMin?: number;
 }
 
@@ -59,7 +61,14 @@ function harness(demand: readonly number[], options: Options = {}) {
       return cloud.manifests.setHpaMinReplicas(namespace, name, minReplicas);
     },
   };
-  const state = createMemoryStateStore();
+  const inner = createMemoryStateStore();
+  const state: StateStore = {
+    ...inner,
+    putPlannerMemory: async (lease, memory) => {
+      if (options.failMemoryWrite?.(memory)) throw new PrescaleError('throttling', 'DynamoDB: rate of requests exceeds the allowed throughput', { retryable: true });
+      return inner.putPlannerMemory(lease, memory);
+    },
+  };
   let minute = 0;
   const ports: PipelinePorts = { clock: cloud.clock, metrics: cloud.metrics, capacity: cloud.capacity, manifests, state, forecaster: flatForecaster(() => demand[Math.min(minute, demand.length - 1)]!), notifier: cloud.notifier };
   return {
@@ -125,6 +134,31 @@ describe('predictive HPA floors in the pipeline', () => {
     expect(floorOutcomes(next)).toEqual([]);
     expect(await h.floor()).toBe(40);
     expect((await h.memory())?.raisedFloors).toStrictEqual({});
+  });
+
+  it('restores a raised floor even when the memory write after the raise failed', async () => {
+    // the write after act fails once the raise has been applied; the intent saved before it stands
+    let raised = false;
+    let failed = false;
+    const h = harness(ramp, { failMemoryWrite: (memory) => !failed && raised && memory.floorIntents === undefined && (failed = true) });
+    const original = h.ports.manifests!.setHpaMinReplicas;
+    h.ports.manifests!.setHpaMinReplicas = async (...args) => {
+      await original(...args);
+      raised = true;
+    };
+    await expect(h.run(20)).rejects.toThrow(/rate of requests/);
+    expect(await h.floor()).toBe(15);
+    await h.run(60);
+    expect(await h.floor()).toBe(1);
+  });
+
+  it('does not send a floor whose intent cannot be saved first, and still scales the nodes', async () => {
+    const h = harness(ramp, { failMemoryWrite: (memory) => memory.floorIntents !== undefined });
+    const result = await h.run(20);
+    expect(floorOutcomes(result)).toEqual([expect.stringMatching(/^skipped: .*not sent: the floor could not be saved as intended first \(throttling: /)]);
+    expect(h.floorsSet).toEqual([]);
+    expect(await h.floor()).toBe(1);
+    expect(result.outcomes.find((o) => o.guarded.command.kind === 'scale-node-group')?.result).toBe('applied');
   });
 
   it('brings a lowered configured minReplicas to an HPA whose floor it once raised and restored', async () => {
