@@ -92,6 +92,13 @@ describe('predictive HPA floors in the pipeline', () => {
   // 30 minutes at 1500 (15 pods), then 50 (1 pod): the floor is raised to 15, then restored to the configured 1.
   const ramp = [...Array<number>(30).fill(HIGH), ...Array<number>(200).fill(LOW)];
 
+  it('asks for the nodes before it raises the floor whose pods they hold', async () => {
+    const h = harness(ramp);
+    const result = await h.run(20);
+    // the ramp asks for nodes and for a floor of 15 in the same run: the nodes first
+    expect(result.outcomes.map((o) => `${o.guarded.command.kind}: ${o.result}`)).toEqual(['scale-node-group: applied', 'set-hpa-floor: applied']);
+  });
+
   it('a failed restore keeps the raised floor held, and the next run restores it', async () => {
     let refuse = true;
     const h = harness(ramp, { refuseFloor: (min) => refuse && min === 1 });
