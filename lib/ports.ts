@@ -159,8 +159,21 @@ export interface CooldownState {
 export interface PlannerMemory {
   /** Per node group: recent recommendations, oldest first, as [epoch ms, nodes]. */
   readonly recommendations: Readonly<Record<string, readonly (readonly [number, number])[]>>;
-  /** Per service (`namespace/name`): the floor prescale set, if any. */
+  /**
+   * Per service (`namespace/name`): the HPA minReplicas prescale last set and
+   * still holds, raised or restored to the configured value (so a lowered
+   * configuration still reaches it: lib/core/plan/floors.ts). Written from
+   * what `act` did, never from what was planned; dropped once the live value
+   * differs (someone else moved it: theirs).
+   */
   readonly raisedFloors: Readonly<Record<string, number>>;
+  /**
+   * Per service: a floor a run was about to set, saved (fenced) before the
+   * call and kept after one that failed or was requeued (it may have landed),
+   * so a run that cannot save its memory afterwards does not lose the floor
+   * it set. The next run resolves it against the live value.
+   */
+  readonly floorIntents?: Readonly<Record<string, number>> | undefined;
   /** The month's spend, accrued run by run (budget guard). */
   readonly ledger?: Ledger | undefined;
   /** When the ledger was last accrued up to. */

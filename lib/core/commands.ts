@@ -88,16 +88,25 @@ export function sameWeights(a: readonly TargetGroupWeight[], b: readonly TargetG
   return b.every((w) => byArn.get(w.targetGroupArn) === w.weight);
 }
 
-/** Commands sorted by target so logs and plans are reproducible. */
+/**
+ * Commands in the order `act` runs them: node groups first, so the capacity a
+ * raised HPA floor schedules pods onto is asked for before the floor, then by
+ * target, so logs and plans are reproducible.
+ */
 export function sortCommands<T extends Command>(commands: readonly T[]): T[] {
   return sortByTarget(commands, (command) => command);
 }
 
-/** Items sorted by the target of the command each carries (stable: equal targets keep their order); each target is built once. */
+/** 0 for capacity (node groups), 1 for what runs on it. */
+function actRank(command: Command): number {
+  return command.kind === 'scale-node-group' ? 0 : 1;
+}
+
+/** Items in `sortCommands` order of the command each carries (stable: equal targets keep their order); each target is built once. */
 export function sortByTarget<T>(items: readonly T[], commandOf: (item: T) => Command): T[] {
   return items
-    .map((item) => ({ item, target: commandTarget(commandOf(item)) }))
-    .sort((x, y) => compareStrings(x.target, y.target))
+    .map((item) => ({ item, rank: actRank(commandOf(item)), target: commandTarget(commandOf(item)) }))
+    .sort((x, y) => x.rank - y.rank || compareStrings(x.target, y.target))
     .map(({ item }) => item);
 }
 

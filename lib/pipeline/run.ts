@@ -23,6 +23,7 @@ import type { ServiceObservation, ServicePlan, Trigger } from '../core/plan/plan
 import { accruedCostCeiling, plan, serviceHorizonMinutes, serviceLevelOf } from '../core/plan/plan.ts';
 import { demandAsRead, readsGapsAsZero } from '../core/plan/demand.ts';
 import { isCostCeilingPriced, rememberedCostCeiling, withOurRate } from '../core/plan/cost-ceiling.ts';
+import { floorIntents, floorMemoryAfter } from '../core/plan/floors.ts';
 import { rehearseCostCeiling } from './rehearse.ts';
 import { errorMessage, isPrescaleError, PrescaleError, reportedError, settledOrThrow } from '../errors.ts';
 import type {
@@ -483,7 +484,8 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
       usdPerHourByGroup: prices,
       override: options.override,
     });
-    const outcomes = await act(budget.guarded, config, ports, options, lease, nowMs, cooldowns);
+    const guarded = options.dryRun ? budget.guarded : await withFloorIntentsSaved(ports, lease, memory, planned.memory.raisedFloors, budget.guarded);
+    const outcomes = await act(guarded, config, ports, options, lease, nowMs, cooldowns);
     let budgetAlertNotPosted: string | undefined;
     const pendingPlan = options.dryRun ? undefined : await requestApproval(config, ports, budget.guarded, nodeGroups, prices, budget.spend, nowMs);
     if (!options.dryRun) {
@@ -492,7 +494,9 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
       // Posted before the ledger that marks them sent is kept: a post that fails is sent again by the next run, not lost.
       budgetAlertNotPosted = await postBudgetAlerts(ports.notifier, budget.alerts);
       const ledger = budgetAlertNotPosted === undefined ? budget.ledger : budget.ledgerWithoutAlerts;
-      await ports.state.putPlannerMemory(lease, { ...planned.memory, costCeiling, ledger, ledgerAtMs: budget.ledgerAtMs });
+      // The floors prescale holds follow what act did, not what was planned.
+      const floors = floorMemoryAfter(planned.memory.raisedFloors, outcomes);
+      await ports.state.putPlannerMemory(lease, { ...planned.memory, ...floors, costCeiling, ledger, ledgerAtMs: budget.ledgerAtMs });
     }
     const forecastModel = [...new Set([...forecasts.values()].map((f) => f.model))].sort().join('+') || undefined;
     if (outcomes.length > 0) await ports.state.appendDecision(decisionRecord(cluster, lease, nowMs, options.actor, forecastModel, outcomes));
@@ -532,6 +536,33 @@ async function postBudgetAlerts(notifier: Notifier | undefined, alerts: readonly
     }
   }
   return undefined;
+}
+
+/**
+ * Saves the floors this run is about to set (fenced, `floorIntents`) before
+ * any is sent: a run that then cannot save its memory still leaves the next
+ * run knowing the value it set, so a raise is never stranded. `memory` is the
+ * memory the run started from, with the floors held as observed. If the write
+ * fails, the floor commands are not sent this run (the next plans them again)
+ * and everything else still runs.
+ */
+async function withFloorIntentsSaved(
+  ports: PipelinePorts,
+  lease: Lease,
+  memory: PlannerMemory,
+  held: Readonly<Record<string, number>>,
+  guarded: readonly GuardedCommand[],
+): Promise<readonly GuardedCommand[]> {
+  const intents = floorIntents(guarded);
+  if (Object.keys(intents).length === 0) return guarded;
+  try {
+    await ports.state.putPlannerMemory(lease, { ...memory, raisedFloors: held, floorIntents: intents });
+    return guarded;
+  } catch (error) {
+    if (!isPrescaleError(error)) throw error;
+    const why = `not sent: the floor could not be saved as intended first (${reportedError(error)}), and a floor prescale cannot remember it would never lower; the next run plans it again`;
+    return guarded.map((g) => (g.effective?.kind === 'set-hpa-floor' ? { ...g, effective: undefined, reason: `${g.reason}; ${why}` } : g));
+  }
 }
 
 /**

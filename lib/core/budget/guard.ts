@@ -49,7 +49,7 @@ export interface BudgetGuardInput {
 }
 
 export interface BudgetGuardResult {
-  /** Sorted by command target. */
+  /** In the order act runs them (sortCommands). */
   readonly guarded: GuardedCommand[];
   readonly runRateBeforeUsdPerHour: number;
   /** After every command that may run (allow, clamp, needs-approval). */

@@ -72,7 +72,7 @@ export function budgetGuardInput(budget: BudgetConfig, source: BudgetInputSource
 const SEVERITY: Readonly<Record<GuardVerdict, number>> = { allow: 0, clamp: 1, 'needs-approval': 2, deny: 3 };
 
 export interface AppliedBudgetGuard {
-  /** Sorted by command target. */
+  /** In the order act runs them (sortCommands). */
   readonly guarded: GuardedCommand[];
   /** Month-end spend if every command that may run does (allowed, clamped, and those awaiting approval): what the guard checked. */
   readonly projectedMonthEndAfterUsd: number;

@@ -12,6 +12,7 @@ import { demandNeed, metricKey, observationLagMs, observedDemandAt, reactiveRead
 import { levelToRead, rememberedCalibration, resolvePending, withPending, type Calibration } from './calibration.ts';
 import { clamp, decideNodeGroup, scaleInDelayAfterScaleOutMinutes } from './nodegroup.ts';
 import { packServices, podsPerNode } from './packing.ts';
+import { floorKey, observedFloors } from './floors.ts';
 import { accrueCostCeiling, ceiledServiceLevel, isCostCeilingPriced, lowestShift, rememberedCostCeiling, shadowServicePods, shadowTargetUtilization, type CostCeiling } from './cost-ceiling.ts';
 
 export type Trigger = 'scheduled' | 'alarm' | 'emergency' | 'approval';
@@ -56,6 +57,7 @@ export interface ServicePlan {
 
 export interface PlanOutput {
   readonly commands: Command[];
+  /** `raisedFloors`: the floors prescale holds as observed, intents resolved; the pipeline adds what `act` did (floorMemoryAfter). */
   readonly memory: PlannerMemory;
   readonly services: readonly ServicePlan[];
 }
@@ -180,15 +182,17 @@ export function isSpotShort(group: NodeGroupConfig, state: NodeGroupState | unde
  * configured minimum, minReplicas is raised to match, so pods are scheduled
  * on the nodes bought for the ramp instead of waiting for HPA to notice it;
  * once the forecast falls back, the configured value is restored.
+ * `heldFloor`: the live minReplicas when prescale holds it (lib/core/plan/floors.ts),
+ * undefined when someone else set it.
  */
-export function planHpaFloor(service: ServiceConfig, hpa: HpaState | undefined, forecastPods: number | undefined, raisedFloor: number | undefined): { toMinReplicas: number; reason: string } | undefined {
+export function planHpaFloor(service: ServiceConfig, hpa: HpaState | undefined, forecastPods: number | undefined, heldFloor: number | undefined): { toMinReplicas: number; reason: string } | undefined {
   if (hpa === undefined) return undefined;
   const configured = service.hpa.minReplicas;
   const wanted = clamp(Math.max(configured, forecastPods ?? configured), configured, service.hpa.maxReplicas);
   if (wanted > hpa.minReplicas) return { toMinReplicas: wanted, reason: `forecast needs ${wanted} pods within the horizon: floor ${hpa.minReplicas} → ${wanted}` };
-  // Only lower a floor prescale raised; someone else's minReplicas is theirs.
-  if (raisedFloor !== undefined && wanted < hpa.minReplicas) {
-    return { toMinReplicas: wanted, reason: wanted === configured ? `ramp over: floor restored to the configured ${configured}` : `forecast eases to ${wanted} pods: floor ${hpa.minReplicas} → ${wanted}` };
+  // Only lower a floor prescale holds (the live value is the one it set); someone else's minReplicas is theirs.
+  if (heldFloor === hpa.minReplicas && wanted < hpa.minReplicas) {
+    return { toMinReplicas: wanted, reason: wanted === configured ? `ramp over: floor ${hpa.minReplicas} restored to the configured ${configured}` : `forecast eases to ${wanted} pods: floor ${hpa.minReplicas} → ${wanted}` };
   }
   return undefined;
 }
@@ -276,13 +280,13 @@ export function plan(input: PlanInput): PlanOutput {
       commands.push(command);
     }
   }
-  const raisedFloors: Record<string, number> = { ...input.memory.raisedFloors };
+  // What prescale holds as the cluster shows it; the pipeline records what the commands below do (floorMemoryAfter).
+  const raisedFloors = observedFloors(input.memory, input.services.flatMap((s) => (s.hpa === undefined ? [] : [s.hpa])));
   if (config.policy.predictiveHpaFloors && input.trigger !== 'alarm') {
     for (const [i, plan] of servicePlans.entries()) {
       const service = config.services[i]!;
-      const key = `${service.namespace}/${service.name}`;
       const hpa = observations.get(service.name)?.hpa;
-      const floor = planHpaFloor(service, hpa, plan.forecastPods, raisedFloors[key]);
+      const floor = planHpaFloor(service, hpa, plan.forecastPods, raisedFloors[floorKey(service.namespace, service.name)]);
       if (floor === undefined || hpa === undefined) continue;
       commands.push({
         kind: 'set-hpa-floor',
@@ -293,16 +297,15 @@ export function plan(input: PlanInput): PlanOutput {
         toMinReplicas: floor.toMinReplicas,
         reason: floor.reason,
       });
-      if (floor.toMinReplicas > service.hpa.minReplicas) raisedFloors[key] = floor.toMinReplicas;
-      else delete raisedFloors[key];
     }
   }
   // Pods no allowed group can hold buy nothing; the decision log says so.
   const unplaced = new Map(packing.unplaced.map((u) => [u.service, u.pods]));
+  const { floorIntents: _resolved, ...remembered } = input.memory;
   return {
     commands: sortCommands(commands),
     memory: {
-      ...input.memory,
+      ...remembered,
       recommendations,
       raisedFloors,
       calibration: Object.fromEntries(servicePlans.map((p) => [p.service, p.calibration])),

@@ -410,6 +410,7 @@ describe('rules', () => {
   const example = loadConfigFile('config/example.yaml');
   const gateway = example.services[0]!;
   const hpa = (minReplicas: number) => ({ namespace: 'debate', name: 'gateway', minReplicas, maxReplicas: 20, currentReplicas: minReplicas, desiredReplicas: minReplicas });
+  // [name, live minReplicas, forecast pods, floor prescale holds, expected]
   it.each<[string, number, number | undefined, number | undefined, number | undefined]>([
     // configured 3; forecast 8 → raise 3 → 8
     ['raises ahead of a ramp', 3, 8, undefined, 8],
@@ -420,10 +421,14 @@ describe('rules', () => {
     ['eases with the forecast', 8, 5, 8, 5],
     // forecast 2 < configured 3 → restore 3
     ['restores the configured value after the ramp', 8, 2, 8, 3],
-    // someone else set 6 and prescale raised nothing: leave it
+    // someone else set 6 and prescale holds nothing: leave it
     ['leaves a floor it did not raise', 6, 2, undefined, undefined],
-  ])('HPA floor: %s', (_name, current, forecastPods, raised, expected) => {
-    expect(planHpaFloor(gateway, hpa(current), forecastPods, raised)?.toMinReplicas).toBe(expected);
+    // prescale set 15, an operator then set 40: a held value that is not the live one lowers nothing
+    ['leaves a floor someone else moved', 40, 15, 15, undefined],
+    // prescale holds 4 (the configured value it once restored); the configuration now says 3 → 4 → 3
+    ['lowers a floor it holds to a lowered configuration', 4, undefined, 4, 3],
+  ])('HPA floor: %s', (_name, current, forecastPods, held, expected) => {
+    expect(planHpaFloor(gateway, hpa(current), forecastPods, held)?.toMinReplicas).toBe(expected);
   });
 
   it('spot is short when not ACTIVE or at its maximum', () => {

@@ -1,0 +1,181 @@
+/**
+ * Predictive HPA floors through the whole loop on the simulated cloud: the
+ * floors prescale holds follow what was applied, survive a lost memory write,
+ * and never take a floor someone else set.
+ */
+import { describe, expect, it } from 'vitest';
+import type { PrescaleConfig } from '../../lib/config/schema.ts';
+import type { Forecaster } from '../../lib/core/forecast/types.ts';
+import { PrescaleError } from '../../lib/errors.ts';
+import { executeEmergency } from '../../lib/handlers/emergency.ts';
+import type { EmergencyPayload } from '../../lib/handlers/schemas.ts';
+import { runPipeline, type PipelinePorts } from '../../lib/pipeline/run.ts';
+import type { ManifestApplier, PlannerMemory, StateStore } from '../../lib/ports.ts';
+import { createSimCloud } from '../../lib/sim/cloud.ts';
+import { createMemoryStateStore } from '../../lib/state/memory.ts';
+import { webClusterConfig, webService } from '../support/web-cluster.ts';
+
+const METRIC = { namespace: 'Test', name: 'Requests', dimensions: {}, stat: 'Average', periodSeconds: 60 };
+const T0 = Date.UTC(2026, 10, 2);
+/** 1500 demand at 100 per pod → 15 pods: the floor a ramp raises to. */
+const HIGH = 1500;
+const LOW = 50;
+
+/** The demand of the minute it runs at, over the whole history and horizon: the floor follows the trace. */
+function flatForecaster(level: () => number): Forecaster {
+  return {
+    name: 'flat',
+    forecast: ({ history, horizonSteps, levels }) => {
+      const point = Array<number>(history.values.length + horizonSteps).fill(level());
+      return { model: 'flat', startMs: history.startMs, stepSeconds: history.stepSeconds, point, quantiles: levels.map((l) => ({ level: l, values: point })) };
+    },
+  };
+}
+
+function configWithMin(minReplicas: number): PrescaleConfig {
+  const service = webService('api', METRIC);
+  return webClusterConfig(40, { services: [{ ...service, hpa: { ...service.hpa, minReplicas } }], policy: { costCeiling: 'off' } });
+}
+
+interface Options {
+  /** Refuse setting minReplicas to this value (an SSA conflict). */
+  readonly refuseFloor?: (minReplicas: number) => boolean;
+  /** Fail this planner memory write (throttling). */
+  readonly failMemoryWrite?: (memory: PlannerMemory) => boolean;
+  readonly configuredMin?: number;
+}
+
+function harness(demand: readonly number[], options: Options = {}) {
+  const configured = options.configuredMin ?? 1;
+  const cfg = configWithMin(configured);
+  const cloud = createSimCloud(cfg, T0, { web: 2 });
+  cloud.metrics.add(METRIC, Float64Array.from(demand));
+  cloud.manifests.seedHpa({ namespace: 'prod', name: 'api', minReplicas: configured, maxReplicas: 80, currentReplicas: 2, desiredReplicas: 2 });
+  const floorsSet: number[] = [];
+  const manifests: ManifestApplier = {
+    apply: (objects) => cloud.manifests.apply(objects),
+    describeHpas: (namespace, names) => cloud.manifests.describeHpas(namespace, names),
+    setHpaMinReplicas: async (namespace, name, minReplicas) => {
+      if (options.refuseFloor?.(minReplicas)) throw new PrescaleError('conflict', `HPA ${namespace}/${name}: cannot set minReplicas to ${minReplicas}: conflict with "keda"`);
+      floorsSet.push(minReplicas);
+      return cloud.manifests.setHpaMinReplicas(namespace, name, minReplicas);
+    },
+  };
+  const inner = createMemoryStateStore();
+  const state: StateStore = {
+    ...inner,
+    putPlannerMemory: async (lease, memory) => {
+      if (options.failMemoryWrite?.(memory)) throw new PrescaleError('throttling', 'DynamoDB: rate of requests exceeds the allowed throughput', { retryable: true });
+      return inner.putPlannerMemory(lease, memory);
+    },
+  };
+  let minute = 0;
+  const ports: PipelinePorts = { clock: cloud.clock, metrics: cloud.metrics, capacity: cloud.capacity, manifests, state, forecaster: flatForecaster(() => demand[Math.min(minute, demand.length - 1)]!), notifier: cloud.notifier };
+  return {
+    cloud,
+    state,
+    ports,
+    floorsSet,
+    floor: async () => (await cloud.manifests.describeHpas('prod', ['api']))[0]!.minReplicas,
+    memory: async () => state.getPlannerMemory('test'),
+    run: (at: number, config: PrescaleConfig = cfg) => {
+      minute = at;
+      cloud.goToMinute(at);
+      return runPipeline(config, ports, { trigger: 'scheduled', actor: 'scheduled', runId: `r${at}`, rehearse: false });
+    },
+  };
+}
+
+const floorOutcomes = (result: Awaited<ReturnType<typeof runPipeline>>) => result.outcomes.filter((o) => o.guarded.command.kind === 'set-hpa-floor').map((o) => `${o.result}: ${o.message ?? ''}`);
+
+describe('predictive HPA floors in the pipeline', () => {
+  // 30 minutes at 1500 (15 pods), then 50 (1 pod): the floor is raised to 15, then restored to the configured 1.
+  const ramp = [...Array<number>(30).fill(HIGH), ...Array<number>(200).fill(LOW)];
+
+  it('asks for the nodes before it raises the floor whose pods they hold', async () => {
+    const h = harness(ramp);
+    const result = await h.run(20);
+    // the ramp asks for nodes and for a floor of 15 in the same run: the nodes first
+    expect(result.outcomes.map((o) => `${o.guarded.command.kind}: ${o.result}`)).toEqual(['scale-node-group: applied', 'set-hpa-floor: applied']);
+  });
+
+  it('a failed restore keeps the raised floor held, and the next run restores it', async () => {
+    let refuse = true;
+    const h = harness(ramp, { refuseFloor: (min) => refuse && min === 1 });
+    await h.run(20);
+    expect(await h.floor()).toBe(15);
+    const failed = await h.run(60);
+    expect(floorOutcomes(failed)).toEqual([expect.stringMatching(/^failed: conflict: .*minReplicas to 1/)]);
+    // still 15, still prescale's; the 1 it tried is kept as an intent in case it landed
+    expect(await h.memory()).toMatchObject({ raisedFloors: { 'prod/api': 15 }, floorIntents: { 'prod/api': 1 } });
+    refuse = false;
+    await h.run(61);
+    expect(await h.floor()).toBe(1);
+  });
+
+  it('a failed raise is not held: a floor someone else sets afterwards is theirs', async () => {
+    const demand = [...Array<number>(30).fill(HIGH), ...Array<number>(200).fill(1000)];
+    const h = harness(demand, { refuseFloor: (min) => min === 15 });
+    const refused = await h.run(20);
+    expect(floorOutcomes(refused)).toEqual([expect.stringMatching(/^failed: /)]);
+    expect(await h.floor()).toBe(1);
+    // the other manager sets its own floor of 30; the forecast then eases to 10 pods (1000 / 100)
+    await h.cloud.manifests.setHpaMinReplicas('prod', 'api', 30);
+    await h.run(21);
+    expect((await h.memory())?.raisedFloors).toStrictEqual({});
+    const eased = await h.run(40);
+    expect(floorOutcomes(eased)).toEqual([]);
+    expect(await h.floor()).toBe(30);
+  });
+
+  it("leaves an operator's emergency floor where the operator put it", async () => {
+    const h = harness(Array<number>(60).fill(HIGH));
+    await h.run(20);
+    expect(await h.floor()).toBe(15);
+    h.cloud.goToMinute(21);
+    const payload: EmergencyPayload = { requestId: 'req-1', cluster: 'test', service: 'api', target: { set: 40 }, reason: 'incident 123', requester: 'ops@example.com' } as EmergencyPayload;
+    const emergency = await executeEmergency(payload, configWithMin(1), { clock: h.cloud.clock, capacity: h.cloud.capacity, manifests: h.ports.manifests, state: h.state });
+    expect(emergency.result).toBe('applied');
+    // the forecast still asks for 15 pods: before, the next run lowered the operator's 40 to 15
+    const next = await h.run(22);
+    expect(floorOutcomes(next)).toEqual([]);
+    expect(await h.floor()).toBe(40);
+    expect((await h.memory())?.raisedFloors).toStrictEqual({});
+  });
+
+  it('restores a raised floor even when the memory write after the raise failed', async () => {
+    // the write after act fails once the raise has been applied; the intent saved before it stands
+    let raised = false;
+    let failed = false;
+    const h = harness(ramp, { failMemoryWrite: (memory) => !failed && raised && memory.floorIntents === undefined && (failed = true) });
+    const original = h.ports.manifests!.setHpaMinReplicas;
+    h.ports.manifests!.setHpaMinReplicas = async (...args) => {
+      await original(...args);
+      raised = true;
+    };
+    await expect(h.run(20)).rejects.toThrow(/rate of requests/);
+    expect(await h.floor()).toBe(15);
+    await h.run(60);
+    expect(await h.floor()).toBe(1);
+  });
+
+  it('does not send a floor whose intent cannot be saved first, and still scales the nodes', async () => {
+    const h = harness(ramp, { failMemoryWrite: (memory) => memory.floorIntents !== undefined });
+    const result = await h.run(20);
+    expect(floorOutcomes(result)).toEqual([expect.stringMatching(/^skipped: .*not sent: the floor could not be saved as intended first \(throttling: /)]);
+    expect(h.floorsSet).toEqual([]);
+    expect(await h.floor()).toBe(1);
+    expect(result.outcomes.find((o) => o.guarded.command.kind === 'scale-node-group')?.result).toBe('applied');
+  });
+
+  it('brings a lowered configured minReplicas to an HPA whose floor it once raised and restored', async () => {
+    // configured 3: raised to 15, restored to 3; `prescale-floor` still owns the 3, so the manifests apply yields to it
+    const h = harness(ramp, { configuredMin: 3 });
+    await h.run(20);
+    await h.run(60);
+    expect(await h.floor()).toBe(3);
+    const lowered = await h.run(61, configWithMin(2));
+    expect(floorOutcomes(lowered)).toEqual(['applied: ']);
+    expect(await h.floor()).toBe(2);
+  });
+});
