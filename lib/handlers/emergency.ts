@@ -1,17 +1,25 @@
 /**
  * The emergency entry point: an operator sets a node group's capacity or a
  * service's HPA floor. The request is planned into an ordinary command, goes
- * through the same guard as every other command (bounds always hold; the
- * budget override only lifts the budget check), holds the cluster lease like
- * any run, and is audited with the requester and the reason.
+ * through the same guard stage as a scheduled run — bounds, then the budget
+ * (ledger accrued, caps and approval thresholds; the stricter verdict wins) —
+ * holds the cluster lease like any run, and is audited with the requester and
+ * the reason. Bounds always hold; `budgetOverride` (with its reason) is what
+ * lifts the budget caps and approval thresholds.
+ *
+ * An emergency cannot wait for a Slack approval: a command the budget guard
+ * would send to a human is not carried out, and the answer says to send the
+ * request again (a new requestId) with a `budgetOverride` and its reason.
  */
 import type { PrescaleConfig } from '../config/schema.ts';
 import type { Command, GuardedCommand } from '../core/commands.ts';
 import { commandTarget, isNoOp } from '../core/commands.ts';
 import { guard } from '../core/guard.ts';
+import { bundledPriceTable, nodeGroupPricesUsdPerHour } from '../core/budget/prices.ts';
 import { isPrescaleError, PrescaleError, ValidationError } from '../errors.ts';
+import { budgetStage } from '../pipeline/budget.ts';
 import { cooldownAfterScale, LEASE_TTL_MS } from '../pipeline/run.ts';
-import type { AuditEntry, CapacityActuator, Clock, HpaState, ManifestApplier, NodeGroupState, StateStore } from '../ports.ts';
+import type { AuditEntry, CapacityActuator, Clock, HpaState, ManifestApplier, NodeGroupState, Notifier, PlannerMemory, StateStore } from '../ports.ts';
 import type { EmergencyPayload } from './schemas.ts';
 
 /** The value the operator asked for: `set` as is, `change` added to the current value, never below 0. */
@@ -53,11 +61,14 @@ export interface EmergencyPorts {
   readonly capacity: CapacityActuator;
   readonly manifests: ManifestApplier | undefined;
   readonly state: StateStore;
+  /** Where a budget alert the ledger says is due goes (as in a scheduled run); none in some tests. */
+  readonly notifier?: Notifier | undefined;
 }
 
 export interface EmergencyResult {
   readonly cluster: string;
   readonly target: string;
+  /** The stricter of the bounds and the budget verdict. */
   readonly verdict: GuardedCommand['verdict'];
   readonly result: AuditEntry['result'];
   readonly from: number;
@@ -72,6 +83,27 @@ function values(command: Command): { from: number; to: number } {
   return { from: 0, to: 0 };
 }
 
+const RESEND_WITH_OVERRIDE = 'send the request again with a new requestId and "budgetOverride": { "reason": "<why the spend is worth it>" }';
+
+/**
+ * Why the guarded command is not carried out, or undefined when it may run
+ * (allow, clamp). `bounded` is the bounds verdict alone: when it let the
+ * command through, the budget stopped it, and the answer says how to lift the
+ * budget check. A `needs-approval` is refused: an emergency cannot wait for
+ * Slack, and the operator asking is the approval once they give the override.
+ */
+export function emergencyRefusal(bounded: GuardedCommand, guarded: GuardedCommand, hasOverride: boolean): string | undefined {
+  if (guarded.verdict === 'allow' || guarded.verdict === 'clamp') return undefined;
+  const byBudget = bounded.verdict === 'allow' || bounded.verdict === 'clamp';
+  if (guarded.verdict === 'needs-approval') {
+    return `not applied: ${guarded.reason}. An emergency request cannot wait for a Slack approval: to go ahead, ${RESEND_WITH_OVERRIDE}`;
+  }
+  if (byBudget && !hasOverride) return `not applied: ${guarded.reason}. To go above the budget, ${RESEND_WITH_OVERRIDE}`;
+  return `not applied: ${guarded.reason}`;
+}
+
+const EMPTY_MEMORY: PlannerMemory = { recommendations: {}, raisedFloors: {} };
+
 export async function executeEmergency(payload: EmergencyPayload, config: PrescaleConfig, ports: EmergencyPorts): Promise<EmergencyResult> {
   checkEmergencyTarget(payload, config);
   if (payload.service !== undefined && ports.manifests === undefined) {
@@ -83,17 +115,27 @@ export async function executeEmergency(payload: EmergencyPayload, config: Presca
   const lease = await ports.state.acquireLease(cluster, `emergency:${payload.requestId}`, nowMs, LEASE_TTL_MS);
   try {
     const service = config.services.find((s) => s.name === payload.service);
+    // The budget prices the whole fleet (an unobserved group would count at its minimum): every group when there is a budget.
+    const groupNames = config.budget !== undefined ? config.nodeGroups.map((g) => g.name) : payload.nodeGroup === undefined ? [] : [payload.nodeGroup];
+    const nodeGroups = groupNames.length === 0 ? [] : await ports.capacity.describeNodeGroups(cluster, groupNames);
     const observed = {
-      nodeGroup: payload.nodeGroup === undefined ? undefined : (await ports.capacity.describeNodeGroups(cluster, [payload.nodeGroup]))[0],
+      nodeGroup: nodeGroups.find((g) => g.name === payload.nodeGroup),
       hpa: service === undefined || ports.manifests === undefined ? undefined : (await ports.manifests.describeHpas(service.namespace, [service.name]))[0],
     };
     const command = planEmergency(payload, config, observed);
-    const [guarded] = guard([command], { config });
-    if (guarded === undefined) throw new PrescaleError('internal', 'the guard returned no verdict');
+    const [bounded] = guard([command], { config });
+    if (bounded === undefined) throw new PrescaleError('internal', 'the guard returned no verdict');
+    // The budget half of the guard stage, as in a scheduled run: the ledger (in the planner memory, read under the lease) accrued to now.
+    const memory = config.budget === undefined ? EMPTY_MEMORY : ((await ports.state.getPlannerMemory(cluster)) ?? EMPTY_MEMORY);
+    const priceTable = bundledPriceTable();
+    const override = payload.budgetOverride === undefined ? undefined : { reason: payload.budgetOverride.reason, by: payload.requester };
+    const budget = budgetStage({ config, nowMs, nodeGroups, memory, bounded: [bounded], priceTable, usdPerHourByGroup: nodeGroupPricesUsdPerHour(config.nodeGroups, config.cluster.region, priceTable), override });
+    const [guarded] = budget.guarded;
+    if (guarded === undefined) throw new PrescaleError('internal', 'the budget guard returned no verdict');
     const effective = guarded.effective;
     let result: AuditEntry['result'] = 'skipped';
-    let message: string | undefined = guarded.reason;
-    if (effective !== undefined && (guarded.verdict === 'allow' || guarded.verdict === 'clamp')) {
+    let message = emergencyRefusal(bounded, guarded, override !== undefined);
+    if (effective !== undefined && message === undefined) {
       if (isNoOp(effective)) {
         message = 'already at the requested value';
       } else {
@@ -112,6 +154,11 @@ export async function executeEmergency(payload: EmergencyPayload, config: Presca
           message = `${error.code}: ${error.message}`;
         }
       }
+    }
+    if (budget.ledger !== undefined) {
+      // Fenced by the lease, like the scheduled run's write of the same item.
+      await ports.state.putPlannerMemory(lease, { ...memory, ledger: budget.ledger, ledgerAtMs: budget.ledgerAtMs });
+      for (const alert of budget.alerts) await ports.notifier?.post(alert);
     }
     const subject = effective ?? command;
     const { from, to } = values(subject);

@@ -241,6 +241,19 @@ describe('emergency', () => {
     expect(result).toMatchObject({ verdict: 'clamp', result: 'applied', to: 20 });
   });
 
+  it('refuses, without a budget override, what the budget guard would send for approval', async () => {
+    const deps = await freshDeps();
+    const emergency = await loadHandler('emergency');
+    const { budgetOverride: _override, ...withoutOverride } = sample('emergency') as Record<string, unknown>;
+    const result = await emergency({ ...withoutOverride, requestId: 'no-override-0001' }, context());
+    // general runs 3 nodes: 3 → 5 is +66.7 % ≥ the example's 50 % approval threshold
+    expect(result).toMatchObject({ verdict: 'needs-approval', result: 'skipped', from: 3, to: 5 });
+    expect((result as { message: string }).message).toContain('send the request again with a new requestId and "budgetOverride"');
+    expect(capacityCalls(deps)).toBe(0);
+    const audit = await deps.state.listAudit('debate-prod', 0, 10);
+    expect(audit.map((a) => [a.actor, a.result])).toEqual([['emergency:oncall@example.com', 'skipped']]);
+  });
+
   it.each([
     ['an unknown key', { force: true }, 'force is not a known key'],
     ['both absolute and relative', { target: { set: 5, change: 1 } }, 'target must set exactly one of set (absolute) and change (relative)'],
