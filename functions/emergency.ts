@@ -23,7 +23,9 @@ export const handler = createHandler<EmergencyPayload, EmergencyResult>({ name: 
   return runner(deps).run(payload.requestId, context, async () => {
     const result = await executeEmergency(payload, deps.config(payload.cluster), deps.portsFor(payload.cluster));
     metrics.addMetric('EmergencyRequests', MetricUnit.Count, 1);
-    logger.warn('emergency request', { requestId: payload.requestId, requester: payload.requester, reason: payload.reason, budgetOverride: payload.budgetOverride?.reason ?? null, target: result.target, verdict: result.verdict, result: result.result, from: result.from, to: result.to, detail: result.message });
+    logger.warn('emergency request', { requestId: payload.requestId, requester: payload.requester, reason: payload.reason, budgetOverride: payload.budgetOverride?.reason ?? null, target: result.target, verdict: result.verdict, result: result.result, from: result.from, to: result.to, detail: result.message, bookkeeping: result.bookkeeping });
+    // The change stands; what was not recorded after it is for an operator to repair (a missing cooldown, audit entry…).
+    if (result.bookkeeping !== null) logger.warn('emergency bookkeeping failed', { requestId: payload.requestId, target: result.target, result: result.result, bookkeeping: result.bookkeeping });
     return result;
   });
 });

@@ -10,16 +10,21 @@
  * An emergency cannot wait for a Slack approval: a command the budget guard
  * would send to a human is not carried out, and the answer says to send the
  * request again (a new requestId) with a `budgetOverride` and its reason.
+ *
+ * Once the actuator has changed capacity the result is `applied`, whatever
+ * happens to the bookkeeping after it (cooldown, ledger, audit, lease): those
+ * failures are reported in `bookkeeping`, never hidden, never turned into
+ * "not applied".
  */
 import type { PrescaleConfig } from '../config/schema.ts';
 import type { Command, GuardedCommand } from '../core/commands.ts';
 import { commandTarget, isNoOp } from '../core/commands.ts';
 import { guard } from '../core/guard.ts';
 import { bundledPriceTable, nodeGroupPricesUsdPerHour } from '../core/budget/prices.ts';
-import { isPrescaleError, PrescaleError, ValidationError } from '../errors.ts';
+import { isPrescaleError, PrescaleError, reportedError, ValidationError } from '../errors.ts';
 import { budgetStage } from '../pipeline/budget.ts';
 import { cooldownAfterScale, LEASE_TTL_MS } from '../pipeline/run.ts';
-import type { AuditEntry, CapacityActuator, Clock, HpaState, ManifestApplier, NodeGroupState, Notifier, PlannerMemory, StateStore } from '../ports.ts';
+import type { AuditEntry, CapacityActuator, Clock, HpaState, Lease, ManifestApplier, NodeGroupState, Notifier, PlannerMemory, StateStore } from '../ports.ts';
 import type { EmergencyPayload } from './schemas.ts';
 
 /** The value the operator asked for: `set` as is, `change` added to the current value, never below 0. */
@@ -75,6 +80,8 @@ export interface EmergencyResult {
   readonly to: number;
   /** Null rather than undefined: the result is stored as JSON by idempotency. */
   readonly message: string | null;
+  /** What failed after the change (cooldown, ledger, alert, audit, lease), `; `-joined; null when nothing did. */
+  readonly bookkeeping: string | null;
 }
 
 function values(command: Command): { from: number; to: number } {
@@ -102,7 +109,34 @@ export function emergencyRefusal(bounded: GuardedCommand, guarded: GuardedComman
   return `not applied: ${guarded.reason}`;
 }
 
+/** The verdict's reason as the audit and the result tell it (clamps say how; allows need no words). */
+function appliedMessage(guarded: GuardedCommand): string | undefined {
+  return guarded.verdict === 'clamp' ? guarded.reason : undefined;
+}
+
+/** An audit message with what failed in the bookkeeping, if anything did; the result it describes stands. */
+export function withBookkeeping(message: string | undefined, bookkeeping: readonly string[]): string | undefined {
+  if (bookkeeping.length === 0) return message;
+  const note = `bookkeeping failed: ${bookkeeping.join('; ')}`;
+  return message === undefined ? note : `${message} [${note}]`;
+}
+
+/** Runs a step whose failure must not undo what was already done: the failure is noted instead. */
+async function noting(notes: string[], what: string, step: () => Promise<unknown>): Promise<void> {
+  try {
+    await step();
+  } catch (error) {
+    notes.push(`${what}: ${reportedError(error)}`);
+  }
+}
+
 const EMPTY_MEMORY: PlannerMemory = { recommendations: {}, raisedFloors: {} };
+
+interface Attempt {
+  readonly result: EmergencyResult;
+  /** Filled as bookkeeping fails (the lease release included). */
+  readonly notes: string[];
+}
 
 export async function executeEmergency(payload: EmergencyPayload, config: PrescaleConfig, ports: EmergencyPorts): Promise<EmergencyResult> {
   checkEmergencyTarget(payload, config);
@@ -113,56 +147,74 @@ export async function executeEmergency(payload: EmergencyPayload, config: Presca
   const nowMs = ports.clock.nowMs();
   // The lease makes the emergency wait for (never race) a scheduled run; lease-held is retryable.
   const lease = await ports.state.acquireLease(cluster, `emergency:${payload.requestId}`, nowMs, LEASE_TTL_MS);
+  let attempt: Attempt | undefined;
   try {
-    const service = config.services.find((s) => s.name === payload.service);
-    // The budget prices the whole fleet (an unobserved group would count at its minimum): every group when there is a budget.
-    const groupNames = config.budget !== undefined ? config.nodeGroups.map((g) => g.name) : payload.nodeGroup === undefined ? [] : [payload.nodeGroup];
-    const nodeGroups = groupNames.length === 0 ? [] : await ports.capacity.describeNodeGroups(cluster, groupNames);
-    const observed = {
-      nodeGroup: nodeGroups.find((g) => g.name === payload.nodeGroup),
-      hpa: service === undefined || ports.manifests === undefined ? undefined : (await ports.manifests.describeHpas(service.namespace, [service.name]))[0],
-    };
-    const command = planEmergency(payload, config, observed);
-    const [bounded] = guard([command], { config });
-    if (bounded === undefined) throw new PrescaleError('internal', 'the guard returned no verdict');
-    // The budget half of the guard stage, as in a scheduled run: the ledger (in the planner memory, read under the lease) accrued to now.
-    const memory = config.budget === undefined ? EMPTY_MEMORY : ((await ports.state.getPlannerMemory(cluster)) ?? EMPTY_MEMORY);
-    const priceTable = bundledPriceTable();
-    const override = payload.budgetOverride === undefined ? undefined : { reason: payload.budgetOverride.reason, by: payload.requester };
-    const budget = budgetStage({ config, nowMs, nodeGroups, memory, bounded: [bounded], priceTable, usdPerHourByGroup: nodeGroupPricesUsdPerHour(config.nodeGroups, config.cluster.region, priceTable), override });
-    const [guarded] = budget.guarded;
-    if (guarded === undefined) throw new PrescaleError('internal', 'the budget guard returned no verdict');
-    const effective = guarded.effective;
-    let result: AuditEntry['result'] = 'skipped';
-    let message = emergencyRefusal(bounded, guarded, override !== undefined);
-    if (effective !== undefined && message === undefined) {
-      if (isNoOp(effective)) {
-        message = 'already at the requested value';
-      } else {
-        try {
-          if (effective.kind === 'scale-node-group') await ports.capacity.setDesiredNodes(cluster, effective.nodeGroup, effective.toNodes);
-          else if (effective.kind === 'set-hpa-floor') await ports.manifests?.setHpaMinReplicas(effective.namespace, effective.service, effective.toMinReplicas);
-          result = 'applied';
-          message = guarded.verdict === 'clamp' ? guarded.reason : undefined;
-          if (effective.kind === 'scale-node-group') {
-            const previous = await ports.state.getCooldown(cluster, effective.nodeGroup);
-            await ports.state.putCooldown(lease, effective.nodeGroup, cooldownAfterScale(previous, effective, nowMs));
-          }
-        } catch (error) {
-          if (!isPrescaleError(error)) throw error;
-          result = error.retryable || error.code === 'busy' ? 'requeued' : 'failed';
-          message = `${error.code}: ${error.message}`;
-        }
+    attempt = await attemptUnderLease(payload, config, ports, lease, nowMs);
+  } finally {
+    // A failure before anything changed propagates as it is (the lease released first).
+    if (attempt === undefined) await ports.state.releaseLease(lease);
+  }
+  if (attempt.result.result === 'applied') await noting(attempt.notes, 'releasing the cluster lease (it expires by itself)', () => ports.state.releaseLease(lease));
+  else await ports.state.releaseLease(lease);
+  return { ...attempt.result, bookkeeping: attempt.notes.length === 0 ? null : attempt.notes.join('; ') };
+}
+
+async function attemptUnderLease(payload: EmergencyPayload, config: PrescaleConfig, ports: EmergencyPorts, lease: Lease, nowMs: number): Promise<Attempt> {
+  const cluster = config.cluster.name;
+  const service = config.services.find((s) => s.name === payload.service);
+  // The budget prices the whole fleet (an unobserved group would count at its minimum): every group when there is a budget.
+  const groupNames = config.budget !== undefined ? config.nodeGroups.map((g) => g.name) : payload.nodeGroup === undefined ? [] : [payload.nodeGroup];
+  const nodeGroups = groupNames.length === 0 ? [] : await ports.capacity.describeNodeGroups(cluster, groupNames);
+  const observed = {
+    nodeGroup: nodeGroups.find((g) => g.name === payload.nodeGroup),
+    hpa: service === undefined || ports.manifests === undefined ? undefined : (await ports.manifests.describeHpas(service.namespace, [service.name]))[0],
+  };
+  const command = planEmergency(payload, config, observed);
+  const [bounded] = guard([command], { config });
+  if (bounded === undefined) throw new PrescaleError('internal', 'the guard returned no verdict');
+  // The budget half of the guard stage, as in a scheduled run: the ledger (in the planner memory, read under the lease) accrued to now.
+  const memory = config.budget === undefined ? EMPTY_MEMORY : ((await ports.state.getPlannerMemory(cluster)) ?? EMPTY_MEMORY);
+  const priceTable = bundledPriceTable();
+  const override = payload.budgetOverride === undefined ? undefined : { reason: payload.budgetOverride.reason, by: payload.requester };
+  const budget = budgetStage({ config, nowMs, nodeGroups, memory, bounded: [bounded], priceTable, usdPerHourByGroup: nodeGroupPricesUsdPerHour(config.nodeGroups, config.cluster.region, priceTable), override });
+  const [guarded] = budget.guarded;
+  if (guarded === undefined) throw new PrescaleError('internal', 'the budget guard returned no verdict');
+
+  const effective = guarded.effective;
+  const notes: string[] = [];
+  let result: AuditEntry['result'] = 'skipped';
+  let message = emergencyRefusal(bounded, guarded, override !== undefined);
+  if (effective !== undefined && message === undefined) {
+    if (isNoOp(effective)) {
+      message = 'already at the requested value';
+    } else {
+      try {
+        if (effective.kind === 'scale-node-group') await ports.capacity.setDesiredNodes(cluster, effective.nodeGroup, effective.toNodes);
+        else if (effective.kind === 'set-hpa-floor') await ports.manifests?.setHpaMinReplicas(effective.namespace, effective.service, effective.toMinReplicas);
+        result = 'applied';
+        message = appliedMessage(guarded);
+      } catch (error) {
+        if (!isPrescaleError(error)) throw error;
+        result = error.retryable || error.code === 'busy' ? 'requeued' : 'failed';
+        message = `${error.code}: ${error.message}`;
       }
     }
-    if (budget.ledger !== undefined) {
-      // Fenced by the lease, like the scheduled run's write of the same item.
-      await ports.state.putPlannerMemory(lease, { ...memory, ledger: budget.ledger, ledgerAtMs: budget.ledgerAtMs });
-      for (const alert of budget.alerts) await ports.notifier?.post(alert);
-    }
-    const subject = effective ?? command;
-    const { from, to } = values(subject);
-    await ports.state.appendAudit({
+  }
+
+  // From here on, a failure is bookkeeping when the change was made (noted), and an error when it was not.
+  const afterChange = async (what: string, step: () => Promise<unknown>): Promise<void> => (result === 'applied' ? noting(notes, what, step) : void (await step()));
+  if (result === 'applied' && effective?.kind === 'scale-node-group') {
+    await noting(notes, `cooldown of ${effective.nodeGroup}`, async () => ports.state.putCooldown(lease, effective.nodeGroup, cooldownAfterScale(await ports.state.getCooldown(cluster, effective.nodeGroup), effective, nowMs)));
+  }
+  if (budget.ledger !== undefined) {
+    // The ledger is advisory here: a lost write is accrued again by the next run from the ledger it finds.
+    await noting(notes, 'budget ledger', () => ports.state.putPlannerMemory(lease, { ...memory, ledger: budget.ledger, ledgerAtMs: budget.ledgerAtMs }));
+    for (const alert of budget.alerts) await noting(notes, 'budget alert', async () => ports.notifier?.post(alert));
+  }
+  const subject = effective ?? command;
+  const { from, to } = values(subject);
+  await afterChange('audit entry', () =>
+    ports.state.appendAudit({
       cluster,
       atMs: nowMs,
       actor: `emergency:${payload.requester}`,
@@ -171,18 +223,21 @@ export async function executeEmergency(payload: EmergencyPayload, config: Presca
       before: subject.kind === 'scale-node-group' ? { desiredNodes: from } : { minReplicas: from },
       after: subject.kind === 'scale-node-group' ? { desiredNodes: to } : { minReplicas: to },
       result,
-      message,
-    });
-    await ports.state.appendDecision({
+      message: withBookkeeping(message, notes),
+    }),
+  );
+  await afterChange('decision record', () =>
+    ports.state.appendDecision({
       cluster,
       atMs: nowMs,
       trigger: `emergency:${payload.requester}`,
       fencingToken: lease.fencingToken,
       forecastModel: undefined,
       commands: [{ command, verdict: guarded.verdict, reason: guarded.reason }],
-    });
-    return { cluster, target: commandTarget(subject), verdict: guarded.verdict, result, from, to, message: message ?? null };
-  } finally {
-    await ports.state.releaseLease(lease);
-  }
+    }),
+  );
+  return {
+    result: { cluster, target: commandTarget(subject), verdict: guarded.verdict, result, from, to, message: message ?? null, bookkeeping: null },
+    notes,
+  };
 }

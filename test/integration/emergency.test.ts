@@ -11,6 +11,7 @@ import { emergencyPayloadSchema } from '../../lib/handlers/schemas.ts';
 import { createSimCloud, type SimCloud } from '../../lib/sim/cloud.ts';
 import { createMemoryStateStore } from '../../lib/state/memory.ts';
 import type { StateStore } from '../../lib/ports.ts';
+import { PrescaleError } from '../../lib/errors.ts';
 import { webClusterConfig, webService } from '../support/web-cluster.ts';
 
 const METRIC = { namespace: 'Test', name: 'Requests', dimensions: {}, stat: 'Average', periodSeconds: 60 };
@@ -136,3 +137,54 @@ describe('emergency: the budget guard', () => {
     expect((await base.getPlannerMemory('test'))?.ledger).toBeUndefined();
   });
 });
+
+describe('emergency: a change made stands, whatever fails in the bookkeeping after it', () => {
+  const throttled = async (): Promise<never> => {
+    throw new PrescaleError('throttling', 'DynamoDB throttled', { retryable: true });
+  };
+  // 2 → 2 + 5 = 7 web nodes; a $100,000 cap and thresholds at 1000 % let it through.
+  it.each<[keyof StateStore, string]>([
+    ['getCooldown', 'cooldown of web: throttling: DynamoDB throttled'],
+    ['putCooldown', 'cooldown of web: throttling: DynamoDB throttled'],
+    ['putPlannerMemory', 'budget ledger: throttling: DynamoDB throttled'],
+    ['appendAudit', 'audit entry: throttling: DynamoDB throttled'],
+    ['appendDecision', 'decision record: throttling: DynamoDB throttled'],
+    ['releaseLease', 'releasing the cluster lease (it expires by itself): throttling: DynamoDB throttled'],
+  ])('%s fails: applied, and the failure reported', async (method, expected) => {
+    const base = createMemoryStateStore();
+    const h = harness(config(budget(100_000)), { ...base, [method]: throttled });
+    const result = await executeEmergency(request({ change: 5 }), config(budget(100_000)), h.ports);
+    expect(result).toMatchObject({ verdict: 'allow', result: 'applied', from: 2, to: 7, bookkeeping: expected });
+    expect(await desired(h)).toBe(7);
+    const audit = await base.listAudit('test', 0, 10);
+    // The audit says applied too, with the failures noted before it was written (the decision record and the lease come after).
+    if (method !== 'appendAudit') expect(audit.map((a) => a.result)).toEqual(['applied']);
+    if (method === 'getCooldown' || method === 'putCooldown' || method === 'putPlannerMemory') expect(audit[0]!.message).toBe(`bookkeeping failed: ${expected}`);
+  });
+
+  it('reports nothing when nothing failed', async () => {
+    const h = harness(config(budget(100_000)));
+    expect(await executeEmergency(request({ change: 5 }), config(budget(100_000)), h.ports)).toMatchObject({ result: 'applied', to: 7, bookkeeping: null });
+    // The cooldown moved with the scale-out.
+    expect(await h.state.getCooldown('test', 'web')).toMatchObject({ lastScaleOutMs: h.cloud.clock.nowMs() });
+  });
+
+  it('a lost lease (stale fencing token) is bookkeeping too: the nodes were set', async () => {
+    const base = createMemoryStateStore();
+    // Another run took the lease (this one's expired) after the nodes were set, and wrote the cooldown with its newer token.
+    const state: StateStore = {
+      ...base,
+      getCooldown: async (cluster, target) => {
+        const other = await base.acquireLease(cluster, 'scheduled-run', Date.UTC(2026, 11, 1), 60_000);
+        await base.putCooldown(other, target, { lastScaleOutMs: undefined, lastScaleInMs: undefined });
+        return base.getCooldown(cluster, target);
+      },
+    };
+    const h = harness(config(), state);
+    const result = await executeEmergency(request({ change: 5 }), config(), h.ports);
+    expect(result).toMatchObject({ result: 'applied', to: 7 });
+    expect(result.bookkeeping).toMatch(/^cooldown of web: stale: /);
+    expect(await desired(h)).toBe(7);
+  });
+});
+

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../../lib/config/load.ts';
 import type { PrescaleConfig } from '../../../lib/config/schema.ts';
 import { routeAlarm } from '../../../lib/handlers/alarm.ts';
-import { computeEmergencyTarget, emergencyRefusal, planEmergency } from '../../../lib/handlers/emergency.ts';
+import { computeEmergencyTarget, emergencyRefusal, planEmergency, withBookkeeping } from '../../../lib/handlers/emergency.ts';
 import { batchEntryId, chunk, planFanOut } from '../../../lib/handlers/fanout.ts';
 import { alarmEventSchema, emergencyPayloadSchema, schedulerEventSchema, type AlarmEvent } from '../../../lib/handlers/schemas.ts';
 import type { GuardedCommand, GuardVerdict } from '../../../lib/core/commands.ts';
@@ -103,3 +103,16 @@ describe('emergencyRefusal', () => {
     expect(emergencyRefusal(bounded, guarded, hasOverride)).toBe(expected);
   });
 });
+
+describe('withBookkeeping', () => {
+  it.each<[string | undefined, string[], string | undefined]>([
+    // [message, bookkeeping failures, audit message]
+    [undefined, [], undefined],
+    ['clamped to 20', [], 'clamped to 20'],
+    [undefined, ['cooldown of web: throttling: slow down'], 'bookkeeping failed: cooldown of web: throttling: slow down'],
+    ['clamped to 20', ['cooldown of web: stale: x', 'budget ledger: stale: x'], 'clamped to 20 [bookkeeping failed: cooldown of web: stale: x; budget ledger: stale: x]'],
+  ])('%j with %j → %j', (message, notes, expected) => {
+    expect(withBookkeeping(message, notes)).toBe(expected);
+  });
+});
+
