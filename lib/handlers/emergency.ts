@@ -14,7 +14,9 @@
  * Once the actuator has changed capacity the result is `applied`, whatever
  * happens to the bookkeeping after it (cooldown, ledger, audit, lease): those
  * failures are reported in `bookkeeping`, never hidden, never turned into
- * "not applied".
+ * "not applied". A change not made for a retryable reason (the node group is
+ * busy, throttling) is audited and then thrown as a retryable error, so the
+ * idempotency record is released and a retry with the same requestId retries.
  */
 import type { PrescaleConfig } from '../config/schema.ts';
 import type { Command, GuardedCommand } from '../core/commands.ts';
@@ -75,6 +77,7 @@ export interface EmergencyResult {
   readonly target: string;
   /** The stricter of the bounds and the budget verdict. */
   readonly verdict: GuardedCommand['verdict'];
+  /** Never `requeued`: a change not made for a retryable reason is thrown (see the file header). */
   readonly result: AuditEntry['result'];
   readonly from: number;
   readonly to: number;
@@ -134,6 +137,8 @@ const EMPTY_MEMORY: PlannerMemory = { recommendations: {}, raisedFloors: {} };
 
 interface Attempt {
   readonly result: EmergencyResult;
+  /** Set when nothing changed for a retryable reason: thrown once the lease is released. */
+  readonly retryable: PrescaleError | undefined;
   /** Filled as bookkeeping fails (the lease release included). */
   readonly notes: string[];
 }
@@ -156,6 +161,7 @@ export async function executeEmergency(payload: EmergencyPayload, config: Presca
   }
   if (attempt.result.result === 'applied') await noting(attempt.notes, 'releasing the cluster lease (it expires by itself)', () => ports.state.releaseLease(lease));
   else await ports.state.releaseLease(lease);
+  if (attempt.retryable !== undefined) throw attempt.retryable;
   return { ...attempt.result, bookkeeping: attempt.notes.length === 0 ? null : attempt.notes.join('; ') };
 }
 
@@ -184,6 +190,7 @@ async function attemptUnderLease(payload: EmergencyPayload, config: PrescaleConf
   const notes: string[] = [];
   let result: AuditEntry['result'] = 'skipped';
   let message = emergencyRefusal(bounded, guarded, override !== undefined);
+  let retryable: PrescaleError | undefined;
   if (effective !== undefined && message === undefined) {
     if (isNoOp(effective)) {
       message = 'already at the requested value';
@@ -195,8 +202,17 @@ async function attemptUnderLease(payload: EmergencyPayload, config: PrescaleConf
         message = appliedMessage(guarded);
       } catch (error) {
         if (!isPrescaleError(error)) throw error;
-        result = error.retryable || error.code === 'busy' ? 'requeued' : 'failed';
         message = `${error.code}: ${error.message}`;
+        if (error.retryable || error.code === 'busy') {
+          result = 'requeued';
+          retryable = new PrescaleError(
+            error.code,
+            `emergency request ${payload.requestId}: ${commandTarget(effective)} was not changed (${message}); the attempt is audited and the request id released: send the same request again to retry`,
+            { retryable: true, cause: error },
+          );
+        } else {
+          result = 'failed';
+        }
       }
     }
   }
@@ -238,6 +254,7 @@ async function attemptUnderLease(payload: EmergencyPayload, config: PrescaleConf
   );
   return {
     result: { cluster, target: commandTarget(subject), verdict: guarded.verdict, result, from, to, message: message ?? null, bookkeeping: null },
+    retryable,
     notes,
   };
 }

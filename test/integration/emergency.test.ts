@@ -188,3 +188,41 @@ describe('emergency: a change made stands, whatever fails in the bookkeeping aft
   });
 });
 
+describe('emergency: a change not made for a retryable reason fails the invocation', () => {
+  const failingScale = (h: Harness, error: PrescaleError): EmergencyPorts => ({
+    ...h.ports,
+    capacity: Object.assign(Object.create(h.cloud.capacity) as SimCloud['capacity'], {
+      setDesiredNodes: async () => {
+        throw error;
+      },
+    }),
+  });
+
+  it.each([
+    ['busy', new PrescaleError('busy', 'nodegroup web is UPDATING', { retryable: true })],
+    ['throttling', new PrescaleError('throttling', 'Rate exceeded', { retryable: true })],
+  ])('%s: thrown as retryable once audited, nothing changed, the lease free', async (code, cause) => {
+    const h = harness(config());
+    const error = await executeEmergency(request({ change: 5 }), config(), failingScale(h, cause)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(PrescaleError);
+    expect(error).toMatchObject({ code, retryable: true });
+    expect((error as Error).message).toBe(
+      `emergency request req-00000001: test/nodegroup/web was not changed (${code}: ${cause.message}); the attempt is audited and the request id released: send the same request again to retry`,
+    );
+    expect(await desired(h)).toBe(2);
+    const audit = await h.state.listAudit('test', 0, 10);
+    expect(audit.map((a) => [a.result, a.message])).toEqual([['requeued', `${code}: ${cause.message}`]]);
+    // The lease was released: the retry (or the next run) takes it at once.
+    await expect(h.state.acquireLease('test', 'next', h.cloud.clock.nowMs(), 60_000)).resolves.toMatchObject({ owner: 'next' });
+  });
+
+  it('a failure retrying cannot help is answered, not thrown: a retry would fail the same way', async () => {
+    const h = harness(config());
+    const result = await executeEmergency(request({ change: 5 }), config(), failingScale(h, new PrescaleError('access-denied', 'not authorized to perform eks:UpdateNodegroupConfig')));
+    expect(result).toMatchObject({ result: 'failed', message: 'access-denied: not authorized to perform eks:UpdateNodegroupConfig', bookkeeping: null });
+  });
+});
+

@@ -241,6 +241,26 @@ describe('emergency', () => {
     expect(result).toMatchObject({ verdict: 'clamp', result: 'applied', to: 20 });
   });
 
+  it('fails as retryable when the node group is busy, so the same request id really retries', async () => {
+    const deps = await freshDeps();
+    const emergency = await loadHandler('emergency');
+    deps.portsFor('debate-prod');
+    const cloud = requireLocal(deps).clouds.get('debate-prod')!;
+    const scale = vi.spyOn(cloud.capacity, 'setDesiredNodes').mockRejectedValueOnce(new PrescaleError('busy', 'nodegroup general is UPDATING', { retryable: true }));
+    const error = await emergency(sample('emergency'), context()).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ code: 'busy', retryable: true });
+    expect((error as Error).message).toContain('send the same request again to retry');
+    // The idempotency record was released: the retry acts (3 → 5), it does not replay the failure.
+    const retry = await emergency(sample('emergency'), context());
+    expect(retry).toMatchObject({ result: 'applied', from: 3, to: 5 });
+    expect(scale).toHaveBeenCalledTimes(2);
+    const audit = await deps.state.listAudit('debate-prod', 0, 10);
+    expect(audit.map((a) => a.result).sort()).toEqual(['applied', 'requeued']);
+  });
+
   it('refuses, without a budget override, what the budget guard would send for approval', async () => {
     const deps = await freshDeps();
     const emergency = await loadHandler('emergency');
