@@ -241,6 +241,20 @@ describe('emergency', () => {
     expect(result).toMatchObject({ verdict: 'clamp', result: 'applied', to: 20 });
   });
 
+  it('rejects a request id reused for another request, naming it, and does nothing', async () => {
+    const deps = await freshDeps();
+    const emergency = await loadHandler('emergency');
+    const first = await emergency(sample('emergency'), context());
+    const error = await rejection(emergency({ ...sample('emergency'), cluster: 'debate-staging', nodeGroup: 'compute', target: { set: 9 } }, context()));
+    expect(error.details).toEqual([
+      'requestId "0b7e5c1a-8f7d-4c2e-9a51-3d1f6e2b9c40" was already used in the last 24 h for a different request (another cluster, target or field): nothing was done; send this request with a new requestId',
+    ]);
+    // Only the first request acted; the same request again is still answered with its result.
+    expect(capacityCalls(deps)).toBe(1);
+    expect(await deps.state.listAudit('debate-staging', 0, 10)).toEqual([]);
+    expect(await emergency(sample('emergency'), context())).toEqual(first);
+  });
+
   it('fails as retryable when the node group is busy, so the same request id really retries', async () => {
     const deps = await freshDeps();
     const emergency = await loadHandler('emergency');
