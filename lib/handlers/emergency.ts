@@ -1,17 +1,32 @@
 /**
  * The emergency entry point: an operator sets a node group's capacity or a
  * service's HPA floor. The request is planned into an ordinary command, goes
- * through the same guard as every other command (bounds always hold; the
- * budget override only lifts the budget check), holds the cluster lease like
- * any run, and is audited with the requester and the reason.
+ * through the same guard stage as a scheduled run — bounds, then the budget
+ * (ledger accrued, caps and approval thresholds; the stricter verdict wins) —
+ * holds the cluster lease like any run, and is audited with the requester and
+ * the reason. Bounds always hold; `budgetOverride` (with its reason) is what
+ * lifts the budget caps and approval thresholds.
+ *
+ * An emergency cannot wait for a Slack approval: a command the budget guard
+ * would send to a human is not carried out, and the answer says to send the
+ * request again (a new requestId) with a `budgetOverride` and its reason.
+ *
+ * Once the actuator has changed capacity the result is `applied`, whatever
+ * happens to the bookkeeping after it (cooldown, ledger, audit, lease): those
+ * failures are reported in `bookkeeping`, never hidden, never turned into
+ * "not applied". A change not made for a retryable reason (the node group is
+ * busy, throttling) is audited and then thrown as a retryable error, so the
+ * idempotency record is released and a retry with the same requestId retries.
  */
 import type { PrescaleConfig } from '../config/schema.ts';
 import type { Command, GuardedCommand } from '../core/commands.ts';
 import { commandTarget, isNoOp } from '../core/commands.ts';
 import { guard } from '../core/guard.ts';
-import { isPrescaleError, PrescaleError, ValidationError } from '../errors.ts';
+import { bundledPriceTable, nodeGroupPricesUsdPerHour } from '../core/budget/prices.ts';
+import { isPrescaleError, PrescaleError, reportedError, ValidationError } from '../errors.ts';
+import { budgetStage } from '../pipeline/budget.ts';
 import { cooldownAfterScale, LEASE_TTL_MS } from '../pipeline/run.ts';
-import type { AuditEntry, CapacityActuator, Clock, HpaState, ManifestApplier, NodeGroupState, StateStore } from '../ports.ts';
+import type { AuditEntry, CapacityActuator, Clock, HpaState, Lease, ManifestApplier, NodeGroupState, Notifier, PlannerMemory, StateStore } from '../ports.ts';
 import type { EmergencyPayload } from './schemas.ts';
 
 /** The value the operator asked for: `set` as is, `change` added to the current value, never below 0. */
@@ -53,23 +68,79 @@ export interface EmergencyPorts {
   readonly capacity: CapacityActuator;
   readonly manifests: ManifestApplier | undefined;
   readonly state: StateStore;
+  /** Where a budget alert the ledger says is due goes (as in a scheduled run); none in some tests. */
+  readonly notifier?: Notifier | undefined;
 }
 
 export interface EmergencyResult {
   readonly cluster: string;
   readonly target: string;
+  /** The stricter of the bounds and the budget verdict. */
   readonly verdict: GuardedCommand['verdict'];
+  /** Never `requeued`: a change not made for a retryable reason is thrown (see the file header). */
   readonly result: AuditEntry['result'];
   readonly from: number;
   readonly to: number;
   /** Null rather than undefined: the result is stored as JSON by idempotency. */
   readonly message: string | null;
+  /** What failed after the change (cooldown, ledger, alert, audit, lease), `; `-joined; null when nothing did. */
+  readonly bookkeeping: string | null;
 }
 
 function values(command: Command): { from: number; to: number } {
   if (command.kind === 'scale-node-group') return { from: command.fromNodes, to: command.toNodes };
   if (command.kind === 'set-hpa-floor') return { from: command.fromMinReplicas, to: command.toMinReplicas };
   return { from: 0, to: 0 };
+}
+
+const RESEND_WITH_OVERRIDE = 'send the request again with a new requestId and "budgetOverride": { "reason": "<why the spend is worth it>" }';
+
+/**
+ * Why the guarded command is not carried out, or undefined when it may run
+ * (allow, clamp). `bounded` is the bounds verdict alone: when it let the
+ * command through, the budget stopped it, and the answer says how to lift the
+ * budget check. A `needs-approval` is refused: an emergency cannot wait for
+ * Slack, and the operator asking is the approval once they give the override.
+ */
+export function emergencyRefusal(bounded: GuardedCommand, guarded: GuardedCommand, hasOverride: boolean): string | undefined {
+  if (guarded.verdict === 'allow' || guarded.verdict === 'clamp') return undefined;
+  const byBudget = bounded.verdict === 'allow' || bounded.verdict === 'clamp';
+  if (guarded.verdict === 'needs-approval') {
+    return `not applied: ${guarded.reason}. An emergency request cannot wait for a Slack approval: to go ahead, ${RESEND_WITH_OVERRIDE}`;
+  }
+  if (byBudget && !hasOverride) return `not applied: ${guarded.reason}. To go above the budget, ${RESEND_WITH_OVERRIDE}`;
+  return `not applied: ${guarded.reason}`;
+}
+
+/** The verdict's reason as the audit and the result tell it (clamps say how; allows need no words). */
+function appliedMessage(guarded: GuardedCommand): string | undefined {
+  return guarded.verdict === 'clamp' ? guarded.reason : undefined;
+}
+
+/** An audit message with what failed in the bookkeeping, if anything did; the result it describes stands. */
+export function withBookkeeping(message: string | undefined, bookkeeping: readonly string[]): string | undefined {
+  if (bookkeeping.length === 0) return message;
+  const note = `bookkeeping failed: ${bookkeeping.join('; ')}`;
+  return message === undefined ? note : `${message} [${note}]`;
+}
+
+/** Runs a step whose failure must not undo what was already done: the failure is noted instead. */
+async function noting(notes: string[], what: string, step: () => Promise<unknown>): Promise<void> {
+  try {
+    await step();
+  } catch (error) {
+    notes.push(`${what}: ${reportedError(error)}`);
+  }
+}
+
+const EMPTY_MEMORY: PlannerMemory = { recommendations: {}, raisedFloors: {} };
+
+interface Attempt {
+  readonly result: EmergencyResult;
+  /** Set when nothing changed for a retryable reason: thrown once the lease is released. */
+  readonly retryable: PrescaleError | undefined;
+  /** Filled as bookkeeping fails (the lease release included). */
+  readonly notes: string[];
 }
 
 export async function executeEmergency(payload: EmergencyPayload, config: PrescaleConfig, ports: EmergencyPorts): Promise<EmergencyResult> {
@@ -81,41 +152,85 @@ export async function executeEmergency(payload: EmergencyPayload, config: Presca
   const nowMs = ports.clock.nowMs();
   // The lease makes the emergency wait for (never race) a scheduled run; lease-held is retryable.
   const lease = await ports.state.acquireLease(cluster, `emergency:${payload.requestId}`, nowMs, LEASE_TTL_MS);
+  let attempt: Attempt | undefined;
   try {
-    const service = config.services.find((s) => s.name === payload.service);
-    const observed = {
-      nodeGroup: payload.nodeGroup === undefined ? undefined : (await ports.capacity.describeNodeGroups(cluster, [payload.nodeGroup]))[0],
-      hpa: service === undefined || ports.manifests === undefined ? undefined : (await ports.manifests.describeHpas(service.namespace, [service.name]))[0],
-    };
-    const command = planEmergency(payload, config, observed);
-    const [guarded] = guard([command], { config });
-    if (guarded === undefined) throw new PrescaleError('internal', 'the guard returned no verdict');
-    const effective = guarded.effective;
-    let result: AuditEntry['result'] = 'skipped';
-    let message: string | undefined = guarded.reason;
-    if (effective !== undefined && (guarded.verdict === 'allow' || guarded.verdict === 'clamp')) {
-      if (isNoOp(effective)) {
-        message = 'already at the requested value';
-      } else {
-        try {
-          if (effective.kind === 'scale-node-group') await ports.capacity.setDesiredNodes(cluster, effective.nodeGroup, effective.toNodes);
-          else if (effective.kind === 'set-hpa-floor') await ports.manifests?.setHpaMinReplicas(effective.namespace, effective.service, effective.toMinReplicas);
-          result = 'applied';
-          message = guarded.verdict === 'clamp' ? guarded.reason : undefined;
-          if (effective.kind === 'scale-node-group') {
-            const previous = await ports.state.getCooldown(cluster, effective.nodeGroup);
-            await ports.state.putCooldown(lease, effective.nodeGroup, cooldownAfterScale(previous, effective, nowMs));
-          }
-        } catch (error) {
-          if (!isPrescaleError(error)) throw error;
-          result = error.retryable || error.code === 'busy' ? 'requeued' : 'failed';
-          message = `${error.code}: ${error.message}`;
+    attempt = await attemptUnderLease(payload, config, ports, lease, nowMs);
+  } finally {
+    // A failure before anything changed propagates as it is (the lease released first).
+    if (attempt === undefined) await ports.state.releaseLease(lease);
+  }
+  if (attempt.result.result === 'applied') await noting(attempt.notes, 'releasing the cluster lease (it expires by itself)', () => ports.state.releaseLease(lease));
+  else await ports.state.releaseLease(lease);
+  if (attempt.retryable !== undefined) throw attempt.retryable;
+  return { ...attempt.result, bookkeeping: attempt.notes.length === 0 ? null : attempt.notes.join('; ') };
+}
+
+async function attemptUnderLease(payload: EmergencyPayload, config: PrescaleConfig, ports: EmergencyPorts, lease: Lease, nowMs: number): Promise<Attempt> {
+  const cluster = config.cluster.name;
+  const service = config.services.find((s) => s.name === payload.service);
+  // The budget prices the whole fleet (an unobserved group would count at its minimum): every group when there is a budget.
+  const groupNames = config.budget !== undefined ? config.nodeGroups.map((g) => g.name) : payload.nodeGroup === undefined ? [] : [payload.nodeGroup];
+  const nodeGroups = groupNames.length === 0 ? [] : await ports.capacity.describeNodeGroups(cluster, groupNames);
+  const observed = {
+    nodeGroup: nodeGroups.find((g) => g.name === payload.nodeGroup),
+    hpa: service === undefined || ports.manifests === undefined ? undefined : (await ports.manifests.describeHpas(service.namespace, [service.name]))[0],
+  };
+  const command = planEmergency(payload, config, observed);
+  const [bounded] = guard([command], { config });
+  if (bounded === undefined) throw new PrescaleError('internal', 'the guard returned no verdict');
+  // The budget half of the guard stage, as in a scheduled run: the ledger (in the planner memory, read under the lease) accrued to now.
+  const memory = config.budget === undefined ? EMPTY_MEMORY : ((await ports.state.getPlannerMemory(cluster)) ?? EMPTY_MEMORY);
+  const priceTable = bundledPriceTable();
+  const override = payload.budgetOverride === undefined ? undefined : { reason: payload.budgetOverride.reason, by: payload.requester };
+  const budget = budgetStage({ config, nowMs, nodeGroups, memory, bounded: [bounded], priceTable, usdPerHourByGroup: nodeGroupPricesUsdPerHour(config.nodeGroups, config.cluster.region, priceTable), override });
+  const [guarded] = budget.guarded;
+  if (guarded === undefined) throw new PrescaleError('internal', 'the budget guard returned no verdict');
+
+  const effective = guarded.effective;
+  const notes: string[] = [];
+  let result: AuditEntry['result'] = 'skipped';
+  let message = emergencyRefusal(bounded, guarded, override !== undefined);
+  let retryable: PrescaleError | undefined;
+  if (effective !== undefined && message === undefined) {
+    if (isNoOp(effective)) {
+      message = 'already at the requested value';
+    } else {
+      try {
+        if (effective.kind === 'scale-node-group') await ports.capacity.setDesiredNodes(cluster, effective.nodeGroup, effective.toNodes);
+        else if (effective.kind === 'set-hpa-floor') await ports.manifests?.setHpaMinReplicas(effective.namespace, effective.service, effective.toMinReplicas);
+        result = 'applied';
+        message = appliedMessage(guarded);
+      } catch (error) {
+        if (!isPrescaleError(error)) throw error;
+        message = `${error.code}: ${error.message}`;
+        if (error.retryable || error.code === 'busy') {
+          result = 'requeued';
+          retryable = new PrescaleError(
+            error.code,
+            `emergency request ${payload.requestId}: ${commandTarget(effective)} was not changed (${message}); the attempt is audited and the request id released: send the same request again to retry`,
+            { retryable: true, cause: error },
+          );
+        } else {
+          result = 'failed';
         }
       }
     }
-    const subject = effective ?? command;
-    const { from, to } = values(subject);
-    await ports.state.appendAudit({
+  }
+
+  // From here on, a failure is bookkeeping when the change was made (noted), and an error when it was not.
+  const afterChange = async (what: string, step: () => Promise<unknown>): Promise<void> => (result === 'applied' ? noting(notes, what, step) : void (await step()));
+  if (result === 'applied' && effective?.kind === 'scale-node-group') {
+    await noting(notes, `cooldown of ${effective.nodeGroup}`, async () => ports.state.putCooldown(lease, effective.nodeGroup, cooldownAfterScale(await ports.state.getCooldown(cluster, effective.nodeGroup), effective, nowMs)));
+  }
+  if (budget.ledger !== undefined) {
+    // The ledger is advisory here: a lost write is accrued again by the next run from the ledger it finds.
+    await noting(notes, 'budget ledger', () => ports.state.putPlannerMemory(lease, { ...memory, ledger: budget.ledger, ledgerAtMs: budget.ledgerAtMs }));
+    for (const alert of budget.alerts) await noting(notes, 'budget alert', async () => ports.notifier?.post(alert));
+  }
+  const subject = effective ?? command;
+  const { from, to } = values(subject);
+  await afterChange('audit entry', () =>
+    ports.state.appendAudit({
       cluster,
       atMs: nowMs,
       actor: `emergency:${payload.requester}`,
@@ -124,18 +239,22 @@ export async function executeEmergency(payload: EmergencyPayload, config: Presca
       before: subject.kind === 'scale-node-group' ? { desiredNodes: from } : { minReplicas: from },
       after: subject.kind === 'scale-node-group' ? { desiredNodes: to } : { minReplicas: to },
       result,
-      message,
-    });
-    await ports.state.appendDecision({
+      message: withBookkeeping(message, notes),
+    }),
+  );
+  await afterChange('decision record', () =>
+    ports.state.appendDecision({
       cluster,
       atMs: nowMs,
       trigger: `emergency:${payload.requester}`,
       fencingToken: lease.fencingToken,
       forecastModel: undefined,
       commands: [{ command, verdict: guarded.verdict, reason: guarded.reason }],
-    });
-    return { cluster, target: commandTarget(subject), verdict: guarded.verdict, result, from, to, message: message ?? null };
-  } finally {
-    await ports.state.releaseLease(lease);
-  }
+    }),
+  );
+  return {
+    result: { cluster, target: commandTarget(subject), verdict: guarded.verdict, result, from, to, message: message ?? null, bookkeeping: null },
+    retryable,
+    notes,
+  };
 }

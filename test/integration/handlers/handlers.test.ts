@@ -257,6 +257,53 @@ describe('emergency', () => {
     expect(result).toMatchObject({ verdict: 'clamp', result: 'applied', to: 20 });
   });
 
+  it('rejects a request id reused for another request, naming it, and does nothing', async () => {
+    const deps = await freshDeps();
+    const emergency = await loadHandler('emergency');
+    const first = await emergency(sample('emergency'), context());
+    const error = await rejection(emergency({ ...sample('emergency'), cluster: 'debate-staging', nodeGroup: 'compute', target: { set: 9 } }, context()));
+    expect(error.details).toEqual([
+      'requestId "0b7e5c1a-8f7d-4c2e-9a51-3d1f6e2b9c40" was already used in the last 24 h for a different request (another cluster, target or field): nothing was done; send this request with a new requestId',
+    ]);
+    // Only the first request acted; the same request again is still answered with its result.
+    expect(capacityCalls(deps)).toBe(1);
+    expect(await deps.state.listAudit('debate-staging', 0, 10)).toEqual([]);
+    expect(await emergency(sample('emergency'), context())).toEqual(first);
+  });
+
+  it('fails as retryable when the node group is busy, so the same request id really retries', async () => {
+    const deps = await freshDeps();
+    const emergency = await loadHandler('emergency');
+    deps.portsFor('debate-prod');
+    const cloud = requireLocal(deps).clouds.get('debate-prod')!;
+    const scale = vi.spyOn(cloud.capacity, 'setDesiredNodes').mockRejectedValueOnce(new PrescaleError('busy', 'nodegroup general is UPDATING', { retryable: true }));
+    const error = await emergency(sample('emergency'), context()).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ code: 'busy', retryable: true });
+    expect((error as Error).message).toContain('send the same request again to retry');
+    // The idempotency record was released: the retry acts (3 → 5), it does not replay the failure.
+    const retry = await emergency(sample('emergency'), context());
+    expect(retry).toMatchObject({ result: 'applied', from: 3, to: 5 });
+    expect(scale).toHaveBeenCalledTimes(2);
+    const audit = await deps.state.listAudit('debate-prod', 0, 10);
+    expect(audit.map((a) => a.result).sort()).toEqual(['applied', 'requeued']);
+  });
+
+  it('refuses, without a budget override, what the budget guard would send for approval', async () => {
+    const deps = await freshDeps();
+    const emergency = await loadHandler('emergency');
+    const { budgetOverride: _override, ...withoutOverride } = sample('emergency') as Record<string, unknown>;
+    const result = await emergency({ ...withoutOverride, requestId: 'no-override-0001' }, context());
+    // general runs 3 nodes: 3 → 5 is +66.7 % ≥ the example's 50 % approval threshold
+    expect(result).toMatchObject({ verdict: 'needs-approval', result: 'skipped', from: 3, to: 5 });
+    expect((result as { message: string }).message).toContain('send the request again with a new requestId and "budgetOverride"');
+    expect(capacityCalls(deps)).toBe(0);
+    const audit = await deps.state.listAudit('debate-prod', 0, 10);
+    expect(audit.map((a) => [a.actor, a.result])).toEqual([['emergency:oncall@example.com', 'skipped']]);
+  });
+
   it.each([
     ['an unknown key', { force: true }, 'force is not a known key'],
     ['both absolute and relative', { target: { set: 5, change: 1 } }, 'target must set exactly one of set (absolute) and change (relative)'],

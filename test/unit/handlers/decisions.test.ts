@@ -3,9 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../../lib/config/load.ts';
 import type { PrescaleConfig } from '../../../lib/config/schema.ts';
 import { routeAlarm } from '../../../lib/handlers/alarm.ts';
-import { computeEmergencyTarget, planEmergency } from '../../../lib/handlers/emergency.ts';
+import { computeEmergencyTarget, emergencyRefusal, planEmergency, withBookkeeping } from '../../../lib/handlers/emergency.ts';
 import { batchEntryId, chunk, planFanOut } from '../../../lib/handlers/fanout.ts';
 import { alarmEventSchema, emergencyPayloadSchema, schedulerEventSchema, type AlarmEvent } from '../../../lib/handlers/schemas.ts';
+import type { GuardedCommand, GuardVerdict } from '../../../lib/core/commands.ts';
 
 const example = loadConfigFile(new URL('../../../config/example.yaml', import.meta.url).pathname);
 const renamed = (name: string): PrescaleConfig => ({ ...example, cluster: { ...example.cluster, name } });
@@ -85,3 +86,33 @@ describe('emergency targets', () => {
     expect(command).toMatchObject({ kind: 'set-hpa-floor', namespace: 'debate', service: 'llm', fromMinReplicas: 2, toMinReplicas: 5 });
   });
 });
+
+describe('emergencyRefusal', () => {
+  const command = { kind: 'scale-node-group' as const, cluster: 'c', nodeGroup: 'web', fromNodes: 2, toNodes: 9, reason: 'emergency' };
+  const verdict = (v: GuardVerdict, reason: string): GuardedCommand => ({ command, verdict: v, effective: v === 'deny' ? undefined : command, reason });
+  const resend = 'send the request again with a new requestId and "budgetOverride": { "reason": "<why the spend is worth it>" }';
+  it.each<[string, GuardedCommand, GuardedCommand, boolean, string | undefined]>([
+    // [bounds verdict, merged verdict, override sent?, answer]
+    ['allowed: carried out', verdict('allow', 'within bounds'), verdict('allow', 'budget: fits'), false, undefined],
+    ['clamped: carried out', verdict('clamp', '9 is outside [1, 5]: clamped to 5'), verdict('clamp', 'bounds: …; budget: fits'), false, undefined],
+    ['needs approval: refused, an emergency cannot wait for Slack', verdict('allow', 'within bounds'), verdict('needs-approval', 'budget: needs approval: capacity +350 %'), false, `not applied: budget: needs approval: capacity +350 %. An emergency request cannot wait for a Slack approval: to go ahead, ${resend}`],
+    ['denied by the budget: the override is the way through', verdict('allow', 'within bounds'), verdict('deny', 'budget: over budget'), false, `not applied: budget: over budget. To go above the budget, ${resend}`],
+    ['denied by the bounds: no override lifts them', verdict('deny', 'node group "web" is not in the configuration'), verdict('deny', 'node group "web" is not in the configuration'), false, 'not applied: node group "web" is not in the configuration'],
+    ['denied with an override (no price): nothing more to send', verdict('allow', 'within bounds'), verdict('deny', 'budget: node group "web" has no price'), true, 'not applied: budget: node group "web" has no price'],
+  ])('%s', (_name, bounded, guarded, hasOverride, expected) => {
+    expect(emergencyRefusal(bounded, guarded, hasOverride)).toBe(expected);
+  });
+});
+
+describe('withBookkeeping', () => {
+  it.each<[string | undefined, string[], string | undefined]>([
+    // [message, bookkeeping failures, audit message]
+    [undefined, [], undefined],
+    ['clamped to 20', [], 'clamped to 20'],
+    [undefined, ['cooldown of web: throttling: slow down'], 'bookkeeping failed: cooldown of web: throttling: slow down'],
+    ['clamped to 20', ['cooldown of web: stale: x', 'budget ledger: stale: x'], 'clamped to 20 [bookkeeping failed: cooldown of web: stale: x; budget ledger: stale: x]'],
+  ])('%j with %j → %j', (message, notes, expected) => {
+    expect(withBookkeeping(message, notes)).toBe(expected);
+  });
+});
+

@@ -1,0 +1,228 @@
+/**
+ * The emergency path on the simulated cloud and the in-memory state store:
+ * the same guard stage as a scheduled run (bounds, then the budget with its
+ * ledger), under the cluster lease.
+ */
+import { describe, expect, it } from 'vitest';
+import type { PrescaleConfig } from '../../lib/config/schema.ts';
+import { monthToDateUsd } from '../../lib/core/budget/ledger.ts';
+import { executeEmergency, type EmergencyPorts } from '../../lib/handlers/emergency.ts';
+import { emergencyPayloadSchema } from '../../lib/handlers/schemas.ts';
+import { createSimCloud, type SimCloud } from '../../lib/sim/cloud.ts';
+import { createMemoryStateStore } from '../../lib/state/memory.ts';
+import type { StateStore } from '../../lib/ports.ts';
+import { PrescaleError } from '../../lib/errors.ts';
+import { webClusterConfig, webService } from '../support/web-cluster.ts';
+
+const METRIC = { namespace: 'Test', name: 'Requests', dimensions: {}, stat: 'Average', periodSeconds: 60 };
+/** Nov 2 00:00 UTC; every test acts at minute 10. */
+const T0 = Date.UTC(2026, 10, 2);
+
+/**
+ * The figures every budget case below starts from, at Nov 2 00:10 with 2 m5.large ($0.096/h) running:
+ * month-to-date (estimated from Nov 1 00:00): 2 × 0.096 × 24.1667 h = $4.64;
+ * hours left to Dec 1: 720 − 24.1667 = 695.8333 h, so one node to month-end costs 0.096 × 695.8333 = $66.80;
+ * projected month-end as is: 4.64 + 2 × 66.80 = $138.24.
+ */
+const budget = (monthlyUsd: number, capacityChangePercent = 1000) => ({ budget: { monthlyUsd, approval: { capacityChangePercent, costChangeUsdPerHour: 1000, projectedSpendPercent: 100 } } });
+const config = (overrides: Record<string, unknown> = {}): PrescaleConfig => webClusterConfig(40, { services: [webService('api', METRIC)], ...overrides });
+
+interface Harness {
+  readonly cloud: SimCloud;
+  readonly state: StateStore;
+  readonly ports: EmergencyPorts;
+}
+
+function harness(cfg: PrescaleConfig, state: StateStore = createMemoryStateStore()): Harness {
+  const cloud = createSimCloud(cfg, T0, { web: 2 });
+  cloud.goToMinute(10);
+  return { cloud, state, ports: { clock: cloud.clock, capacity: cloud.capacity, manifests: undefined, state, notifier: cloud.notifier } };
+}
+
+const request = (target: Record<string, number>, extra: Record<string, unknown> = {}) =>
+  emergencyPayloadSchema.parse({ requestId: 'req-00000001', cluster: 'test', nodeGroup: 'web', target, reason: 'traffic spike on launch', requester: 'bob', ...extra });
+const OVERRIDE = { budgetOverride: { reason: 'launch day, the VP agreed' } };
+
+async function desired(h: Harness): Promise<number | undefined> {
+  return (await h.cloud.capacity.describeNodeGroups('test', ['web']))[0]?.desiredNodes;
+}
+
+describe('emergency: the budget guard', () => {
+  it.each<[string, PrescaleConfig, Record<string, number>, Record<string, unknown>, { verdict: string; result: string; to: number }, number]>([
+    // 2 → 30 against a $5 cap already passed ($138.24 projected): not one node fits, nothing changes.
+    ['denies a scale-out past the cap without an override', config(budget(5)), { set: 30 }, {}, { verdict: 'deny', result: 'skipped', to: 30 }, 2],
+    // The same with an override: the cap is lifted (30 × $66.80 is far above $5), and bounds still hold.
+    ['lets an override with a reason through the cap', config(budget(5)), { set: 30 }, OVERRIDE, { verdict: 'allow', result: 'applied', to: 30 }, 30],
+    // Cap $400: room 400 − 138.24 = $261.76 → floor(261.76 / 66.80) = 3 nodes: 2 → 5 of the 10 asked.
+    ['clamps to what the cap affords', config(budget(400)), { set: 10 }, {}, { verdict: 'clamp', result: 'applied', to: 5 }, 5],
+    // Bounds clamp 50 to 40, the budget denies: the stricter verdict wins (a denied command reports what was asked).
+    ['keeps the stricter of the bounds and the budget verdict', config(budget(5)), { set: 50 }, {}, { verdict: 'deny', result: 'skipped', to: 50 }, 2],
+    // 2 → 3 is +50 % ≥ the 50 % threshold: a scheduled run would ask Slack; an emergency is refused instead.
+    ['refuses what would need an approval', config(budget(100_000, 50)), { change: 1 }, {}, { verdict: 'needs-approval', result: 'skipped', to: 3 }, 2],
+    // The override lifts the approval thresholds too: the operator asking is the human in the loop.
+    ['lets an override through the approval thresholds', config(budget(100_000, 50)), { change: 1 }, OVERRIDE, { verdict: 'allow', result: 'applied', to: 3 }, 3],
+    // No budget configured: bounds only.
+    ['guards bounds only without a budget', config(), { set: 30 }, {}, { verdict: 'allow', result: 'applied', to: 30 }, 30],
+  ])('%s', async (_name, cfg, target, extra, expected, nodesAfter) => {
+    const h = harness(cfg);
+    const result = await executeEmergency(request(target, extra), cfg, h.ports);
+    expect(result).toMatchObject({ cluster: 'test', target: 'test/nodegroup/web', from: 2, ...expected });
+    expect(await desired(h)).toBe(nodesAfter);
+    const [audit] = await h.state.listAudit('test', 0, 10);
+    expect(audit).toMatchObject({ actor: 'emergency:bob', result: expected.result });
+    expect(audit!.reason).toContain(`[guard: ${expected.verdict}: `);
+  });
+
+  it('says how to go ahead when the budget refuses', async () => {
+    const denied = harness(config(budget(5)));
+    const deny = await executeEmergency(request({ set: 30 }), config(budget(5)), denied.ports);
+    expect(deny.message).toMatch(/^not applied: budget: over budget: not one more node fits/);
+    expect(deny.message).toContain('To go above the budget, send the request again with a new requestId and "budgetOverride": { "reason": "<why the spend is worth it>" }');
+    const asked = harness(config(budget(100_000, 50)));
+    const approval = await executeEmergency(request({ change: 1 }), config(budget(100_000, 50)), asked.ports);
+    expect(approval.message).toContain('capacity +50 % (2→3 nodes) ≥ 50 %');
+    expect(approval.message).toContain('An emergency request cannot wait for a Slack approval: to go ahead, send the request again with a new requestId and "budgetOverride"');
+    // Nothing is posted for approval: there is no pending plan to approve.
+    expect(asked.cloud.notifier.posted).toEqual([]);
+  });
+
+  it('records the override and its requester in the audit when it lifts the cap', async () => {
+    const h = harness(config(budget(5)));
+    await executeEmergency(request({ set: 30 }, OVERRIDE), config(budget(5)), h.ports);
+    const [audit] = await h.state.listAudit('test', 0, 10);
+    expect(audit!.reason).toContain('emergency override by bob ("launch day, the VP agreed"), ABOVE THE BUDGET CAP');
+  });
+
+  it('accrues the ledger to now in the planner memory, as a scheduled run does', async () => {
+    const h = harness(config(budget(400)));
+    const nowMs = h.cloud.clock.nowMs();
+    await executeEmergency(request({ set: 10 }), config(budget(400)), h.ports);
+    const memory = await h.state.getPlannerMemory('test');
+    expect(memory?.ledgerAtMs).toBe(nowMs);
+    // 2 nodes × $0.096 × 24.1667 h (Nov 1 00:00 → Nov 2 00:10, at the nodes found before the change) = $4.64
+    expect(monthToDateUsd(memory!.ledger!, nowMs)).toBeCloseTo(4.64, 6);
+  });
+
+  it('writes the ledger under its lease: a write with a superseded fencing token is refused', async () => {
+    const base = createMemoryStateStore();
+    let stolen = false;
+    const writes: string[] = [];
+    // Another run takes the lease (it expired) between the emergency's read of the memory and its write.
+    const state: StateStore = {
+      ...base,
+      getPlannerMemory: async (cluster) => {
+        const memory = await base.getPlannerMemory(cluster);
+        if (!stolen) {
+          stolen = true;
+          const other = await base.acquireLease(cluster, 'scheduled-run', Date.UTC(2026, 11, 1), 60_000);
+          await base.putPlannerMemory(other, { recommendations: {}, raisedFloors: {} });
+        }
+        return memory;
+      },
+      putPlannerMemory: async (lease, memory) => {
+        try {
+          await base.putPlannerMemory(lease, memory);
+          writes.push(`written with token ${lease.fencingToken}`);
+        } catch (error) {
+          writes.push(`refused with token ${lease.fencingToken}: ${(error as Error).message}`);
+          throw error;
+        }
+      },
+    };
+    const h = harness(config(budget(5)), state);
+    await executeEmergency(request({ set: 30 }), config(budget(5)), h.ports).catch(() => undefined);
+    // The emergency held token 1; the other run's token 2 wrote first, so the emergency's write was refused.
+    expect(writes).toHaveLength(1);
+    expect(writes[0]).toMatch(/^refused with token 1: /);
+    expect((await base.getPlannerMemory('test'))?.ledger).toBeUndefined();
+  });
+});
+
+describe('emergency: a change made stands, whatever fails in the bookkeeping after it', () => {
+  const throttled = async (): Promise<never> => {
+    throw new PrescaleError('throttling', 'DynamoDB throttled', { retryable: true });
+  };
+  // 2 → 2 + 5 = 7 web nodes; a $100,000 cap and thresholds at 1000 % let it through.
+  it.each<[keyof StateStore, string]>([
+    ['getCooldown', 'cooldown of web: throttling: DynamoDB throttled'],
+    ['putCooldown', 'cooldown of web: throttling: DynamoDB throttled'],
+    ['putPlannerMemory', 'budget ledger: throttling: DynamoDB throttled'],
+    ['appendAudit', 'audit entry: throttling: DynamoDB throttled'],
+    ['appendDecision', 'decision record: throttling: DynamoDB throttled'],
+    ['releaseLease', 'releasing the cluster lease (it expires by itself): throttling: DynamoDB throttled'],
+  ])('%s fails: applied, and the failure reported', async (method, expected) => {
+    const base = createMemoryStateStore();
+    const h = harness(config(budget(100_000)), { ...base, [method]: throttled });
+    const result = await executeEmergency(request({ change: 5 }), config(budget(100_000)), h.ports);
+    expect(result).toMatchObject({ verdict: 'allow', result: 'applied', from: 2, to: 7, bookkeeping: expected });
+    expect(await desired(h)).toBe(7);
+    const audit = await base.listAudit('test', 0, 10);
+    // The audit says applied too, with the failures noted before it was written (the decision record and the lease come after).
+    if (method !== 'appendAudit') expect(audit.map((a) => a.result)).toEqual(['applied']);
+    if (method === 'getCooldown' || method === 'putCooldown' || method === 'putPlannerMemory') expect(audit[0]!.message).toBe(`bookkeeping failed: ${expected}`);
+  });
+
+  it('reports nothing when nothing failed', async () => {
+    const h = harness(config(budget(100_000)));
+    expect(await executeEmergency(request({ change: 5 }), config(budget(100_000)), h.ports)).toMatchObject({ result: 'applied', to: 7, bookkeeping: null });
+    // The cooldown moved with the scale-out.
+    expect(await h.state.getCooldown('test', 'web')).toMatchObject({ lastScaleOutMs: h.cloud.clock.nowMs() });
+  });
+
+  it('a lost lease (stale fencing token) is bookkeeping too: the nodes were set', async () => {
+    const base = createMemoryStateStore();
+    // Another run took the lease (this one's expired) after the nodes were set, and wrote the cooldown with its newer token.
+    const state: StateStore = {
+      ...base,
+      getCooldown: async (cluster, target) => {
+        const other = await base.acquireLease(cluster, 'scheduled-run', Date.UTC(2026, 11, 1), 60_000);
+        await base.putCooldown(other, target, { lastScaleOutMs: undefined, lastScaleInMs: undefined });
+        return base.getCooldown(cluster, target);
+      },
+    };
+    const h = harness(config(), state);
+    const result = await executeEmergency(request({ change: 5 }), config(), h.ports);
+    expect(result).toMatchObject({ result: 'applied', to: 7 });
+    expect(result.bookkeeping).toMatch(/^cooldown of web: stale: /);
+    expect(await desired(h)).toBe(7);
+  });
+});
+
+describe('emergency: a change not made for a retryable reason fails the invocation', () => {
+  const failingScale = (h: Harness, error: PrescaleError): EmergencyPorts => ({
+    ...h.ports,
+    capacity: Object.assign(Object.create(h.cloud.capacity) as SimCloud['capacity'], {
+      setDesiredNodes: async () => {
+        throw error;
+      },
+    }),
+  });
+
+  it.each([
+    ['busy', new PrescaleError('busy', 'nodegroup web is UPDATING', { retryable: true })],
+    ['throttling', new PrescaleError('throttling', 'Rate exceeded', { retryable: true })],
+  ])('%s: thrown as retryable once audited, nothing changed, the lease free', async (code, cause) => {
+    const h = harness(config());
+    const error = await executeEmergency(request({ change: 5 }), config(), failingScale(h, cause)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(PrescaleError);
+    expect(error).toMatchObject({ code, retryable: true });
+    expect((error as Error).message).toBe(
+      `emergency request req-00000001: test/nodegroup/web was not changed (${code}: ${cause.message}); the attempt is audited and the request id released: send the same request again to retry`,
+    );
+    expect(await desired(h)).toBe(2);
+    const audit = await h.state.listAudit('test', 0, 10);
+    expect(audit.map((a) => [a.result, a.message])).toEqual([['requeued', `${code}: ${cause.message}`]]);
+    // The lease was released: the retry (or the next run) takes it at once.
+    await expect(h.state.acquireLease('test', 'next', h.cloud.clock.nowMs(), 60_000)).resolves.toMatchObject({ owner: 'next' });
+  });
+
+  it('a failure retrying cannot help is answered, not thrown: a retry would fail the same way', async () => {
+    const h = harness(config());
+    const result = await executeEmergency(request({ change: 5 }), config(), failingScale(h, new PrescaleError('access-denied', 'not authorized to perform eks:UpdateNodegroupConfig')));
+    expect(result).toMatchObject({ result: 'failed', message: 'access-denied: not authorized to perform eks:UpdateNodegroupConfig', bookkeeping: null });
+  });
+});
+
