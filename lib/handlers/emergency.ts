@@ -25,7 +25,7 @@ import { guard } from '../core/guard.ts';
 import { bundledPriceTable, nodeGroupPricesUsdPerHour } from '../core/budget/prices.ts';
 import { isPrescaleError, PrescaleError, reportedError, ValidationError } from '../errors.ts';
 import { budgetStage } from '../pipeline/budget.ts';
-import { cooldownAfterScale, LEASE_TTL_MS } from '../pipeline/run.ts';
+import { cooldownAfterScale, LEASE_TTL_MS, scaleResult } from '../pipeline/run.ts';
 import type { AuditEntry, CapacityActuator, Clock, HpaState, Lease, ManifestApplier, NodeGroupState, Notifier, PlannerMemory, StateStore } from '../ports.ts';
 import type { EmergencyPayload } from './schemas.ts';
 
@@ -125,11 +125,14 @@ export function withBookkeeping(message: string | undefined, bookkeeping: readon
 }
 
 /** Runs a step whose failure must not undo what was already done: the failure is noted instead. */
-async function noting(notes: string[], what: string, step: () => Promise<unknown>): Promise<void> {
+/** Runs a bookkeeping step; a failure is noted, not thrown. True when it succeeded. */
+async function noting(notes: string[], what: string, step: () => Promise<unknown>): Promise<boolean> {
   try {
     await step();
+    return true;
   } catch (error) {
     notes.push(`${what}: ${reportedError(error)}`);
+    return false;
   }
 }
 
@@ -186,7 +189,8 @@ async function attemptUnderLease(payload: EmergencyPayload, config: PrescaleConf
   const [guarded] = budget.guarded;
   if (guarded === undefined) throw new PrescaleError('internal', 'the budget guard returned no verdict');
 
-  const effective = guarded.effective;
+  // What was asked of the cloud; `effective` becomes what it did (its live bounds may clamp a node count).
+  let effective = guarded.effective;
   const notes: string[] = [];
   let result: AuditEntry['result'] = 'skipped';
   let message = emergencyRefusal(bounded, guarded, override !== undefined);
@@ -196,10 +200,16 @@ async function attemptUnderLease(payload: EmergencyPayload, config: PrescaleConf
       message = 'already at the requested value';
     } else {
       try {
-        if (effective.kind === 'scale-node-group') await ports.capacity.setDesiredNodes(cluster, effective.nodeGroup, effective.toNodes);
-        else if (effective.kind === 'set-hpa-floor') await ports.manifests?.setHpaMinReplicas(effective.namespace, effective.service, effective.toMinReplicas);
-        result = 'applied';
-        message = appliedMessage(guarded);
+        if (effective.kind === 'scale-node-group') {
+          const scaled = scaleResult(effective, await ports.capacity.setDesiredNodes(cluster, effective.nodeGroup, effective.toNodes));
+          result = scaled.result;
+          message = scaled.message ?? appliedMessage(guarded);
+          effective = scaled.applied ?? effective;
+        } else {
+          if (effective.kind === 'set-hpa-floor') await ports.manifests?.setHpaMinReplicas(effective.namespace, effective.service, effective.toMinReplicas);
+          result = 'applied';
+          message = appliedMessage(guarded);
+        }
       } catch (error) {
         if (!isPrescaleError(error)) throw error;
         message = `${error.code}: ${error.message}`;
@@ -218,14 +228,22 @@ async function attemptUnderLease(payload: EmergencyPayload, config: PrescaleConf
   }
 
   // From here on, a failure is bookkeeping when the change was made (noted), and an error when it was not.
-  const afterChange = async (what: string, step: () => Promise<unknown>): Promise<void> => (result === 'applied' ? noting(notes, what, step) : void (await step()));
-  if (result === 'applied' && effective?.kind === 'scale-node-group') {
-    await noting(notes, `cooldown of ${effective.nodeGroup}`, async () => ports.state.putCooldown(lease, effective.nodeGroup, cooldownAfterScale(await ports.state.getCooldown(cluster, effective.nodeGroup), effective, nowMs)));
+  const afterChange = async (what: string, step: () => Promise<unknown>): Promise<void> => {
+    if (result === 'applied') await noting(notes, what, step);
+    else await step();
+  };
+  const scaled = effective;
+  if (result === 'applied' && scaled?.kind === 'scale-node-group') {
+    await noting(notes, `cooldown of ${scaled.nodeGroup}`, async () => ports.state.putCooldown(lease, scaled.nodeGroup, cooldownAfterScale(await ports.state.getCooldown(cluster, scaled.nodeGroup), scaled, nowMs)));
   }
   if (budget.ledger !== undefined) {
+    // Posted before the ledger that marks them sent is kept, as in a run: a refused post is sent again by the next run.
+    const posted = budget.alerts.length === 0 ? true : await noting(notes, 'budget alert', async () => {
+      for (const alert of budget.alerts) await ports.notifier?.post(alert);
+    });
+    const ledger = posted ? budget.ledger : budget.ledgerWithoutAlerts;
     // The ledger is advisory here: a lost write is accrued again by the next run from the ledger it finds.
-    await noting(notes, 'budget ledger', () => ports.state.putPlannerMemory(lease, { ...memory, ledger: budget.ledger, ledgerAtMs: budget.ledgerAtMs }));
-    for (const alert of budget.alerts) await noting(notes, 'budget alert', async () => ports.notifier?.post(alert));
+    await noting(notes, 'budget ledger', () => ports.state.putPlannerMemory(lease, { ...memory, ledger, ledgerAtMs: budget.ledgerAtMs }));
   }
   const subject = effective ?? command;
   const { from, to } = values(subject);

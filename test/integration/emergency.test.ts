@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { PrescaleConfig } from '../../lib/config/schema.ts';
-import { monthToDateUsd } from '../../lib/core/budget/ledger.ts';
+import { alertsSentThisMonth, monthToDateUsd } from '../../lib/core/budget/ledger.ts';
 import { executeEmergency, type EmergencyPorts } from '../../lib/handlers/emergency.ts';
 import { emergencyPayloadSchema } from '../../lib/handlers/schemas.ts';
 import { createSimCloud, type SimCloud } from '../../lib/sim/cloud.ts';
@@ -91,6 +91,28 @@ describe('emergency: the budget guard', () => {
     await executeEmergency(request({ set: 30 }, OVERRIDE), config(budget(5)), h.ports);
     const [audit] = await h.state.listAudit('test', 0, 10);
     expect(audit!.reason).toContain('emergency override by bob ("launch day, the VP agreed"), ABOVE THE BUDGET CAP');
+  });
+
+  it('records the count the live bounds let through: asked 30, the live max of 6 set 6', async () => {
+    const h = harness(config());
+    h.cloud.capacity.setLiveBounds('web', 1, 6);
+    const result = await executeEmergency(request({ set: 30 }), config(), h.ports);
+    expect(result).toMatchObject({ result: 'applied', from: 2, to: 6, message: "the node group's live bounds [1, 6] limited it to 6 (asked 30)" });
+    expect(await desired(h)).toBe(6);
+    const [audit] = await h.state.listAudit('test', 0, 10);
+    expect(audit).toMatchObject({ after: { desiredNodes: 6 }, result: 'applied' });
+  });
+
+  it('keeps a budget alert Slack refused unsent in the ledger, so the next run posts it', async () => {
+    // $5 cap, $4.64 spent: 92.8 % → the 50 and 80 % alerts are due; Slack answers 503.
+    const h = harness(config(budget(5)));
+    h.cloud.notifier.post = async () => {
+      throw new PrescaleError('unavailable', 'Slack answered 503', { retryable: true });
+    };
+    const result = await executeEmergency(request({ change: -1 }), config(budget(5)), h.ports);
+    expect(result.bookkeeping).toBe('budget alert: unavailable: Slack answered 503');
+    const ledger = (await h.state.getPlannerMemory('test'))!.ledger!;
+    expect(alertsSentThisMonth(ledger, h.cloud.clock.nowMs())).toEqual([]);
   });
 
   it('accrues the ledger to now in the planner memory, as a scheduled run does', async () => {
