@@ -174,6 +174,8 @@ export interface PlannerMemory {
    * it set. The next run resolves it against the live value.
    */
   readonly floorIntents?: Readonly<Record<string, number>> | undefined;
+  /** The pending plan the last run posted for approval, if any: the next run keeps it or supersedes it (one open at a time). */
+  readonly openPlanId?: string | undefined;
   /** The month's spend, accrued run by run (budget guard). */
   readonly ledger?: Ledger | undefined;
   /** When the ledger was last accrued up to. */

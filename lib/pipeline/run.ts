@@ -409,9 +409,25 @@ function approvalCost(planCommands: readonly Command[], prices: Readonly<Record<
   return spend === undefined ? cost : { ...cost, projectedMonthEndUsd: spend.projectedMonthEndIfApprovedUsd, monthlyUsd: spend.monthlyUsd };
 }
 
+/** The same changes: each command's target and before/after values, reasons aside (they quote figures that move every run). */
+export function sameChanges(a: readonly Command[], b: readonly Command[]): boolean {
+  const key = (commands: readonly Command[]): string =>
+    commands
+      .map((c) => `${commandTarget(c)} ${JSON.stringify(beforeAfter(c))}`)
+      .sort(compareStrings)
+      .join('\n');
+  return key(a) === key(b);
+}
+
 /**
  * Commands the guard sent to a human become one pending plan, stored (the
  * first decision on it wins) and posted to Slack with Approve and Reject.
+ *
+ * One plan open at a time: while the plan the last run posted is pending and
+ * asks for the same changes on the same state, it stays the question (no new
+ * post each run). When this run wants something else, or nothing, that plan
+ * is superseded first, so a click on it cannot execute changes prescale no
+ * longer plans (demand fell while the plan waited, say).
  */
 async function requestApproval(
   config: PrescaleConfig,
@@ -421,15 +437,27 @@ async function requestApproval(
   prices: Readonly<Record<string, number>>,
   spend: MonthSpend | undefined,
   nowMs: number,
+  openPlanId: string | undefined,
+  actor: string,
 ): Promise<PendingPlan | undefined> {
   const commands = guarded.filter((g) => g.verdict === 'needs-approval').map((g) => g.effective ?? g.command);
-  if (commands.length === 0) return undefined;
   const stateHash = observedStateHash(nodeGroups);
   const id = `${config.cluster.name}-${nowMs}-${stateHash.slice(0, 8)}`;
   // A retried run (an alarm EventBridge redelivers, with its event time as the clock) plans the same commands on the
   // same state at the same moment: the plan stored and posted the first time is the answer, not a conflict.
-  const stored = await ports.state.getPendingPlan(id, nowMs);
+  const stored = commands.length === 0 ? undefined : await ports.state.getPendingPlan(id, nowMs);
   if (stored !== undefined) return stored;
+  const open = openPlanId === undefined || openPlanId === id ? undefined : await ports.state.getPendingPlan(openPlanId, nowMs);
+  if (open !== undefined && open.status === 'pending' && nowMs < open.expiresAtMs) {
+    if (open.stateHash === stateHash && sameChanges(open.commands, commands)) return open;
+    try {
+      await ports.state.decidePendingPlan(open.id, 'pending', 'superseded', `prescale:${actor}`, nowMs);
+    } catch (error) {
+      // Decided or expired meanwhile: nothing left to supersede.
+      if (!isPrescaleError(error) || !(error.code === 'conflict' || error.code === 'stale' || error.code === 'not-found')) throw error;
+    }
+  }
+  if (commands.length === 0) return undefined;
   const plan: PendingPlan = {
     id,
     cluster: config.cluster.name,
@@ -487,7 +515,7 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
     const guarded = options.dryRun ? budget.guarded : await withFloorIntentsSaved(ports, lease, memory, planned.memory.raisedFloors, budget.guarded);
     const outcomes = await act(guarded, config, ports, options, lease, nowMs, cooldowns);
     let budgetAlertNotPosted: string | undefined;
-    const pendingPlan = options.dryRun ? undefined : await requestApproval(config, ports, budget.guarded, nodeGroups, prices, budget.spend, nowMs);
+    const pendingPlan = options.dryRun ? undefined : await requestApproval(config, ports, budget.guarded, nodeGroups, prices, budget.spend, nowMs, memory.openPlanId, options.actor);
     if (!options.dryRun) {
       const ranUsdPerHour = fleetUsdPerHour(Object.fromEntries(nodeGroups.map((g) => [g.name, g.desiredNodes])), prices) + appliedRateChangeUsdPerHour(outcomes, prices);
       const costCeiling = planned.memory.costCeiling && withOurRate(planned.memory.costCeiling, ranUsdPerHour);
@@ -496,7 +524,7 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
       const ledger = budgetAlertNotPosted === undefined ? budget.ledger : budget.ledgerWithoutAlerts;
       // The floors prescale holds follow what act did, not what was planned.
       const floors = floorMemoryAfter(planned.memory.raisedFloors, outcomes);
-      await ports.state.putPlannerMemory(lease, { ...planned.memory, ...floors, costCeiling, ledger, ledgerAtMs: budget.ledgerAtMs });
+      await ports.state.putPlannerMemory(lease, { ...planned.memory, ...floors, costCeiling, ledger, ledgerAtMs: budget.ledgerAtMs, openPlanId: pendingPlan?.id });
     }
     const forecastModel = [...new Set([...forecasts.values()].map((f) => f.model))].sort().join('+') || undefined;
     if (outcomes.length > 0) await ports.state.appendDecision(decisionRecord(cluster, lease, nowMs, options.actor, forecastModel, outcomes));

@@ -4,8 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { PrescaleConfig } from '../../lib/config/schema.ts';
+import type { Command } from '../../lib/core/commands.ts';
 import type { DemandHistory, Forecaster, ForecastRequest } from '../../lib/core/forecast/types.ts';
-import { appliedRateChangeUsdPerHour, approvedPlanRefusal, executeApprovedPlan, readsFinerDays, runPipeline, scaleResult, type CommandOutcome, type PipelinePorts } from '../../lib/pipeline/run.ts';
+import { appliedRateChangeUsdPerHour, approvedPlanRefusal, executeApprovedPlan, readsFinerDays, runPipeline, sameChanges, scaleResult, type CommandOutcome, type PipelinePorts } from '../../lib/pipeline/run.ts';
 import { createSimCloud, type SimCloud } from '../../lib/sim/cloud.ts';
 import { createMemoryStateStore } from '../../lib/state/memory.ts';
 import { webClusterConfig, webService } from '../support/web-cluster.ts';
@@ -506,6 +507,43 @@ describe('budget guard in the pipeline', () => {
     expect(blocks).toContain('projected month-end $605.84 = MTD $4.64');
   });
 
+  describe('one plan open at a time', () => {
+    // 2 → 9 nodes (+350 % > 50 %) waits for approval while demand stays at 1500.
+    const cfg = config({ budget: { monthlyUsd: 100_000, approval: { capacityChangePercent: 50, costChangeUsdPerHour: 1000, projectedSpendPercent: 100 } }, slack: { channel: '#ops', approvers: ['U012ABCDEF'] } });
+
+    it('keeps asking the same question while nothing changes: one plan, one post', async () => {
+      const h = harness(cfg, Array(30).fill(1500), 2);
+      const ids = [];
+      for (const minute of [10, 11, 12, 13, 14]) ids.push((await h.run(minute)).pendingPlan?.id);
+      expect(new Set(ids).size).toBe(1);
+      expect(h.cloud.notifier.posted).toHaveLength(1);
+    });
+
+    it('supersedes the open plan when demand no longer asks for it, so a late click executes nothing', async () => {
+      // Demand falls to 300 after minute 10: 2 nodes hold it (ceil(300 / 90) = 4 pods), so the next run, an alarm's
+      // (current demand only, no cached forecast), wants no change, and the plan of minute 10 goes.
+      const h = harness(cfg, [...Array(15).fill(1500), ...Array(15).fill(300)], 2);
+      const planId = (await h.run(10)).pendingPlan!.id;
+      const later = await h.run(20, 'alarm');
+      expect(later.outcomes).toEqual([]);
+      expect(later.pendingPlan).toBeUndefined();
+      expect(await h.state.getPendingPlan(planId, h.cloud.clock.nowMs())).toMatchObject({ status: 'superseded', decidedBy: 'prescale:alarm' });
+      await expect(h.state.decidePendingPlan(planId, 'pending', 'approved', 'U012ABCDEF', h.cloud.clock.nowMs())).rejects.toMatchObject({ code: 'conflict' });
+      expect(desired(h)).toBe(2);
+    });
+
+    it('supersedes the open plan when the run asks for other changes, and posts those', async () => {
+      // 1500 → 2500 at minute 15: the floor asks for ceil(2500 / 90) = 28 pods = 14 nodes instead of 9.
+      const h = harness(cfg, [...Array(15).fill(1500), ...Array(15).fill(2500)], 2);
+      const first = (await h.run(10)).pendingPlan!;
+      const second = (await h.run(20)).pendingPlan!;
+      expect(second.id).not.toBe(first.id);
+      expect(second.commands).toMatchObject([{ fromNodes: 2, toNodes: 14 }]);
+      expect((await h.state.getPendingPlan(first.id, h.cloud.clock.nowMs()))!.status).toBe('superseded');
+      expect(h.cloud.notifier.posted).toHaveLength(2);
+    });
+  });
+
   describe('an approved plan is guarded again with the limits of now', () => {
     // As above: 2 → 9 nodes (+350 % > 50 %) waits for approval under a $100,000 cap.
     const approval = { capacityChangePercent: 50, costChangeUsdPerHour: 1000, projectedSpendPercent: 100 };
@@ -643,5 +681,21 @@ describe('scaleResult', () => {
     expect(outcome.result).toBe(result);
     expect(outcome.applied?.kind === 'scale-node-group' ? outcome.applied.toNodes : undefined).toBe(appliedTo);
     expect(outcome.message).toBe(message);
+  });
+});
+
+describe('sameChanges', () => {
+  const scale = (toNodes: number, reason: string) => ({ kind: 'scale-node-group' as const, cluster: 'test', nodeGroup: 'web', fromNodes: 2, toNodes, reason });
+  const floor = { kind: 'set-hpa-floor' as const, cluster: 'test', namespace: 'prod', service: 'api', fromMinReplicas: 2, toMinReplicas: 8, reason: 'ramp' };
+  it.each<[string, Command[], Command[], boolean]>([
+    // reasons quote forecast figures that move every run: they do not make a change different
+    ['the same change, another reason', [scale(9, 'p90 forecast 1510')], [scale(9, 'p90 forecast 1490')], true],
+    ['the same changes in another order', [floor, scale(9, 'a')], [scale(9, 'b'), floor], true],
+    // 2 → 9 against 2 → 10 nodes
+    ['another count', [scale(9, 'a')], [scale(10, 'a')], false],
+    ['one change fewer', [floor, scale(9, 'a')], [scale(9, 'a')], false],
+    ['nothing against something', [], [scale(9, 'a')], false],
+  ])('%s', (_why, a, b, same) => {
+    expect(sameChanges(a, b)).toBe(same);
   });
 });
