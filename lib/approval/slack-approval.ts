@@ -202,6 +202,8 @@ async function decide(deps: SlackApprovalDeps, interaction: ApprovalInteraction)
   try {
     drift = await deps.replanAndCheck(plan);
   } catch (error) {
+    // A run holds the cluster (every minute, for seconds): the click waits for it, redelivered by the queue, not dropped.
+    if (isPrescaleError(error) && error.code === 'busy') throw error;
     const why = errorMessage(error);
     await respond(deps, interaction, outcomeMessage({ planId, plan, outcome: 'failed', byUserId: userId, atMs: deps.clock.nowMs(), detail: `could not re-check the cluster state (${why}); the plan is still pending: try again` }));
     return result('failed', `re-check failed (${why}): plan ${planId} still pending, nothing executed`);

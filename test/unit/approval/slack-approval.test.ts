@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { PrescaleError } from '../../../lib/errors.ts';
 import { handleSlackApproval, type DriftCheck, type SlackApprovalDeps, type SlackApprovalRequest } from '../../../lib/approval/slack-approval.ts';
 import type { Clock, Notifier, NotifierMessage, PendingPlan, StateStore } from '../../../lib/ports.ts';
 import { createMemoryStateStore } from '../../../lib/state/memory.ts';
@@ -296,6 +297,23 @@ describe('handleSlackApproval: never acts on a stale plan', () => {
     expect(followUp).toMatchObject({ outcome: 'failed', message: 're-check failed (DescribeNodegroup throttled): plan plan-1 still pending, nothing executed' });
     expect(h.executed).toEqual([]);
     expect(await status(h)).toBe('pending');
+  });
+
+  it('a run holds the cluster: the follow-up throws for the queue to redeliver, and the redelivery executes', async () => {
+    let busy = true;
+    const h = await harness({
+      drift: async () => {
+        if (busy) throw new PrescaleError('busy', 'a run is in progress on debate-prod', { retryable: true });
+        return 'unchanged';
+      },
+    });
+    const result = await handleSlackApproval(h.deps, signed(body(ALICE, 'approve'), h.clock.nowMs()));
+    await expect(result.followUp!()).rejects.toMatchObject({ code: 'busy' });
+    expect(h.notifier.responses).toEqual([]);
+    expect(await status(h)).toBe('pending');
+    busy = false;
+    expect(await result.followUp!()).toMatchObject({ outcome: 'executed' });
+    expect(h.executed).toEqual(['plan-1']);
   });
 
   it('execution fails: reported, and a retried follow-up does not execute again', async () => {
