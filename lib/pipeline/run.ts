@@ -18,7 +18,7 @@ import type { DemandHistory, Forecast, Forecaster } from '../core/forecast/types
 import { historyEndMs, STANDARD_LEVELS } from '../core/forecast/types.ts';
 import { FINE_SPREAD_DAYS } from '../core/forecast/prepare.ts';
 import { choosePeriodSeconds } from '../core/cloudwatch-retention.ts';
-import { guard } from '../core/guard.ts';
+import { guard, holdFloorsWithTheirNodes } from '../core/guard.ts';
 import type { ServiceObservation, ServicePlan, Trigger } from '../core/plan/plan.ts';
 import { accruedCostCeiling, plan, serviceHorizonMinutes, serviceLevelOf } from '../core/plan/plan.ts';
 import { demandAsRead, readsGapsAsZero } from '../core/plan/demand.ts';
@@ -512,10 +512,11 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
       usdPerHourByGroup: prices,
       override: options.override,
     });
-    const guarded = options.dryRun ? budget.guarded : await withFloorIntentsSaved(ports, lease, memory, planned.memory.raisedFloors, budget.guarded);
+    const fated = holdFloorsWithTheirNodes(budget.guarded, config);
+    const guarded = options.dryRun ? fated : await withFloorIntentsSaved(ports, lease, memory, planned.memory.raisedFloors, fated);
     const outcomes = await act(guarded, config, ports, options, lease, nowMs, cooldowns);
     let budgetAlertNotPosted: string | undefined;
-    const pendingPlan = options.dryRun ? undefined : await requestApproval(config, ports, budget.guarded, nodeGroups, prices, budget.spend, nowMs, memory.openPlanId, options.actor);
+    const pendingPlan = options.dryRun ? undefined : await requestApproval(config, ports, fated, nodeGroups, prices, budget.spend, nowMs, memory.openPlanId, options.actor);
     if (!options.dryRun) {
       const ranUsdPerHour = fleetUsdPerHour(Object.fromEntries(nodeGroups.map((g) => [g.name, g.desiredNodes])), prices) + appliedRateChangeUsdPerHour(outcomes, prices);
       const costCeiling = planned.memory.costCeiling && withOurRate(planned.memory.costCeiling, ranUsdPerHour);

@@ -99,6 +99,17 @@ describe('predictive HPA floors in the pipeline', () => {
     expect(result.outcomes.map((o) => `${o.guarded.command.kind}: ${o.result}`)).toEqual(['scale-node-group: applied', 'set-hpa-floor: applied']);
   });
 
+  it('holds the floor raise with a scale-out the budget refused: its pods would have Cluster Autoscaler buy those nodes', async () => {
+    // A $5 cap is already passed by the month so far (2 × $0.096 × 24 h = $4.6 by Nov 2 00:20, plus what 2 nodes
+    // cost to month-end): not one more node fits, so 2 → 8 is denied, and the floor of 15 with it.
+    const h = harness(ramp);
+    const budgeted = webClusterConfig(40, { services: [webService('api', METRIC)], policy: { costCeiling: 'off' }, budget: { monthlyUsd: 5 } });
+    const result = await h.run(20, budgeted);
+    expect(result.outcomes.map((o) => `${o.guarded.command.kind}: ${o.guarded.verdict}: ${o.result}`)).toEqual(['scale-node-group: deny: skipped', 'set-hpa-floor: deny: skipped']);
+    expect(result.outcomes[1]!.guarded.reason).toContain('held with the scale-out of web (deny)');
+    expect(await h.floor()).toBe(1);
+  });
+
   it('a failed restore keeps the raised floor held, and the next run restores it', async () => {
     let refuse = true;
     const h = harness(ramp, { refuseFloor: (min) => refuse && min === 1 });
