@@ -174,6 +174,13 @@ export interface PlannerMemory {
    * it set. The next run resolves it against the live value.
    */
   readonly floorIntents?: Readonly<Record<string, number>> | undefined;
+  /**
+   * Per service: someone else's floor (an operator's emergency floor, say)
+   * that prescale raised over for a ramp, while prescale holds the raise. The
+   * ramp's end restores that value, not the configured one, and hands the
+   * floor back (lib/core/plan/floors.ts).
+   */
+  readonly floorsRaisedOver?: Readonly<Record<string, number>> | undefined;
   /** The pending plan the last run posted for approval, if any: the next run keeps it or supersedes it (one open at a time). */
   readonly openPlanId?: string | undefined;
   /** The month's spend, accrued run by run (budget guard). */

@@ -22,6 +22,8 @@ export interface SetHpaFloorCommand {
   readonly fromMinReplicas: number;
   readonly toMinReplicas: number;
   readonly reason: string;
+  /** A raise over a floor someone else set (above the configured one): the value the ramp's end restores. */
+  readonly raisedOverMinReplicas?: number;
 }
 
 export interface TargetGroupWeight {

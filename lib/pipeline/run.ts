@@ -524,7 +524,7 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
       budgetAlertNotPosted = await postBudgetAlerts(ports.notifier, budget.alerts);
       const ledger = budgetAlertNotPosted === undefined ? budget.ledger : budget.ledgerWithoutAlerts;
       // The floors prescale holds follow what act did, not what was planned.
-      const floors = floorMemoryAfter(planned.memory.raisedFloors, outcomes);
+      const floors = floorMemoryAfter(planned.memory.raisedFloors, outcomes, planned.memory.floorsRaisedOver);
       await ports.state.putPlannerMemory(lease, { ...planned.memory, ...floors, costCeiling, ledger, ledgerAtMs: budget.ledgerAtMs, openPlanId: pendingPlan?.id });
     }
     const forecastModel = [...new Set([...forecasts.values()].map((f) => f.model))].sort().join('+') || undefined;

@@ -154,6 +154,25 @@ describe('predictive HPA floors in the pipeline', () => {
     expect((await h.memory())?.raisedFloors).toStrictEqual({});
   });
 
+  it("raises over an operator's emergency floor for a ramp and gives it back afterwards, not the configured value", async () => {
+    // the operator holds 40 during an incident; demand of 5000 (50 pods) comes and goes
+    const demand = [...Array<number>(40).fill(5000), ...Array<number>(100).fill(LOW)];
+    const h = harness(demand);
+    h.cloud.goToMinute(10);
+    const payload = { requestId: 'req-2', cluster: 'test', service: 'api', target: { set: 40 }, reason: 'incident 124', requester: 'ops@example.com' } as EmergencyPayload;
+    await executeEmergency(payload, configWithMin(1), { clock: h.cloud.clock, capacity: h.cloud.capacity, manifests: h.ports.manifests, state: h.state });
+    await h.run(30);
+    expect(await h.floor()).toBe(50);
+    expect(await h.memory()).toMatchObject({ raisedFloors: { 'prod/api': 50 }, floorsRaisedOver: { 'prod/api': 40 } });
+    const over = await h.run(60);
+    expect(floorOutcomes(over)).toEqual(['applied: ']);
+    expect(await h.floor()).toBe(40);
+    // handed back: the 40 is the operator's again, and later runs leave it
+    expect(await h.memory()).toMatchObject({ raisedFloors: {}, floorsRaisedOver: {} });
+    await h.run(80);
+    expect(await h.floor()).toBe(40);
+  });
+
   it('restores a raised floor even when the memory write after the raise failed', async () => {
     // the write after act fails once the raise has been applied; the intent saved before it stands
     let raised = false;

@@ -14,7 +14,7 @@ import { isNoOp } from '../commands.ts';
 import { compareStrings } from '../canonical.ts';
 import type { AuditEntry, HpaState, PlannerMemory } from '../../ports.ts';
 
-export type FloorMemory = Pick<PlannerMemory, 'raisedFloors' | 'floorIntents'>;
+export type FloorMemory = Pick<PlannerMemory, 'raisedFloors' | 'floorIntents' | 'floorsRaisedOver'>;
 
 /** The memory key of a service's HPA floor. */
 export function floorKey(namespace: string, name: string): string {
@@ -55,6 +55,20 @@ export function observedFloors(memory: FloorMemory, hpas: readonly HpaState[]): 
   return sortedRecord(held);
 }
 
+/**
+ * The floors raised over that still matter: those of floors prescale still
+ * holds (`held`, from observedFloors). Once someone else moved a floor, the
+ * value they set is theirs and the one prescale raised over is history.
+ */
+export function observedRaisedOver(memory: FloorMemory, held: Readonly<Record<string, number>>): Record<string, number> {
+  const kept: Record<string, number> = {};
+  for (const [key, value] of Object.entries(memory.floorsRaisedOver ?? {})) {
+    const floor = rememberedFloorValue(value);
+    if (floor !== undefined && held[key] !== undefined) kept[key] = floor;
+  }
+  return sortedRecord(kept);
+}
+
 /** The floor command `act` will send for an entry, if any: allowed or clamped, and not a no-op. */
 function floorToSend(entry: GuardedCommand): SetHpaFloorCommand | undefined {
   const command = entry.effective;
@@ -77,22 +91,34 @@ export function floorIntents(guarded: readonly GuardedCommand[]): Record<string,
  * floor is held at the value it set; a failed or requeued one keeps its intent
  * (the call may have landed: the next run reads which value is live); one that
  * was never sent (held for approval, denied, skipped, a no-op) changed nothing.
- * `held`: the floors held before the run (`observedFloors`).
+ * A raise applied over someone else's floor remembers that floor; a
+ * lowering applied to it hands the floor back (prescale no longer holds it).
+ * `held`: the floors held before the run (`observedFloors`); `raisedOver`:
+ * theirs (`observedRaisedOver`).
  */
 export function floorMemoryAfter(
   held: Readonly<Record<string, number>>,
   outcomes: readonly { readonly guarded: GuardedCommand; readonly result: AuditEntry['result'] }[],
+  raisedOver: Readonly<Record<string, number>> = {},
 ): FloorMemory {
   const raisedFloors: Record<string, number> = { ...held };
+  const over: Record<string, number> = { ...raisedOver };
   const intents: Record<string, number> = {};
   for (const { guarded, result } of outcomes) {
     const command = floorToSend(guarded);
     if (command === undefined) continue;
     const key = floorKey(command.namespace, command.service);
-    if (result === 'applied') raisedFloors[key] = command.toMinReplicas;
-    else if (result === 'failed' || result === 'requeued') intents[key] = command.toMinReplicas;
+    if (result === 'applied') {
+      raisedFloors[key] = command.toMinReplicas;
+      if (command.raisedOverMinReplicas !== undefined) over[key] = command.raisedOverMinReplicas;
+      else if (command.toMinReplicas < command.fromMinReplicas && over[key] === command.toMinReplicas) {
+        delete raisedFloors[key];
+        delete over[key];
+      }
+    } else if (result === 'failed' || result === 'requeued') intents[key] = command.toMinReplicas;
   }
-  return Object.keys(intents).length === 0 ? { raisedFloors: sortedRecord(raisedFloors) } : { raisedFloors: sortedRecord(raisedFloors), floorIntents: sortedRecord(intents) };
+  // Always written, empty or not: the memory this spreads over must not keep an entry handed back.
+  return { raisedFloors: sortedRecord(raisedFloors), ...(Object.keys(intents).length === 0 ? {} : { floorIntents: sortedRecord(intents) }), floorsRaisedOver: sortedRecord(over) };
 }
 
 /** Keys in code-point order: memory is output, and output is sorted. */

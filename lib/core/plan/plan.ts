@@ -12,7 +12,7 @@ import { demandNeed, metricKey, observationLagMs, observedDemandAt, reactiveRead
 import { levelToRead, rememberedCalibration, resolvePending, withPending, type Calibration } from './calibration.ts';
 import { clamp, decideNodeGroup, scaleInDelayAfterScaleOutMinutes } from './nodegroup.ts';
 import { packServices, podsPerNode } from './packing.ts';
-import { floorKey, observedFloors } from './floors.ts';
+import { floorKey, observedFloors, observedRaisedOver } from './floors.ts';
 import { accrueCostCeiling, ceiledServiceLevel, isCostCeilingPriced, lowestShift, rememberedCostCeiling, shadowServicePods, shadowTargetUtilization, type CostCeiling } from './cost-ceiling.ts';
 
 export type Trigger = 'scheduled' | 'alarm' | 'emergency' | 'approval';
@@ -183,16 +183,30 @@ export function isSpotShort(group: NodeGroupConfig, state: NodeGroupState | unde
  * on the nodes bought for the ramp instead of waiting for HPA to notice it;
  * once the forecast falls back, the configured value is restored.
  * `heldFloor`: the live minReplicas when prescale holds it (lib/core/plan/floors.ts),
- * undefined when someone else set it.
+ * undefined when someone else set it. `raisedOver`: someone else's floor
+ * prescale raised over, which the ramp's end restores instead of the
+ * configured one. A raise over a floor someone else set above the configured
+ * one carries that floor (`raisedOverMinReplicas`) for the memory to keep.
  */
-export function planHpaFloor(service: ServiceConfig, hpa: HpaState | undefined, forecastPods: number | undefined, heldFloor: number | undefined): { toMinReplicas: number; reason: string } | undefined {
+export function planHpaFloor(
+  service: ServiceConfig,
+  hpa: HpaState | undefined,
+  forecastPods: number | undefined,
+  heldFloor: number | undefined,
+  raisedOver?: number,
+): { toMinReplicas: number; reason: string; raisedOverMinReplicas?: number } | undefined {
   if (hpa === undefined) return undefined;
   const configured = service.hpa.minReplicas;
-  const wanted = clamp(Math.max(configured, forecastPods ?? configured), configured, service.hpa.maxReplicas);
-  if (wanted > hpa.minReplicas) return { toMinReplicas: wanted, reason: `forecast needs ${wanted} pods within the horizon: floor ${hpa.minReplicas} → ${wanted}` };
+  const base = clamp(Math.max(configured, raisedOver ?? configured), configured, service.hpa.maxReplicas);
+  const wanted = clamp(Math.max(base, forecastPods ?? base), configured, service.hpa.maxReplicas);
+  if (wanted > hpa.minReplicas) {
+    const over = heldFloor !== hpa.minReplicas && hpa.minReplicas > configured ? { raisedOverMinReplicas: hpa.minReplicas } : {};
+    return { toMinReplicas: wanted, reason: `forecast needs ${wanted} pods within the horizon: floor ${hpa.minReplicas} → ${wanted}`, ...over };
+  }
   // Only lower a floor prescale holds (the live value is the one it set); someone else's minReplicas is theirs.
   if (heldFloor === hpa.minReplicas && wanted < hpa.minReplicas) {
-    return { toMinReplicas: wanted, reason: wanted === configured ? `ramp over: floor ${hpa.minReplicas} restored to the configured ${configured}` : `forecast eases to ${wanted} pods: floor ${hpa.minReplicas} → ${wanted}` };
+    const to = wanted === configured ? ` restored to the configured ${configured}` : wanted === base ? ` restored to the ${base} it was raised over (someone else's: theirs again)` : undefined;
+    return { toMinReplicas: wanted, reason: to === undefined ? `forecast eases to ${wanted} pods: floor ${hpa.minReplicas} → ${wanted}` : `ramp over: floor ${hpa.minReplicas}${to}` };
   }
   return undefined;
 }
@@ -282,11 +296,13 @@ export function plan(input: PlanInput): PlanOutput {
   }
   // What prescale holds as the cluster shows it; the pipeline records what the commands below do (floorMemoryAfter).
   const raisedFloors = observedFloors(input.memory, input.services.flatMap((s) => (s.hpa === undefined ? [] : [s.hpa])));
+  const floorsRaisedOver = observedRaisedOver(input.memory, raisedFloors);
   if (config.policy.predictiveHpaFloors && input.trigger !== 'alarm') {
     for (const [i, plan] of servicePlans.entries()) {
       const service = config.services[i]!;
       const hpa = observations.get(service.name)?.hpa;
-      const floor = planHpaFloor(service, hpa, plan.forecastPods, raisedFloors[floorKey(service.namespace, service.name)]);
+      const key = floorKey(service.namespace, service.name);
+      const floor = planHpaFloor(service, hpa, plan.forecastPods, raisedFloors[key], floorsRaisedOver[key]);
       if (floor === undefined || hpa === undefined) continue;
       commands.push({
         kind: 'set-hpa-floor',
@@ -296,6 +312,7 @@ export function plan(input: PlanInput): PlanOutput {
         fromMinReplicas: hpa.minReplicas,
         toMinReplicas: floor.toMinReplicas,
         reason: floor.reason,
+        ...(floor.raisedOverMinReplicas === undefined ? {} : { raisedOverMinReplicas: floor.raisedOverMinReplicas }),
       });
     }
   }
@@ -308,6 +325,7 @@ export function plan(input: PlanInput): PlanOutput {
       ...remembered,
       recommendations,
       raisedFloors,
+      floorsRaisedOver,
       calibration: Object.fromEntries(servicePlans.map((p) => [p.service, p.calibration])),
       demandSeen: demandSeenMemory(servicePlans),
       costCeiling: ceiling === undefined ? undefined : { ...ceiling, ...pricedRates(config, decidedNodes, shadowPacking?.nodesByGroup, input.usdPerHourByGroup) },

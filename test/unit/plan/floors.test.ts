@@ -1,7 +1,7 @@
 /** Which HPA floors prescale holds, and what it remembers of them after a run (lib/core/plan/floors.ts). */
 import { describe, expect, it } from 'vitest';
 import type { GuardedCommand, SetHpaFloorCommand } from '../../../lib/core/commands.ts';
-import { floorIntents, floorMemoryAfter, heldFloor, observedFloors } from '../../../lib/core/plan/floors.ts';
+import { floorIntents, floorMemoryAfter, heldFloor, observedFloors, observedRaisedOver } from '../../../lib/core/plan/floors.ts';
 import type { AuditEntry, HpaState } from '../../../lib/ports.ts';
 
 const hpa = (name: string, minReplicas: number): HpaState => ({ namespace: 'prod', name, minReplicas, maxReplicas: 80, currentReplicas: minReplicas, desiredReplicas: minReplicas });
@@ -43,20 +43,43 @@ describe('floorMemoryAfter', () => {
   const held = { 'prod/api': 15 };
   it.each<[string, AuditEntry['result'], GuardedCommand, Record<string, unknown>]>([
     // restore 15 → 1 applied: held at 1 (still prescale's, so a lowered configuration reaches it)
-    ['an applied restore holds the configured value', 'applied', allowed(floor('api', 15, 1)), { raisedFloors: { 'prod/api': 1 } }],
+    ['an applied restore holds the configured value', 'applied', allowed(floor('api', 15, 1)), { raisedFloors: { 'prod/api': 1 }, floorsRaisedOver: {} }],
     // restore refused (an SSA conflict): still 15, and 1 kept as the intent in case it landed
-    ['a failed restore keeps the raised floor', 'failed', allowed(floor('api', 15, 1)), { raisedFloors: { 'prod/api': 15 }, floorIntents: { 'prod/api': 1 } }],
-    ['a requeued change keeps its intent', 'requeued', allowed(floor('api', 15, 20)), { raisedFloors: { 'prod/api': 15 }, floorIntents: { 'prod/api': 20 } }],
+    ['a failed restore keeps the raised floor', 'failed', allowed(floor('api', 15, 1)), { raisedFloors: { 'prod/api': 15 }, floorIntents: { 'prod/api': 1 }, floorsRaisedOver: {} }],
+    ['a requeued change keeps its intent', 'requeued', allowed(floor('api', 15, 20)), { raisedFloors: { 'prod/api': 15 }, floorIntents: { 'prod/api': 20 }, floorsRaisedOver: {} }],
     // a raise of another service that failed: nothing held for it, only the intent
-    ['a failed raise is not held', 'failed', allowed(floor('web', 1, 15)), { raisedFloors: { 'prod/api': 15 }, floorIntents: { 'prod/web': 15 } }],
-    ['an applied raise is held', 'applied', allowed(floor('web', 1, 15)), { raisedFloors: { 'prod/api': 15, 'prod/web': 15 } }],
+    ['a failed raise is not held', 'failed', allowed(floor('web', 1, 15)), { raisedFloors: { 'prod/api': 15 }, floorIntents: { 'prod/web': 15 }, floorsRaisedOver: {} }],
+    ['an applied raise is held', 'applied', allowed(floor('web', 1, 15)), { raisedFloors: { 'prod/api': 15, 'prod/web': 15 }, floorsRaisedOver: {} }],
     // never sent: changes nothing
-    ['a denied command', 'skipped', { command: floor('web', 1, 15), verdict: 'deny', effective: undefined, reason: 'not configured' }, { raisedFloors: { 'prod/api': 15 } }],
-    ['a command held for approval', 'skipped', { ...allowed(floor('web', 1, 15)), verdict: 'needs-approval' }, { raisedFloors: { 'prod/api': 15 } }],
+    ['a denied command', 'skipped', { command: floor('web', 1, 15), verdict: 'deny', effective: undefined, reason: 'not configured' }, { raisedFloors: { 'prod/api': 15 }, floorsRaisedOver: {} }],
+    ['a command held for approval', 'skipped', { ...allowed(floor('web', 1, 15)), verdict: 'needs-approval' }, { raisedFloors: { 'prod/api': 15 }, floorsRaisedOver: {} }],
     // clamped 90 → 80: the value sent is the effective one
-    ['a clamped raise holds the value sent', 'applied', { command: floor('web', 1, 90), verdict: 'clamp', effective: floor('web', 1, 80), reason: 'clamped' }, { raisedFloors: { 'prod/api': 15, 'prod/web': 80 } }],
+    ['a clamped raise holds the value sent', 'applied', { command: floor('web', 1, 90), verdict: 'clamp', effective: floor('web', 1, 80), reason: 'clamped' }, { raisedFloors: { 'prod/api': 15, 'prod/web': 80 }, floorsRaisedOver: {} }],
   ])('%s', (_name, result, guarded, expected) => {
     expect(floorMemoryAfter(held, [outcome(guarded, result)])).toStrictEqual(expected);
+  });
+});
+
+describe('floors raised over someone else\'s', () => {
+  const over = (from: number, to: number): SetHpaFloorCommand => ({ ...floor('api', from, to), raisedOverMinReplicas: from });
+  it.each<[string, Record<string, number>, Record<string, number>, AuditEntry['result'], GuardedCommand, Record<string, unknown>]>([
+    // an operator's 40, raised to 50 for a ramp: prescale holds 50 and remembers the 40 it raised over
+    ['a raise over an operator floor remembers it', {}, {}, 'applied', allowed(over(40, 50)), { raisedFloors: { 'prod/api': 50 }, floorsRaisedOver: { 'prod/api': 40 } }],
+    // the ramp over, 50 → 40 applied: the 40 is theirs again, neither held nor remembered
+    ['the restore to it hands the floor back', { 'prod/api': 50 }, { 'prod/api': 40 }, 'applied', allowed(floor('api', 50, 40)), { raisedFloors: {}, floorsRaisedOver: {} }],
+    // 50 → 45 (the forecast eases, still above 40): held at 45, the 40 still remembered
+    ['an easing above it keeps it', { 'prod/api': 50 }, { 'prod/api': 40 }, 'applied', allowed(floor('api', 50, 45)), { raisedFloors: { 'prod/api': 45 }, floorsRaisedOver: { 'prod/api': 40 } }],
+    // the restore refused: 50 still held, 40 still remembered, 40 the intent
+    ['a failed restore keeps both', { 'prod/api': 50 }, { 'prod/api': 40 }, 'failed', allowed(floor('api', 50, 40)), { raisedFloors: { 'prod/api': 50 }, floorIntents: { 'prod/api': 40 }, floorsRaisedOver: { 'prod/api': 40 } }],
+  ])('%s', (_name, held, raisedOver, result, guarded, expected) => {
+    expect(floorMemoryAfter(held, [outcome(guarded, result)], raisedOver)).toStrictEqual(expected);
+  });
+
+  it('forgets a floor raised over once someone else moved the raise', () => {
+    // api: live 50 = held → its 40 kept; web: live 12 ≠ the 30 held (someone moved it) → its 20 forgotten
+    const memory = { raisedFloors: { 'prod/api': 50, 'prod/web': 30 }, floorsRaisedOver: { 'prod/api': 40, 'prod/web': 20 } };
+    const held = observedFloors(memory, [hpa('api', 50), hpa('web', 12)]);
+    expect(observedRaisedOver(memory, held)).toStrictEqual({ 'prod/api': 40 });
   });
 });
 

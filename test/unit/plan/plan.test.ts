@@ -431,6 +431,21 @@ describe('rules', () => {
     expect(planHpaFloor(gateway, hpa(current), forecastPods, held)?.toMinReplicas).toBe(expected);
   });
 
+  // [name, live minReplicas, forecast pods, floor prescale holds, floor it raised over, expected { to, raised over }]
+  it.each<[string, number, number | undefined, number | undefined, number | undefined, { to: number; over: number | undefined } | undefined]>([
+    // an operator's 6 (configured 3), forecast 12: raise 6 → 12, remembering the 6
+    ["raises over an operator's floor and carries it", 6, 12, undefined, undefined, { to: 12, over: 6 }],
+    // the configured 3 is nobody's: a raise over it carries nothing
+    ['raises over the configured value, carrying nothing', 3, 12, undefined, undefined, { to: 12, over: undefined }],
+    // holds 12 raised over 6, forecast 2: back to the 6, not to the configured 3
+    ["restores the operator's floor, not the configured one", 12, 2, 12, 6, { to: 6, over: undefined }],
+    // holds 12 raised over 6, forecast 9: eases to 9, above the 6
+    ['eases above it', 12, 9, 12, 6, { to: 9, over: undefined }],
+  ])('HPA floor raised over: %s', (_name, current, forecastPods, held, raisedOver, expected) => {
+    const floor = planHpaFloor(gateway, hpa(current), forecastPods, held, raisedOver);
+    expect(floor === undefined ? undefined : { to: floor.toMinReplicas, over: floor.raisedOverMinReplicas }).toStrictEqual(expected);
+  });
+
   it('spot is short when not ACTIVE or at its maximum', () => {
     const spot = example.nodeGroups.find((g) => g.name === 'spot')!;
     const state = (status: NodeGroupState['status'], desiredNodes: number): NodeGroupState => ({ name: 'spot', status, desiredNodes, minNodes: 0, maxNodes: 15, readyNodes: desiredNodes, bootingNodes: 0 });
