@@ -40,7 +40,8 @@ export interface SlackApprovalDeps {
   /** Observe again: `drifted` when the plan's stateHash no longer matches, or the guard, with the bounds and budget of now, would no longer let its commands through as approved. */
   readonly replanAndCheck: (plan: PendingPlan) => Promise<DriftCheck>;
   /** Carry the approved plan out (the pipeline's act step, which re-checks each command and audits it). */
-  readonly execute: (plan: PendingPlan) => Promise<void>;
+  /** Throws when nothing ran; returns what went wrong beside what ran (shown with the outcome), or nothing. */
+  readonly execute: (plan: PendingPlan) => Promise<string | void>;
   /**
    * After a drift: run the pipeline again so a fresh plan is made and, if it
    * still needs approval, posted. Without it, the next scheduled run does that.
@@ -226,20 +227,21 @@ async function decide(deps: SlackApprovalDeps, interaction: ApprovalInteraction)
 
   const approved = await transition(deps, plan, 'pending', 'approved', userId);
   if (!approved.ok) return refused(deps, interaction, plan, approved, result);
+  let partial: string | undefined;
   try {
-    await deps.execute(approved.plan);
+    partial = (await deps.execute(approved.plan)) ?? undefined;
   } catch (error) {
     const why = errorMessage(error);
     await audit(deps, approved.plan, interaction, deps.clock.nowMs(), 'failed', `approved in Slack; execution failed: ${why}`, 'approved', 'approved');
     await respond(deps, interaction, outcomeMessage({ planId, plan: approved.plan, outcome: 'failed', byUserId: userId, atMs: deps.clock.nowMs(), detail: why }));
     return result('failed', `plan ${planId} approved but execution failed: ${why}`);
   }
-  let detail: string | undefined;
+  let detail: string | undefined = partial;
   try {
     await deps.store.decidePendingPlan(planId, 'approved', 'executed', userId, deps.clock.nowMs());
   } catch (error) {
     // The commands ran; only the bookkeeping failed. Say so rather than pretend nothing happened.
-    detail = `executed, but recording it failed: ${errorMessage(error)}`;
+    detail = [partial, `executed, but recording it failed: ${errorMessage(error)}`].filter((d) => d !== undefined).join('; ');
     deps.log?.('error', 'could not mark plan executed', { planId, error: errorMessage(error) });
   }
   await audit(deps, approved.plan, interaction, deps.clock.nowMs(), 'applied', 'approved in Slack and executed', 'approved', 'executed');

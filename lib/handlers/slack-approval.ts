@@ -10,6 +10,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { SlackApprovalDeps, FollowUpResult, HttpResponse, RequestOutcome } from '../approval/slack-approval.ts';
 import { handleSlackApproval, runSlackFollowUp } from '../approval/slack-approval.ts';
 import type { PrescaleConfig } from '../config/schema.ts';
+import { commandTarget } from '../core/commands.ts';
 import { isPrescaleError, PrescaleError } from '../errors.ts';
 import { APPROVAL_TTL_MINUTES, checkPlanDrift, executeApprovedPlan, LEASE_TTL_MS, runPipeline } from '../pipeline/run.ts';
 import type { Clock, Lease, Notifier } from '../ports.ts';
@@ -174,8 +175,12 @@ export async function runApprovalFollowUp(deps: Dependencies, message: ApprovalM
           const result = await executeApprovedPlan(config, ports, plan, actor, lease === undefined ? { runId: `${runId}#approval` } : { lease });
           if (result.status === 'drifted') throw new PrescaleError('stale', 'the cluster changed between the re-check and the execution: nothing was executed');
           if (result.costCeilingNotRepriced !== undefined) log('warn', 'cost ceiling not re-priced after the approval; the next run re-prices it', { cluster, planId: plan.id, error: result.costCeilingNotRepriced });
+          if (result.floorsNotRecorded !== undefined) log('warn', 'floors the approval set not recorded; their saved intents name them', { cluster, planId: plan.id, error: result.floorsNotRecorded });
           const failed = result.outcomes.filter((o) => o.result === 'failed' || o.result === 'requeued');
-          if (failed.length > 0) throw new PrescaleError('unavailable', failed.map((o) => `${o.guarded.command.kind} ${o.result}: ${o.message ?? ''}`).join('; '));
+          const what = failed.map((o) => `${commandTarget(o.guarded.command)} ${o.result}: ${o.message ?? ''}`).join('; ');
+          // Nothing ran: the approval failed. Some ran: it executed, and the message says what did not.
+          if (failed.length > 0 && !result.outcomes.some((o) => o.result === 'applied')) throw new PrescaleError('unavailable', what);
+          return failed.length > 0 ? `not all of it ran: ${what}` : undefined;
         },
         async requestFreshApproval() {
           await release();

@@ -23,7 +23,7 @@ import type { ServiceObservation, ServicePlan, Trigger } from '../core/plan/plan
 import { accruedCostCeiling, plan, serviceHorizonMinutes, serviceLevelOf } from '../core/plan/plan.ts';
 import { demandAsRead, readsGapsAsZero } from '../core/plan/demand.ts';
 import { isCostCeilingPriced, rememberedCostCeiling, withOurRate } from '../core/plan/cost-ceiling.ts';
-import { floorIntents, floorMemoryAfter } from '../core/plan/floors.ts';
+import { floorIntents, floorMemoryAfter, floorsRaisedOverBy } from '../core/plan/floors.ts';
 import { rehearseCostCeiling } from './rehearse.ts';
 import { errorMessage, isPrescaleError, PrescaleError, reportedError, settledOrThrow } from '../errors.ts';
 import type {
@@ -513,7 +513,7 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
       override: options.override,
     });
     const fated = holdFloorsWithTheirNodes(budget.guarded, config);
-    const guarded = options.dryRun ? fated : await withFloorIntentsSaved(ports, lease, memory, planned.memory.raisedFloors, fated);
+    const guarded = options.dryRun ? fated : await withFloorIntentsSaved(ports, lease, memory, planned.memory.raisedFloors, fated, planned.memory.floorsRaisedOver);
     const outcomes = await act(guarded, config, ports, options, lease, nowMs, cooldowns);
     let budgetAlertNotPosted: string | undefined;
     const pendingPlan = options.dryRun ? undefined : await requestApproval(config, ports, fated, nodeGroups, prices, budget.spend, nowMs, memory.openPlanId, options.actor);
@@ -581,14 +581,17 @@ async function withFloorIntentsSaved(
   memory: PlannerMemory,
   held: Readonly<Record<string, number>>,
   guarded: readonly GuardedCommand[],
+  raisedOver: Readonly<Record<string, number>> = {},
 ): Promise<readonly GuardedCommand[]> {
   const intents = floorIntents(guarded);
   if (Object.keys(intents).length === 0) return guarded;
   try {
-    await ports.state.putPlannerMemory(lease, { ...memory, raisedFloors: held, floorIntents: intents });
+    // The floor a raise goes over is saved with it: a raise that lands but whose outcome is lost still gives it back.
+    await ports.state.putPlannerMemory(lease, { ...memory, raisedFloors: held, floorIntents: intents, floorsRaisedOver: { ...raisedOver, ...floorsRaisedOverBy(guarded) } });
     return guarded;
   } catch (error) {
-    if (!isPrescaleError(error)) throw error;
+    // A newer lease: another run owns the cluster now, and nothing more may run under this one.
+    if (!isPrescaleError(error) || error.code === 'stale') throw error;
     const why = `not sent: the floor could not be saved as intended first (${reportedError(error)}), and a floor prescale cannot remember it would never lower; the next run plans it again`;
     return guarded.map((g) => (g.effective?.kind === 'set-hpa-floor' ? { ...g, effective: undefined, reason: `${g.reason}; ${why}` } : g));
   }
@@ -668,8 +671,33 @@ export interface ApprovedPlanResult {
   /** `drifted`: the state changed since the plan was made and nothing was executed. */
   readonly status: 'done' | 'drifted';
   readonly outcomes: readonly CommandOutcome[];
+  /** Why the floors the plan set could not be recorded after it ran (their intents, saved first, still name them); absent when they were, or it set none. */
+  readonly floorsNotRecorded?: string;
   /** Why the cost ceiling was not re-priced after the commands ran (the next run re-prices it); absent when it was, or had nothing to. */
   readonly costCeilingNotRepriced?: string;
+}
+
+/**
+ * After an approved plan ran: the floor memory as act left it, re-read under
+ * the lease (the intents were just saved). Intents of floors this plan did
+ * not touch stay for the next run to resolve. A failed write is returned, not
+ * thrown: the commands ran.
+ */
+async function recordApprovedFloors(ports: PipelinePorts, lease: Lease, cluster: string, guarded: readonly GuardedCommand[], outcomes: readonly CommandOutcome[]): Promise<string | undefined> {
+  const sent = floorIntents(guarded);
+  if (Object.keys(sent).length === 0) return undefined;
+  try {
+    const memory = (await ports.state.getPlannerMemory(cluster)) ?? { recommendations: {}, raisedFloors: {} };
+    const after = floorMemoryAfter(memory.raisedFloors, outcomes, memory.floorsRaisedOver ?? {});
+    const untouched = Object.fromEntries(Object.entries(memory.floorIntents ?? {}).filter(([key]) => sent[key] === undefined));
+    const intents = { ...untouched, ...after.floorIntents };
+    const { floorIntents: _replaced, ...rest } = memory;
+    await ports.state.putPlannerMemory(lease, { ...rest, ...after, ...(Object.keys(intents).length === 0 ? {} : { floorIntents: intents }) });
+    return undefined;
+  } catch (error) {
+    if (!isPrescaleError(error)) throw error;
+    return reportedError(error);
+  }
 }
 
 /**
@@ -720,16 +748,22 @@ export async function executeApprovedPlan(
   try {
     if ((await checkPlanDrift(config, ports, plan)) === 'drifted') return { status: 'drifted', outcomes: [] };
     const approvedBy = actor.replace(/^slack:/, '');
-    const guarded: GuardedCommand[] = plan.commands.map((command) => ({ command, verdict: 'allow', effective: command, reason: `approved by ${approvedBy} (plan ${plan.id})` }));
+    const approved: GuardedCommand[] = plan.commands.map((command) => ({ command, verdict: 'allow', effective: command, reason: `approved by ${approvedBy} (plan ${plan.id})` }));
+    // Floors it raises are remembered as a run's are (intents first, then what act did), or no run would ever lower them.
+    const memory = (await ports.state.getPlannerMemory(cluster)) ?? { recommendations: {}, raisedFloors: {} };
+    const raisedOver = memory.floorsRaisedOver ?? {};
+    const guarded = await withFloorIntentsSaved(ports, lease, memory, memory.raisedFloors, approved, raisedOver);
     const outcomes = await act(guarded, config, ports, { trigger: 'approval', actor, runId: lease.owner }, lease, nowMs);
+    const floorsNotRecorded = await recordApprovedFloors(ports, lease, cluster, guarded, outcomes);
     await ports.state.appendDecision(decisionRecord(cluster, lease, nowMs, actor, undefined, outcomes));
+    const floors = floorsNotRecorded === undefined ? {} : { floorsNotRecorded };
     try {
       await repriceCostCeiling(config, ports, lease, outcomes, nowMs);
     } catch (error) {
       // The commands ran and are recorded: a lost re-price must not turn a done approval into a failed one.
-      return { status: 'done', outcomes, costCeilingNotRepriced: errorMessage(error) };
+      return { status: 'done', outcomes, costCeilingNotRepriced: errorMessage(error), ...floors };
     }
-    return { status: 'done', outcomes };
+    return { status: 'done', outcomes, ...floors };
   } finally {
     if (options.lease === undefined) await ports.state.releaseLease(lease);
   }

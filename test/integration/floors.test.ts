@@ -9,7 +9,7 @@ import type { Forecaster } from '../../lib/core/forecast/types.ts';
 import { PrescaleError } from '../../lib/errors.ts';
 import { executeEmergency } from '../../lib/handlers/emergency.ts';
 import type { EmergencyPayload } from '../../lib/handlers/schemas.ts';
-import { runPipeline, type PipelinePorts } from '../../lib/pipeline/run.ts';
+import { executeApprovedPlan, runPipeline, type PipelinePorts } from '../../lib/pipeline/run.ts';
 import type { ManifestApplier, PlannerMemory, StateStore } from '../../lib/ports.ts';
 import { createSimCloud } from '../../lib/sim/cloud.ts';
 import { createMemoryStateStore } from '../../lib/state/memory.ts';
@@ -108,6 +108,37 @@ describe('predictive HPA floors in the pipeline', () => {
     expect(result.outcomes.map((o) => `${o.guarded.command.kind}: ${o.guarded.verdict}: ${o.result}`)).toEqual(['scale-node-group: deny: skipped', 'set-hpa-floor: deny: skipped']);
     expect(result.outcomes[1]!.guarded.reason).toContain('held with the scale-out of web (deny)');
     expect(await h.floor()).toBe(1);
+  });
+
+  it('remembers a floor raise a human approved, so the ramp\'s end restores it', async () => {
+    // 2 → 8 nodes is +300 % ≥ 50 %: it waits for approval, and the floor of 15 its pods need waits with it.
+    const h = harness(ramp);
+    const budgeted = webClusterConfig(40, { services: [webService('api', METRIC)], policy: { costCeiling: 'off' }, budget: { monthlyUsd: 100_000, approval: { capacityChangePercent: 50, costChangeUsdPerHour: 1000, projectedSpendPercent: 100 } } });
+    const asked = await h.run(20, budgeted);
+    expect(asked.pendingPlan!.commands.map((c) => c.kind)).toEqual(['scale-node-group', 'set-hpa-floor']);
+    h.cloud.goToMinute(21);
+    const approved = await executeApprovedPlan(budgeted, h.ports, asked.pendingPlan!, 'slack:U012ABCDEF');
+    expect(approved.outcomes.map((o) => o.result)).toEqual(['applied', 'applied']);
+    expect(await h.floor()).toBe(15);
+    expect((await h.memory())?.raisedFloors).toStrictEqual({ 'prod/api': 15 });
+    // the ramp over (demand 50 → 1 pod): the floor comes back down
+    await h.run(60, budgeted);
+    expect(await h.floor()).toBe(1);
+  });
+
+  it("gives an operator's floor back even when the raise over it landed but its outcome was lost", async () => {
+    // the operator holds 10; 5000 demand (50 pods) comes; the run's write after act fails
+    const demand = [...Array<number>(40).fill(5000), ...Array<number>(100).fill(LOW)];
+    let failAfterAct = true;
+    const h = harness(demand, { failMemoryWrite: (memory) => failAfterAct && memory.floorIntents === undefined && memory.raisedFloors['prod/api'] === 50 });
+    await h.cloud.manifests.setHpaMinReplicas('prod', 'api', 10);
+    await expect(h.run(30)).rejects.toMatchObject({ code: 'throttling' });
+    expect(await h.floor()).toBe(50);
+    failAfterAct = false;
+    // the intent names the 50 and what it went over: the ramp's end gives back 10, not the configured 1
+    await h.run(31);
+    await h.run(120);
+    expect(await h.floor()).toBe(10);
   });
 
   it('a failed restore keeps the raised floor held, and the next run restores it', async () => {

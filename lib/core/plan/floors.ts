@@ -76,6 +76,16 @@ function floorToSend(entry: GuardedCommand): SetHpaFloorCommand | undefined {
   return command;
 }
 
+/** The floors the raises about to be sent go over (someone else's), by memory key: saved with the intents. */
+export function floorsRaisedOverBy(guarded: readonly GuardedCommand[]): Record<string, number> {
+  const over: Record<string, number> = {};
+  for (const entry of guarded) {
+    const command = floorToSend(entry);
+    if (command?.raisedOverMinReplicas !== undefined) over[floorKey(command.namespace, command.service)] = command.raisedOverMinReplicas;
+  }
+  return sortedRecord(over);
+}
+
 /** The floors a run is about to set, by memory key: saved as intents before any is sent. */
 export function floorIntents(guarded: readonly GuardedCommand[]): Record<string, number> {
   const intents: Record<string, number> = {};
@@ -115,7 +125,11 @@ export function floorMemoryAfter(
         delete raisedFloors[key];
         delete over[key];
       }
-    } else if (result === 'failed' || result === 'requeued') intents[key] = command.toMinReplicas;
+    } else if (result === 'failed' || result === 'requeued') {
+      // It may have landed: if it did, the next run holds it through the intent, and must know what it went over.
+      intents[key] = command.toMinReplicas;
+      if (command.raisedOverMinReplicas !== undefined) over[key] = command.raisedOverMinReplicas;
+    }
   }
   // Always written, empty or not: the memory this spreads over must not keep an entry handed back.
   return { raisedFloors: sortedRecord(raisedFloors), ...(Object.keys(intents).length === 0 ? {} : { floorIntents: sortedRecord(intents) }), floorsRaisedOver: sortedRecord(over) };

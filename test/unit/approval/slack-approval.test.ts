@@ -54,7 +54,7 @@ const plan: PendingPlan = {
   decidedAtMs: undefined,
 };
 
-async function harness(options: { drift?: DriftCheck | (() => Promise<DriftCheck>); execute?: () => Promise<void>; approvers?: string[] } = {}): Promise<Harness> {
+async function harness(options: { drift?: DriftCheck | (() => Promise<DriftCheck>); execute?: () => Promise<string | void>; approvers?: string[] } = {}): Promise<Harness> {
   const store = createMemoryStateStore();
   await store.putPendingPlan(plan);
   const clock = new SteppedClock(T0 + MIN);
@@ -72,7 +72,7 @@ async function harness(options: { drift?: DriftCheck | (() => Promise<DriftCheck
     replanAndCheck: async () => (typeof drift === 'function' ? drift() : drift),
     execute: async (p) => {
       executed.push(p.id);
-      await options.execute?.();
+      return options.execute?.();
     },
     requestFreshApproval: async (p) => {
       fresh.push(p.id);
@@ -314,6 +314,14 @@ describe('handleSlackApproval: never acts on a stale plan', () => {
     busy = false;
     expect(await result.followUp!()).toMatchObject({ outcome: 'executed' });
     expect(h.executed).toEqual(['plan-1']);
+  });
+
+  it('part of it ran: executed, and the message says what did not', async () => {
+    const h = await harness({ execute: async () => 'not all of it ran: debate-prod/hpa/debate/gateway failed: conflict' });
+    const { followUp } = await click(h, ALICE, 'approve');
+    expect(followUp?.outcome).toBe('executed');
+    expect(await status(h)).toBe('executed');
+    expect(JSON.stringify(h.notifier.responses[0]?.message)).toContain('not all of it ran: debate-prod/hpa/debate/gateway failed: conflict');
   });
 
   it('execution fails: reported, and a retried follow-up does not execute again', async () => {
