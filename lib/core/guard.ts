@@ -40,30 +40,34 @@ export function guard(commands: readonly Command[], context: GuardContext): Guar
  * A raised HPA floor asks the scheduler for pods, and Cluster Autoscaler
  * buys the nodes those pods need: a floor raised beside a scale-out the
  * budget held back would buy, unguarded, the very nodes the budget refused.
- * So a floor raise on a service whose node group's scale-out was not let
- * through as planned shares its fate: it waits for the same approval, or
- * does not run (denied, or clamped below the group's maximum: the HPA still
- * follows real load). A floor lowered, or raised beside a scale-out that
- * runs in full or up to the group's maximum, is untouched.
+ * So a floor raise shares the fate of the strictest scale-out among its
+ * service's node groups: it does not run when one was denied or cut below
+ * what was planned (clamped, even one that also awaits approval: the HPA
+ * still follows real load), and waits for the same approval when one awaits
+ * it in full. A cut at the group's configured maximum is the bounds, which
+ * Cluster Autoscaler cannot pass either, so it holds nothing back. A floor
+ * lowered, or raised beside scale-outs that run in full, is untouched.
  */
 export function holdFloorsWithTheirNodes(guarded: readonly GuardedCommand[], config: PrescaleConfig): GuardedCommand[] {
-  const heldGroups = new Map<string, GuardedCommand>();
+  const fates = new Map<string, { readonly nodeGroup: string; readonly fate: 'deny' | 'needs-approval'; readonly why: string }>();
   for (const g of guarded) {
     const scale = g.command;
     if (scale.kind !== 'scale-node-group' || scale.toNodes <= scale.fromNodes || g.verdict === 'allow') continue;
-    // Clamped at the group's maximum is the bounds, not the budget: there Cluster Autoscaler cannot buy past it either.
     const maxNodes = config.nodeGroups.find((n) => n.name === scale.nodeGroup)?.maxNodes;
-    if (g.verdict === 'clamp' && g.effective?.kind === 'scale-node-group' && g.effective.toNodes === maxNodes) continue;
-    heldGroups.set(scale.nodeGroup, g);
+    const to = g.effective?.kind === 'scale-node-group' ? g.effective.toNodes : undefined;
+    const cut = to === undefined || (to < scale.toNodes && to !== maxNodes);
+    if (g.verdict === 'deny' || cut) fates.set(scale.nodeGroup, { nodeGroup: scale.nodeGroup, fate: 'deny', why: g.verdict === 'deny' || to === undefined ? 'denied' : `cut to ${to} of ${scale.toNodes} nodes` });
+    else if (g.verdict === 'needs-approval') fates.set(scale.nodeGroup, { nodeGroup: scale.nodeGroup, fate: 'needs-approval', why: 'awaiting approval' });
   }
-  if (heldGroups.size === 0) return [...guarded];
+  if (fates.size === 0) return [...guarded];
   return guarded.map((g) => {
     const floor = g.effective;
     if (floor?.kind !== 'set-hpa-floor' || floor.toMinReplicas <= floor.fromMinReplicas || g.verdict === 'deny') return g;
     const groups = config.services.find((s) => s.name === floor.service)?.nodeGroups ?? [];
-    const held = groups.map((name) => heldGroups.get(name)).find((h) => h !== undefined);
-    if (held === undefined || held.command.kind !== 'scale-node-group') return g;
-    const why = `held with the scale-out of ${held.command.nodeGroup} (${held.verdict}): its pods would have Cluster Autoscaler buy the nodes that scale-out was not given`;
-    return held.verdict === 'needs-approval' ? { ...g, verdict: 'needs-approval', reason: `${g.reason}; ${why}` } : { ...g, verdict: 'deny', effective: undefined, reason: `${g.reason}; ${why}` };
+    const held = groups.flatMap((name) => fates.get(name) ?? []);
+    const strictest = held.find((h) => h.fate === 'deny') ?? held[0];
+    if (strictest === undefined) return g;
+    const why = `held with the scale-out of ${strictest.nodeGroup} (${strictest.why}): its pods would have Cluster Autoscaler buy the nodes that scale-out was not given`;
+    return strictest.fate === 'needs-approval' ? { ...g, verdict: 'needs-approval', reason: `${g.reason}; ${why}` } : { ...g, verdict: 'deny', effective: undefined, reason: `${g.reason}; ${why}` };
   });
 }

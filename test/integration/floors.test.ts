@@ -106,7 +106,7 @@ describe('predictive HPA floors in the pipeline', () => {
     const budgeted = webClusterConfig(40, { services: [webService('api', METRIC)], policy: { costCeiling: 'off' }, budget: { monthlyUsd: 5 } });
     const result = await h.run(20, budgeted);
     expect(result.outcomes.map((o) => `${o.guarded.command.kind}: ${o.guarded.verdict}: ${o.result}`)).toEqual(['scale-node-group: deny: skipped', 'set-hpa-floor: deny: skipped']);
-    expect(result.outcomes[1]!.guarded.reason).toContain('held with the scale-out of web (deny)');
+    expect(result.outcomes[1]!.guarded.reason).toContain('held with the scale-out of web (denied)');
     expect(await h.floor()).toBe(1);
   });
 
