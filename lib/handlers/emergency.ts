@@ -14,9 +14,12 @@
  * Once the actuator has changed capacity the result is `applied`, whatever
  * happens to the bookkeeping after it (cooldown, ledger, audit, lease): those
  * failures are reported in `bookkeeping`, never hidden, never turned into
- * "not applied". A change not made for a retryable reason (the node group is
- * busy, throttling) is audited and then thrown as a retryable error, so the
+ * "not applied". A change refused before it ran (the node group is busy, the
+ * call throttled) is audited and then thrown as a retryable error, so the
  * idempotency record is released and a retry with the same requestId retries.
+ * Any other failure (a timeout or a 5xx may have landed) is answered as
+ * failed, says the change may have landed, and is kept: a retried relative
+ * `change` must not apply twice.
  */
 import type { PrescaleConfig } from '../config/schema.ts';
 import type { Command, GuardedCommand } from '../core/commands.ts';
@@ -213,7 +216,9 @@ async function attemptUnderLease(payload: EmergencyPayload, config: PrescaleConf
       } catch (error) {
         if (!isPrescaleError(error)) throw error;
         message = `${error.code}: ${error.message}`;
-        if (error.retryable || error.code === 'busy') {
+        // Only a refusal before anything ran (busy, throttled) proves nothing changed; a timeout or a 5xx may have
+        // landed, and a retried `change: +3` would add 3 again: that one is answered, with the doubt, and kept.
+        if (error.code === 'busy' || error.code === 'throttling') {
           result = 'requeued';
           retryable = new PrescaleError(
             error.code,
@@ -222,6 +227,7 @@ async function attemptUnderLease(payload: EmergencyPayload, config: PrescaleConf
           );
         } else {
           result = 'failed';
+          if (error.retryable) message = `${message}: the change may have landed; read the current value before sending a new request`;
         }
       }
     }

@@ -241,6 +241,18 @@ describe('emergency: a change not made for a retryable reason fails the invocati
     await expect(h.state.acquireLease('test', 'next', h.cloud.clock.nowMs(), 60_000)).resolves.toMatchObject({ owner: 'next' });
   });
 
+  it('a failure that may have landed (a timeout) is answered, not thrown: a retried change would apply twice', async () => {
+    const h = harness(config());
+    // the call reaches EKS and scales 2 → 7, then the answer times out
+    const ports = { ...h.ports, capacity: { ...h.cloud.capacity, describeNodeGroups: h.cloud.capacity.describeNodeGroups.bind(h.cloud.capacity), setDesiredNodes: async (cluster: string, group: string, nodes: number) => {
+      await h.cloud.capacity.setDesiredNodes(cluster, group, nodes);
+      throw new PrescaleError('unavailable', 'EKS UpdateNodegroupConfig: TimeoutError', { retryable: true });
+    } } };
+    const result = await executeEmergency(request({ change: 5 }), config(), ports);
+    expect(result).toMatchObject({ result: 'failed', message: 'unavailable: EKS UpdateNodegroupConfig: TimeoutError: the change may have landed; read the current value before sending a new request' });
+    expect(await desired(h)).toBe(7);
+  });
+
   it('a failure retrying cannot help is answered, not thrown: a retry would fail the same way', async () => {
     const h = harness(config());
     const result = await executeEmergency(request({ change: 5 }), config(), failingScale(h, new PrescaleError('access-denied', 'not authorized to perform eks:UpdateNodegroupConfig')));
