@@ -134,7 +134,33 @@ export async function acknowledgeSlackInteraction(deps: Dependencies, event: API
  * it through execution, so no run can move the node groups between the check
  * and the act; a re-plan after a drift releases it first (the run takes it).
  */
-export async function runApprovalFollowUp(deps: Dependencies, message: ApprovalMessage, runId: string, log: LogSink): Promise<FollowUpResult> {
+/** How long a click waits in the worker for a run holding its cluster (runs take seconds), and how often it tries. */
+export const APPROVAL_LEASE_WAIT_MS = 20_000;
+const APPROVAL_LEASE_RETRY_MS = 1_000;
+
+/**
+ * The cluster lease for an approval, waiting up to APPROVAL_LEASE_WAIT_MS for
+ * a run in progress: the click shares the run queue, whose redelivery comes
+ * minutes later and whose retention is short, so a click must not depend on
+ * it. Still held after the wait: `busy`, for the queue to redeliver.
+ */
+export async function acquireApprovalLease(
+  acquire: () => Promise<Lease>,
+  cluster: string,
+  wait: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+): Promise<Lease> {
+  for (let waitedMs = 0; ; waitedMs += APPROVAL_LEASE_RETRY_MS) {
+    try {
+      return await acquire();
+    } catch (error) {
+      if (!isPrescaleError(error) || error.code !== 'lease-held') throw error;
+      if (waitedMs >= APPROVAL_LEASE_WAIT_MS) throw new PrescaleError('busy', `a run is in progress on ${cluster}`, { retryable: true });
+      await wait(APPROVAL_LEASE_RETRY_MS);
+    }
+  }
+}
+
+export async function runApprovalFollowUp(deps: Dependencies, message: ApprovalMessage, runId: string, log: LogSink, wait?: (ms: number) => Promise<void>): Promise<FollowUpResult> {
   const cluster = clusterOfPlanId(deps.configs.map((c) => c.cluster.name), message.interaction.planId);
   // The queue is not trusted with who clicked: Slack's signature is checked again, and the click read from the signed body.
   const interaction = verifiedInteraction(message, await deps.slack.signingSecret(), handlerClock(deps, cluster).nowMs(), APPROVAL_TTL_MINUTES * 60_000);
@@ -163,12 +189,7 @@ export async function runApprovalFollowUp(deps: Dependencies, message: ApprovalM
         // Checked again here, against the plan's own cluster: the queue is trusted only as far as its IAM policy.
         approvers: config.slack?.approvers ?? [],
         async replanAndCheck(plan) {
-          try {
-            lease = await deps.state.acquireLease(cluster, `${runId}#approval`, ports.clock.nowMs(), LEASE_TTL_MS);
-          } catch (error) {
-            if (isPrescaleError(error) && error.code === 'lease-held') throw new PrescaleError('busy', `a run is in progress on ${cluster}`, { retryable: true });
-            throw error;
-          }
+          lease = await acquireApprovalLease(() => deps.state.acquireLease(cluster, `${runId}#approval`, ports.clock.nowMs(), LEASE_TTL_MS), cluster, wait);
           return checkPlanDrift(config, ports, plan);
         },
         async execute(plan) {

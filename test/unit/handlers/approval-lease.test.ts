@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { PrescaleError } from '../../../lib/errors.ts';
+import { acquireApprovalLease, APPROVAL_LEASE_WAIT_MS } from '../../../lib/handlers/slack-approval.ts';
+import type { Lease } from '../../../lib/ports.ts';
+
+const lease: Lease = { cluster: 'prod', owner: 'approval', fencingToken: 7, expiresAtMs: 0 };
+const held = () => new PrescaleError('lease-held', 'prod is leased by scheduled-run');
+
+/** An acquire that finds the lease held `times` times, then gets it; the waits are counted, not slept. */
+function attempts(times: number) {
+  let calls = 0;
+  const waits: number[] = [];
+  return {
+    acquire: async () => {
+      calls++;
+      if (calls <= times) throw held();
+      return lease;
+    },
+    wait: async (ms: number) => void waits.push(ms),
+    waits,
+  };
+}
+
+describe('acquireApprovalLease', () => {
+  it.each<[string, number, number]>([
+    ['free at once', 0, 0],
+    // a run holds it for 3 s: three 1-second waits
+    ['held by a run for a few seconds', 3, 3],
+    // held for 20 tries: 20 × 1 s = 20 s, the most it waits, then it has it
+    ['freed on the last try', 20, 20],
+  ])('%s', async (_why, busyTries, waits) => {
+    const a = attempts(busyTries);
+    await expect(acquireApprovalLease(a.acquire, 'prod', a.wait)).resolves.toBe(lease);
+    expect(a.waits).toHaveLength(waits);
+  });
+
+  it('gives up as busy (the queue redelivers) after waiting 20 s', async () => {
+    const a = attempts(Number.POSITIVE_INFINITY);
+    await expect(acquireApprovalLease(a.acquire, 'prod', a.wait)).rejects.toMatchObject({ code: 'busy', retryable: true, message: 'a run is in progress on prod' });
+    expect(a.waits.reduce((sum, ms) => sum + ms, 0)).toBe(APPROVAL_LEASE_WAIT_MS);
+  });
+
+  it('passes any other error on at once', async () => {
+    const wait = async () => {
+      throw new Error('must not wait');
+    };
+    await expect(acquireApprovalLease(async () => Promise.reject(new PrescaleError('throttling', 'Rate exceeded', { retryable: true })), 'prod', wait)).rejects.toMatchObject({ code: 'throttling' });
+  });
+});
