@@ -184,6 +184,12 @@ async function decide(deps: SlackApprovalDeps, interaction: ApprovalInteraction)
     await respond(deps, interaction, outcomeMessage({ planId, plan, outcome: 'expired', byUserId: userId, atMs: nowMs, detail: `expired ${new Date(plan.expiresAtMs).toISOString()}` }));
     return result('expired', `plan ${planId} expired: nothing executed`);
   }
+  if (plan.status === 'superseded' && plan.decidedBy?.startsWith('prescale:') === true) {
+    // A later run superseded it: no click's follow-up owns the message, so this one answers it.
+    await audit(deps, plan, interaction, nowMs, 'skipped', `${interaction.action} ignored: plan already superseded by a later run (${plan.decidedBy})`, plan.status, plan.status);
+    await respond(deps, interaction, outcomeMessage({ planId, plan, outcome: 'superseded', byUserId: userId, atMs: nowMs, detail: 'A later run planned differently; its own plan is posted if one is needed.' }));
+    return result('already-decided', `plan ${planId} was superseded by a later run (${plan.decidedBy}): nothing executed`);
+  }
   if (plan.status !== 'pending') {
     // Do not touch the message: the first decision's follow-up owns it (and may still be writing its outcome).
     await audit(deps, plan, interaction, nowMs, 'skipped', `${interaction.action} ignored: plan already ${plan.status} by ${plan.decidedBy ?? 'unknown'}`, plan.status, plan.status);

@@ -427,7 +427,10 @@ export function sameChanges(a: readonly Command[], b: readonly Command[]): boole
  * asks for the same changes on the same state, it stays the question (no new
  * post each run). When this run wants something else, or nothing, that plan
  * is superseded first, so a click on it cannot execute changes prescale no
- * longer plans (demand fell while the plan waited, say).
+ * longer plans (demand fell while the plan waited, say). An alarm run plans
+ * from current demand only (no forecast, no floors), so it never speaks for
+ * the scheduled plan: it leaves an open plan alone, and one it needs itself
+ * becomes the open plan only when none is.
  */
 async function requestApproval(
   config: PrescaleConfig,
@@ -439,25 +442,47 @@ async function requestApproval(
   nowMs: number,
   openPlanId: string | undefined,
   actor: string,
-): Promise<PendingPlan | undefined> {
+  trigger: Trigger,
+): Promise<{ readonly pendingPlan: PendingPlan | undefined; readonly openPlanId: string | undefined }> {
   const commands = guarded.filter((g) => g.verdict === 'needs-approval').map((g) => g.effective ?? g.command);
   const stateHash = observedStateHash(nodeGroups);
   const id = `${config.cluster.name}-${nowMs}-${stateHash.slice(0, 8)}`;
   // A retried run (an alarm EventBridge redelivers, with its event time as the clock) plans the same commands on the
   // same state at the same moment: the plan stored and posted the first time is the answer, not a conflict.
   const stored = commands.length === 0 ? undefined : await ports.state.getPendingPlan(id, nowMs);
-  if (stored !== undefined) return stored;
+  if (stored !== undefined) return { pendingPlan: stored, openPlanId: trigger === 'alarm' && openPlanId !== undefined ? openPlanId : stored.id };
   const open = openPlanId === undefined || openPlanId === id ? undefined : await ports.state.getPendingPlan(openPlanId, nowMs);
-  if (open !== undefined && open.status === 'pending' && nowMs < open.expiresAtMs) {
-    if (open.stateHash === stateHash && sameChanges(open.commands, commands)) return open;
+  const stillOpen = open !== undefined && open.status === 'pending' && nowMs < open.expiresAtMs ? open : undefined;
+  if (stillOpen !== undefined) {
+    if (stillOpen.stateHash === stateHash && sameChanges(stillOpen.commands, commands)) return { pendingPlan: stillOpen, openPlanId: stillOpen.id };
+    if (trigger === 'alarm') {
+      if (commands.length === 0) return { pendingPlan: undefined, openPlanId: stillOpen.id };
+      return { pendingPlan: await postPlan(config, ports, guarded, commands, stateHash, id, prices, spend, nowMs), openPlanId: stillOpen.id };
+    }
     try {
-      await ports.state.decidePendingPlan(open.id, 'pending', 'superseded', `prescale:${actor}`, nowMs);
+      await ports.state.decidePendingPlan(stillOpen.id, 'pending', 'superseded', `prescale:${actor}`, nowMs);
     } catch (error) {
       // Decided or expired meanwhile: nothing left to supersede.
       if (!isPrescaleError(error) || !(error.code === 'conflict' || error.code === 'stale' || error.code === 'not-found')) throw error;
     }
   }
-  if (commands.length === 0) return undefined;
+  if (commands.length === 0) return { pendingPlan: undefined, openPlanId: undefined };
+  const plan = await postPlan(config, ports, guarded, commands, stateHash, id, prices, spend, nowMs);
+  return { pendingPlan: plan, openPlanId: plan.id };
+}
+
+/** Stores a pending plan for `commands` and posts it to Slack with Approve and Reject. */
+async function postPlan(
+  config: PrescaleConfig,
+  ports: PipelinePorts,
+  guarded: readonly GuardedCommand[],
+  commands: readonly Command[],
+  stateHash: string,
+  id: string,
+  prices: Readonly<Record<string, number>>,
+  spend: MonthSpend | undefined,
+  nowMs: number,
+): Promise<PendingPlan> {
   const plan: PendingPlan = {
     id,
     cluster: config.cluster.name,
@@ -516,7 +541,8 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
     const guarded = options.dryRun ? fated : await withFloorIntentsSaved(ports, lease, memory, planned.memory.raisedFloors, fated, planned.memory.floorsRaisedOver);
     const outcomes = await act(guarded, config, ports, options, lease, nowMs, cooldowns);
     let budgetAlertNotPosted: string | undefined;
-    const pendingPlan = options.dryRun ? undefined : await requestApproval(config, ports, fated, nodeGroups, prices, budget.spend, nowMs, memory.openPlanId, options.actor);
+    const approval = options.dryRun ? undefined : await requestApproval(config, ports, fated, nodeGroups, prices, budget.spend, nowMs, memory.openPlanId, options.actor, options.trigger);
+    const pendingPlan = approval?.pendingPlan;
     if (!options.dryRun) {
       const ranUsdPerHour = fleetUsdPerHour(Object.fromEntries(nodeGroups.map((g) => [g.name, g.desiredNodes])), prices) + appliedRateChangeUsdPerHour(outcomes, prices);
       const costCeiling = planned.memory.costCeiling && withOurRate(planned.memory.costCeiling, ranUsdPerHour);
@@ -525,7 +551,7 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
       const ledger = budgetAlertNotPosted === undefined ? budget.ledger : budget.ledgerWithoutAlerts;
       // The floors prescale holds follow what act did, not what was planned.
       const floors = floorMemoryAfter(planned.memory.raisedFloors, outcomes, planned.memory.floorsRaisedOver);
-      await ports.state.putPlannerMemory(lease, { ...planned.memory, ...floors, costCeiling, ledger, ledgerAtMs: budget.ledgerAtMs, openPlanId: pendingPlan?.id });
+      await ports.state.putPlannerMemory(lease, { ...planned.memory, ...floors, costCeiling, ledger, ledgerAtMs: budget.ledgerAtMs, openPlanId: approval?.openPlanId });
     }
     const forecastModel = [...new Set([...forecasts.values()].map((f) => f.model))].sort().join('+') || undefined;
     if (outcomes.length > 0) await ports.state.appendDecision(decisionRecord(cluster, lease, nowMs, options.actor, forecastModel, outcomes));

@@ -520,16 +520,26 @@ describe('budget guard in the pipeline', () => {
     });
 
     it('supersedes the open plan when demand no longer asks for it, so a late click executes nothing', async () => {
-      // Demand falls to 300 after minute 10: 2 nodes hold it (ceil(300 / 90) = 4 pods), so the next run, an alarm's
-      // (current demand only, no cached forecast), wants no change, and the plan of minute 10 goes.
-      const h = harness(cfg, [...Array(15).fill(1500), ...Array(15).fill(300)], 2);
+      // Demand falls to 300 after minute 10: 2 nodes hold it (ceil(300 / 90) = 4 pods), so the run at minute 20 (its
+      // forecast refitted every minute on the last value) wants no change, and the plan of minute 10 goes.
+      const refitting = { ...cfg, policy: { ...cfg.policy, refitMinutes: 1 } };
+      const h = harness(refitting, [...Array(15).fill(1500), ...Array(15).fill(300)], 2);
       const planId = (await h.run(10)).pendingPlan!.id;
-      const later = await h.run(20, 'alarm');
+      const later = await h.run(20);
       expect(later.outcomes).toEqual([]);
       expect(later.pendingPlan).toBeUndefined();
-      expect(await h.state.getPendingPlan(planId, h.cloud.clock.nowMs())).toMatchObject({ status: 'superseded', decidedBy: 'prescale:alarm' });
+      expect(await h.state.getPendingPlan(planId, h.cloud.clock.nowMs())).toMatchObject({ status: 'superseded', decidedBy: 'prescale:scheduled' });
       await expect(h.state.decidePendingPlan(planId, 'pending', 'approved', 'U012ABCDEF', h.cloud.clock.nowMs())).rejects.toMatchObject({ code: 'conflict' });
       expect(desired(h)).toBe(2);
+    });
+
+    it('an alarm run leaves the open plan alone: it plans from current demand only and does not speak for it', async () => {
+      // As above, the plan of minute 10 is open; at minute 20 demand is 300 and an alarm run wants no change.
+      const h = harness(cfg, [...Array(15).fill(1500), ...Array(15).fill(300)], 2);
+      const planId = (await h.run(10)).pendingPlan!.id;
+      await h.run(20, 'alarm');
+      expect((await h.state.getPendingPlan(planId, h.cloud.clock.nowMs()))!.status).toBe('pending');
+      expect((await h.state.getPlannerMemory('test'))!.openPlanId).toBe(planId);
     });
 
     it('supersedes the open plan when the run asks for other changes, and posts those', async () => {

@@ -316,6 +316,15 @@ describe('handleSlackApproval: never acts on a stale plan', () => {
     expect(h.executed).toEqual(['plan-1']);
   });
 
+  it('a click on a plan a later run superseded is answered, and executes nothing', async () => {
+    const h = await harness();
+    await h.store.decidePendingPlan(plan.id, 'pending', 'superseded', 'prescale:scheduled', h.clock.nowMs());
+    const { followUp } = await click(h, ALICE, 'approve');
+    expect(followUp).toMatchObject({ outcome: 'already-decided', message: 'plan plan-1 was superseded by a later run (prescale:scheduled): nothing executed' });
+    expect(h.executed).toEqual([]);
+    expect(h.notifier.responses.map((r) => r.message.text)).toEqual(['Not executed: the cluster or its limits changed since this plan was made (plan plan-1)']);
+  });
+
   it('part of it ran: executed, and the message says what did not', async () => {
     const h = await harness({ execute: async () => 'not all of it ran: debate-prod/hpa/debate/gateway failed: conflict' });
     const { followUp } = await click(h, ALICE, 'approve');
