@@ -22,9 +22,10 @@
  * `change` must not apply twice.
  */
 import type { PrescaleConfig } from '../config/schema.ts';
-import type { Command, GuardedCommand } from '../core/commands.ts';
+import type { Command, GuardedCommand, ScaleNodeGroupCommand } from '../core/commands.ts';
 import { commandTarget, isNoOp } from '../core/commands.ts';
-import { guard } from '../core/guard.ts';
+import { guard, holdFloorsWithTheirNodes } from '../core/guard.ts';
+import { podsPerNode } from '../core/plan/packing.ts';
 import { bundledPriceTable, nodeGroupPricesUsdPerHour } from '../core/budget/prices.ts';
 import { isPrescaleError, PrescaleError, reportedError, ValidationError } from '../errors.ts';
 import { budgetStage } from '../pipeline/budget.ts';
@@ -115,6 +116,33 @@ export function emergencyRefusal(bounded: GuardedCommand, guarded: GuardedComman
   return `not applied: ${guarded.reason}`;
 }
 
+/**
+ * A floor raise as the nodes it would buy: the pods above those the HPA runs
+ * now, on the service's preferred group, which Cluster Autoscaler adds for
+ * them. The budget prices that scale-out and the floor shares its fate
+ * (holdFloorsWithTheirNodes), as in a scheduled run. Undefined for anything
+ * that adds no pods.
+ */
+export function floorRaiseAsNodes(command: Command, config: PrescaleConfig, nodeGroups: readonly NodeGroupState[], hpa: HpaState | undefined): ScaleNodeGroupCommand | undefined {
+  if (command.kind !== 'set-hpa-floor' || command.toMinReplicas <= command.fromMinReplicas) return undefined;
+  const service = config.services.find((s) => s.name === command.service);
+  const group = config.nodeGroups.find((g) => g.name === service?.nodeGroups[0]);
+  const state = nodeGroups.find((g) => g.name === group?.name);
+  if (service === undefined || group === undefined || state === undefined) return undefined;
+  const pods = command.toMinReplicas - Math.max(command.fromMinReplicas, hpa?.currentReplicas ?? 0);
+  const perNode = podsPerNode(service.requests, group.allocatable);
+  if (pods <= 0 || perNode < 1) return undefined;
+  const nodes = Math.ceil(pods / perNode);
+  return {
+    kind: 'scale-node-group',
+    cluster: config.cluster.name,
+    nodeGroup: group.name,
+    fromNodes: state.desiredNodes,
+    toNodes: state.desiredNodes + nodes,
+    reason: `the ${nodes} node${nodes === 1 ? '' : 's'} the ${pods} more pods of floor ${command.toMinReplicas} need (${perNode} a node)`,
+  };
+}
+
 /** The verdict's reason as the audit and the result tell it (clamps say how; allows need no words). */
 function appliedMessage(guarded: GuardedCommand): string | undefined {
   return guarded.verdict === 'clamp' ? guarded.reason : undefined;
@@ -127,8 +155,7 @@ export function withBookkeeping(message: string | undefined, bookkeeping: readon
   return message === undefined ? note : `${message} [${note}]`;
 }
 
-/** Runs a step whose failure must not undo what was already done: the failure is noted instead. */
-/** Runs a bookkeeping step; a failure is noted, not thrown. True when it succeeded. */
+/** Runs a bookkeeping step whose failure must not undo what was already done: the failure is noted, not thrown. True when it succeeded. */
 async function noting(notes: string[], what: string, step: () => Promise<unknown>): Promise<boolean> {
   try {
     await step();
@@ -188,8 +215,12 @@ async function attemptUnderLease(payload: EmergencyPayload, config: PrescaleConf
   const memory = config.budget === undefined ? EMPTY_MEMORY : ((await ports.state.getPlannerMemory(cluster)) ?? EMPTY_MEMORY);
   const priceTable = bundledPriceTable();
   const override = payload.budgetOverride === undefined ? undefined : { reason: payload.budgetOverride.reason, by: payload.requester };
-  const budget = budgetStage({ config, nowMs, nodeGroups, memory, bounded: [bounded], priceTable, usdPerHourByGroup: nodeGroupPricesUsdPerHour(config.nodeGroups, config.cluster.region, priceTable), override });
-  const [guarded] = budget.guarded;
+  // A floor raise buys nodes through Cluster Autoscaler: the budget prices them, and the floor shares their fate.
+  const floorNodes = config.budget === undefined ? undefined : floorRaiseAsNodes(command, config, nodeGroups, observed.hpa);
+  const bounds = floorNodes === undefined ? [bounded] : [bounded, ...guard([floorNodes], { config })];
+  const budget = budgetStage({ config, nowMs, nodeGroups, memory, bounded: bounds, priceTable, usdPerHourByGroup: nodeGroupPricesUsdPerHour(config.nodeGroups, config.cluster.region, priceTable), override });
+  // The budget stage orders commands (node groups first) and keeps each one's identity: find the request's own.
+  const guarded = (floorNodes === undefined ? budget.guarded : holdFloorsWithTheirNodes(budget.guarded, config)).find((g) => g.command === command);
   if (guarded === undefined) throw new PrescaleError('internal', 'the budget guard returned no verdict');
 
   // What was asked of the cloud; `effective` becomes what it did (its live bounds may clamp a node count).

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PrescaleConfig } from '../../lib/config/schema.ts';
 import { alertsSentThisMonth, monthToDateUsd } from '../../lib/core/budget/ledger.ts';
-import { executeEmergency, type EmergencyPorts } from '../../lib/handlers/emergency.ts';
+import { executeEmergency, floorRaiseAsNodes, type EmergencyPorts } from '../../lib/handlers/emergency.ts';
 import { emergencyPayloadSchema } from '../../lib/handlers/schemas.ts';
 import { createSimCloud, type SimCloud } from '../../lib/sim/cloud.ts';
 import { createMemoryStateStore } from '../../lib/state/memory.ts';
@@ -257,6 +257,45 @@ describe('emergency: a change not made for a retryable reason fails the invocati
     const h = harness(config());
     const result = await executeEmergency(request({ change: 5 }), config(), failingScale(h, new PrescaleError('access-denied', 'not authorized to perform eks:UpdateNodegroupConfig')));
     expect(result).toMatchObject({ result: 'failed', message: 'access-denied: not authorized to perform eks:UpdateNodegroupConfig', bookkeeping: null });
+  });
+});
+
+describe('emergency: a floor raise under a budget', () => {
+  // api: 1 CPU pods on 2-CPU web nodes → 2 a node; its HPA runs 4 pods with a floor of 1
+  const floorRequest = (extra: Record<string, unknown> = {}) =>
+    emergencyPayloadSchema.parse({ requestId: 'req-00000002', cluster: 'test', service: 'api', target: { set: 20 }, reason: 'incident 321', requester: 'bob', ...extra });
+  const withHpa = (cfg: PrescaleConfig) => {
+    const h = harness(cfg);
+    h.cloud.manifests.seedHpa({ namespace: 'prod', name: 'api', minReplicas: 1, maxReplicas: 80, currentReplicas: 4, desiredReplicas: 4 });
+    return { ...h, ports: { ...h.ports, manifests: h.cloud.manifests } };
+  };
+
+  it.each<[string, Record<string, unknown>, string, string, number]>([
+    // floor 20 over the 4 pods running = 16 more pods = 8 more nodes, which a $5 cap (already passed) refuses
+    ['is refused when the nodes its pods need do not fit', {}, 'deny', 'skipped', 1],
+    // the override lifts the cap for those nodes, and so for the floor
+    ['goes through with an override', OVERRIDE, 'allow', 'applied', 20],
+  ])('%s', async (_why, extra, verdict, result, floorAfter) => {
+    const h = withHpa(config(budget(5)));
+    const answer = await executeEmergency(floorRequest(extra), config(budget(5)), h.ports);
+    expect(answer).toMatchObject({ verdict, result });
+    expect((await h.cloud.manifests.describeHpas('prod', ['api']))[0]!.minReplicas).toBe(floorAfter);
+    if (verdict === 'deny') expect(answer.message).toContain('held with the scale-out of web (denied)');
+  });
+
+  it('prices the pods above those running, on the service\'s preferred group', () => {
+    const cfg = config(budget(5));
+    const floor = { kind: 'set-hpa-floor' as const, cluster: 'test', namespace: 'default', service: 'api', fromMinReplicas: 1, toMinReplicas: 20, reason: 'x' };
+    const groups = [{ name: 'web', status: 'ACTIVE' as const, desiredNodes: 2, minNodes: 1, maxNodes: 40, readyNodes: 2, bootingNodes: 0 }];
+    const hpa = (currentReplicas: number) => ({ namespace: 'default', name: 'api', minReplicas: 1, maxReplicas: 80, currentReplicas, desiredReplicas: currentReplicas });
+    // 20 − 4 running = 16 pods / 2 a node = 8 nodes: 2 → 10
+    expect(floorRaiseAsNodes(floor, cfg, groups, hpa(4))).toMatchObject({ nodeGroup: 'web', fromNodes: 2, toNodes: 10 });
+    // 20 − 15 running = 5 pods → ceil(5 / 2) = 3 nodes: 2 → 5
+    expect(floorRaiseAsNodes(floor, cfg, groups, hpa(15))).toMatchObject({ toNodes: 5 });
+    // 25 pods already run: the floor adds none
+    expect(floorRaiseAsNodes(floor, cfg, groups, hpa(25))).toBeUndefined();
+    // lowering a floor adds nothing
+    expect(floorRaiseAsNodes({ ...floor, fromMinReplicas: 20, toMinReplicas: 1 }, cfg, groups, hpa(4))).toBeUndefined();
   });
 });
 
