@@ -197,7 +197,8 @@ export async function runApprovalFollowUp(deps: Dependencies, message: ApprovalM
           if (result.status === 'drifted') throw new PrescaleError('stale', 'the cluster changed between the re-check and the execution: nothing was executed');
           if (result.costCeilingNotRepriced !== undefined) log('warn', 'cost ceiling not re-priced after the approval; the next run re-prices it', { cluster, planId: plan.id, error: result.costCeilingNotRepriced });
           if (result.floorsNotRecorded !== undefined) log('warn', 'floors the approval set not recorded; their saved intents name them', { cluster, planId: plan.id, error: result.floorsNotRecorded });
-          const failed = result.outcomes.filter((o) => o.result === 'failed' || o.result === 'requeued');
+          // Not run: failed, requeued, or withheld before the call (a floor whose intent could not be saved first).
+          const failed = result.outcomes.filter((o) => o.result === 'failed' || o.result === 'requeued' || (o.result === 'skipped' && o.guarded.effective === undefined));
           const what = failed.map((o) => `${commandTarget(o.guarded.command)} ${o.result}: ${o.message ?? ''}`).join('; ');
           // Nothing ran: the approval failed. Some ran: it executed, and the message says what did not.
           if (failed.length > 0 && !result.outcomes.some((o) => o.result === 'applied')) throw new PrescaleError('unavailable', what);

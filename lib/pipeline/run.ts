@@ -608,12 +608,15 @@ async function withFloorIntentsSaved(
   held: Readonly<Record<string, number>>,
   guarded: readonly GuardedCommand[],
   raisedOver: Readonly<Record<string, number>> = {},
+  unresolvedIntents: Readonly<Record<string, number>> = {},
 ): Promise<readonly GuardedCommand[]> {
   const intents = floorIntents(guarded);
   if (Object.keys(intents).length === 0) return guarded;
   try {
     // The floor a raise goes over is saved with it: a raise that lands but whose outcome is lost still gives it back.
-    await ports.state.putPlannerMemory(lease, { ...memory, raisedFloors: held, floorIntents: intents, floorsRaisedOver: { ...raisedOver, ...floorsRaisedOverBy(guarded) } });
+    // Intents no run has resolved yet (the approval path observes no HPA) are kept beside the new ones.
+    const floorIntentsNow = { ...unresolvedIntents, ...intents };
+    await ports.state.putPlannerMemory(lease, { ...memory, raisedFloors: held, floorIntents: floorIntentsNow, floorsRaisedOver: { ...raisedOver, ...floorsRaisedOverBy(guarded) } });
     return guarded;
   } catch (error) {
     // A newer lease: another run owns the cluster now, and nothing more may run under this one.
@@ -778,7 +781,7 @@ export async function executeApprovedPlan(
     // Floors it raises are remembered as a run's are (intents first, then what act did), or no run would ever lower them.
     const memory = (await ports.state.getPlannerMemory(cluster)) ?? { recommendations: {}, raisedFloors: {} };
     const raisedOver = memory.floorsRaisedOver ?? {};
-    const guarded = await withFloorIntentsSaved(ports, lease, memory, memory.raisedFloors, approved, raisedOver);
+    const guarded = await withFloorIntentsSaved(ports, lease, memory, memory.raisedFloors, approved, raisedOver, memory.floorIntents ?? {});
     const outcomes = await act(guarded, config, ports, { trigger: 'approval', actor, runId: lease.owner }, lease, nowMs);
     const floorsNotRecorded = await recordApprovedFloors(ports, lease, cluster, guarded, outcomes);
     await ports.state.appendDecision(decisionRecord(cluster, lease, nowMs, actor, undefined, outcomes));

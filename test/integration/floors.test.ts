@@ -126,6 +126,20 @@ describe('predictive HPA floors in the pipeline', () => {
     expect(await h.floor()).toBe(1);
   });
 
+  it('an approval keeps the floor intents of other services it did not touch', async () => {
+    const h = harness(ramp);
+    const budgeted = webClusterConfig(40, { services: [webService('api', METRIC)], policy: { costCeiling: 'off' }, budget: { monthlyUsd: 100_000, approval: { capacityChangePercent: 50, costChangeUsdPerHour: 1000, projectedSpendPercent: 100 } } });
+    const asked = await h.run(20, budgeted);
+    // a run before kept an intent for batch (its raise to 15 timed out, and may have landed)
+    h.cloud.goToMinute(21);
+    const lease = await h.state.acquireLease('test', 'earlier-run', h.cloud.clock.nowMs(), 60_000);
+    await h.state.putPlannerMemory(lease, { ...(await h.memory())!, floorIntents: { 'prod/batch': 15 } });
+    await h.state.releaseLease(lease);
+    await executeApprovedPlan(budgeted, h.ports, asked.pendingPlan!, 'slack:U012ABCDEF');
+    expect((await h.memory())?.floorIntents).toStrictEqual({ 'prod/batch': 15 });
+    expect((await h.memory())?.raisedFloors).toMatchObject({ 'prod/api': 15 });
+  });
+
   it("gives an operator's floor back even when the raise over it landed but its outcome was lost", async () => {
     // the operator holds 10; 5000 demand (50 pods) comes; the run's write after act fails
     const demand = [...Array<number>(40).fill(5000), ...Array<number>(100).fill(LOW)];
