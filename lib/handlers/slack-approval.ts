@@ -12,7 +12,7 @@ import { handleSlackApproval, runSlackFollowUp } from '../approval/slack-approva
 import type { PrescaleConfig } from '../config/schema.ts';
 import { commandTarget } from '../core/commands.ts';
 import { isPrescaleError, PrescaleError } from '../errors.ts';
-import { APPROVAL_TTL_MINUTES, checkPlanDrift, executeApprovedPlan, LEASE_TTL_MS, runPipeline } from '../pipeline/run.ts';
+import { APPROVAL_TTL_MINUTES, checkPlanDrift, executeApprovedPlan, LEASE_TTL_MS, runPipeline, type CommandOutcome } from '../pipeline/run.ts';
 import type { Clock, Lease, Notifier } from '../ports.ts';
 import { decodeBody, headerValue } from '../slack/body.ts';
 import { parseInteractionPayload } from '../slack/interaction.ts';
@@ -134,6 +134,16 @@ export async function acknowledgeSlackInteraction(deps: Dependencies, event: API
  * it through execution, so no run can move the node groups between the check
  * and the act; a re-plan after a drift releases it first (the run takes it).
  */
+/**
+ * What of an approved plan did not run, or undefined when all of it did:
+ * failed, requeued, or withheld before the call (a floor whose intent could
+ * not be saved first). A command skipped because it was already done ran.
+ */
+export function approvedNotRun(outcomes: readonly CommandOutcome[]): string | undefined {
+  const notRun = outcomes.filter((o) => o.result === 'failed' || o.result === 'requeued' || (o.result === 'skipped' && o.guarded.effective === undefined));
+  return notRun.length === 0 ? undefined : notRun.map((o) => `${commandTarget(o.guarded.command)} ${o.result}: ${o.message ?? ''}`).join('; ');
+}
+
 /** How long a click waits in the worker for a run holding its cluster (runs take seconds), and how often it tries. */
 export const APPROVAL_LEASE_WAIT_MS = 20_000;
 const APPROVAL_LEASE_RETRY_MS = 1_000;
@@ -197,12 +207,10 @@ export async function runApprovalFollowUp(deps: Dependencies, message: ApprovalM
           if (result.status === 'drifted') throw new PrescaleError('stale', 'the cluster changed between the re-check and the execution: nothing was executed');
           if (result.costCeilingNotRepriced !== undefined) log('warn', 'cost ceiling not re-priced after the approval; the next run re-prices it', { cluster, planId: plan.id, error: result.costCeilingNotRepriced });
           if (result.floorsNotRecorded !== undefined) log('warn', 'floors the approval set not recorded; their saved intents name them', { cluster, planId: plan.id, error: result.floorsNotRecorded });
-          // Not run: failed, requeued, or withheld before the call (a floor whose intent could not be saved first).
-          const failed = result.outcomes.filter((o) => o.result === 'failed' || o.result === 'requeued' || (o.result === 'skipped' && o.guarded.effective === undefined));
-          const what = failed.map((o) => `${commandTarget(o.guarded.command)} ${o.result}: ${o.message ?? ''}`).join('; ');
+          const notRun = approvedNotRun(result.outcomes);
           // Nothing ran: the approval failed. Some ran: it executed, and the message says what did not.
-          if (failed.length > 0 && !result.outcomes.some((o) => o.result === 'applied')) throw new PrescaleError('unavailable', what);
-          return failed.length > 0 ? `not all of it ran: ${what}` : undefined;
+          if (notRun !== undefined && !result.outcomes.some((o) => o.result === 'applied')) throw new PrescaleError('unavailable', notRun);
+          return notRun === undefined ? undefined : `not all of it ran: ${notRun}`;
         },
         async requestFreshApproval() {
           await release();

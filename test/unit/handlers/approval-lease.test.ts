@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PrescaleError } from '../../../lib/errors.ts';
-import { acquireApprovalLease, APPROVAL_LEASE_WAIT_MS } from '../../../lib/handlers/slack-approval.ts';
+import { acquireApprovalLease, approvedNotRun, APPROVAL_LEASE_WAIT_MS } from '../../../lib/handlers/slack-approval.ts';
+import type { CommandOutcome } from '../../../lib/pipeline/run.ts';
 import type { Lease } from '../../../lib/ports.ts';
 
 const lease: Lease = { cluster: 'prod', owner: 'approval', fencingToken: 7, expiresAtMs: 0 };
@@ -45,5 +46,25 @@ describe('acquireApprovalLease', () => {
       throw new Error('must not wait');
     };
     await expect(acquireApprovalLease(async () => Promise.reject(new PrescaleError('throttling', 'Rate exceeded', { retryable: true })), 'prod', wait)).rejects.toMatchObject({ code: 'throttling' });
+  });
+});
+
+describe('approvedNotRun', () => {
+  const scale = { kind: 'scale-node-group' as const, cluster: 'prod', nodeGroup: 'web', fromNodes: 2, toNodes: 8, reason: 'plan' };
+  const floor = { kind: 'set-hpa-floor' as const, cluster: 'prod', namespace: 'shop', service: 'api', fromMinReplicas: 1, toMinReplicas: 15, reason: 'plan' };
+  const outcome = (command: typeof scale | typeof floor, result: CommandOutcome['result'], sent = true, message?: string): CommandOutcome => ({
+    guarded: { command, verdict: 'allow', effective: sent ? command : undefined, reason: 'approved' },
+    result,
+    message,
+  });
+  it.each<[string, CommandOutcome[], string | undefined]>([
+    ['all applied', [outcome(scale, 'applied'), outcome(floor, 'applied')], undefined],
+    // already at the count: done, not a miss
+    ['one already done', [outcome(scale, 'skipped', true, 'already at the desired count'), outcome(floor, 'applied')], undefined],
+    ['a failed floor', [outcome(scale, 'applied'), outcome(floor, 'failed', true, 'conflict')], 'prod/hpa/shop/api failed: conflict'],
+    // withheld: its intent could not be saved, so it was never sent
+    ['a withheld floor', [outcome(scale, 'applied'), outcome(floor, 'skipped', false, 'not sent')], 'prod/hpa/shop/api skipped: not sent'],
+  ])('%s', (_why, outcomes, expected) => {
+    expect(approvedNotRun(outcomes)).toBe(expected);
   });
 });
