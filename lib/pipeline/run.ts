@@ -429,8 +429,8 @@ export function sameChanges(a: readonly Command[], b: readonly Command[]): boole
  * is superseded first, so a click on it cannot execute changes prescale no
  * longer plans (demand fell while the plan waited, say). An alarm run plans
  * from current demand only (no forecast, no floors), so it never speaks for
- * the scheduled plan: it leaves an open plan alone, and one it needs itself
- * becomes the open plan only when none is.
+ * the scheduled plan: it leaves an open plan alone, and posts one of its own
+ * only when none is open (it then becomes the open plan).
  */
 async function requestApproval(
   config: PrescaleConfig,
@@ -455,10 +455,9 @@ async function requestApproval(
   const stillOpen = open !== undefined && open.status === 'pending' && nowMs < open.expiresAtMs ? open : undefined;
   if (stillOpen !== undefined) {
     if (stillOpen.stateHash === stateHash && sameChanges(stillOpen.commands, commands)) return { pendingPlan: stillOpen, openPlanId: stillOpen.id };
-    if (trigger === 'alarm') {
-      if (commands.length === 0) return { pendingPlan: undefined, openPlanId: stillOpen.id };
-      return { pendingPlan: await postPlan(config, ports, guarded, commands, stateHash, id, prices, spend, nowMs), openPlanId: stillOpen.id };
-    }
+    // An alarm's own question waits for the next scheduled run (a minute away), which plans it with the forecast too:
+    // a second plan beside the open one would be one no run tracks, approvable after prescale stopped wanting it.
+    if (trigger === 'alarm') return { pendingPlan: undefined, openPlanId: stillOpen.id };
     try {
       await ports.state.decidePendingPlan(stillOpen.id, 'pending', 'superseded', `prescale:${actor}`, nowMs);
     } catch (error) {

@@ -542,6 +542,17 @@ describe('budget guard in the pipeline', () => {
       expect((await h.state.getPlannerMemory('test'))!.openPlanId).toBe(planId);
     });
 
+    it('an alarm run that needs approval itself posts nothing beside an open plan: no plan goes untracked', async () => {
+      // 1500 → 2500 at minute 15: the alarm at minute 20 wants 2 → 14 (needs approval), the open plan asks 2 → 9
+      const h = harness(cfg, [...Array(15).fill(1500), ...Array(15).fill(2500)], 2);
+      const planId = (await h.run(10)).pendingPlan!.id;
+      const alarm = await h.run(20, 'alarm');
+      expect(alarm.outcomes.map((o) => o.guarded.verdict)).toEqual(['needs-approval']);
+      expect(alarm.pendingPlan).toBeUndefined();
+      expect(h.cloud.notifier.posted).toHaveLength(1);
+      expect((await h.state.getPlannerMemory('test'))!.openPlanId).toBe(planId);
+    });
+
     it('supersedes the open plan when the run asks for other changes, and posts those', async () => {
       // 1500 → 2500 at minute 15: the floor asks for ceil(2500 / 90) = 28 pods = 14 nodes instead of 9.
       const h = harness(cfg, [...Array(15).fill(1500), ...Array(15).fill(2500)], 2);
