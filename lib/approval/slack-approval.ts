@@ -184,12 +184,7 @@ async function decide(deps: SlackApprovalDeps, interaction: ApprovalInteraction)
     await respond(deps, interaction, outcomeMessage({ planId, plan, outcome: 'expired', byUserId: userId, atMs: nowMs, detail: `expired ${new Date(plan.expiresAtMs).toISOString()}` }));
     return result('expired', `plan ${planId} expired: nothing executed`);
   }
-  if (plan.status === 'superseded' && plan.decidedBy?.startsWith('prescale:') === true) {
-    // A later run superseded it: no click's follow-up owns the message, so this one answers it.
-    await audit(deps, plan, interaction, nowMs, 'skipped', `${interaction.action} ignored: plan already superseded by a later run (${plan.decidedBy})`, plan.status, plan.status);
-    await respond(deps, interaction, outcomeMessage({ planId, plan, outcome: 'superseded', byUserId: userId, atMs: nowMs, detail: 'A later run planned differently; its own plan is posted if one is needed.' }));
-    return result('already-decided', `plan ${planId} was superseded by a later run (${plan.decidedBy}): nothing executed`);
-  }
+  if (isSupersededByPrescale(plan)) return answerSupersededByPrescale(deps, interaction, plan, result);
   if (plan.status !== 'pending') {
     // Do not touch the message: the first decision's follow-up owns it (and may still be writing its outcome).
     await audit(deps, plan, interaction, nowMs, 'skipped', `${interaction.action} ignored: plan already ${plan.status} by ${plan.decidedBy ?? 'unknown'}`, plan.status, plan.status);
@@ -255,6 +250,21 @@ async function decide(deps: SlackApprovalDeps, interaction: ApprovalInteraction)
   return result('executed', `plan ${planId} approved by ${userId} and executed`);
 }
 
+const isSupersededByPrescale = (plan: PendingPlan): boolean => plan.status === 'superseded' && plan.decidedBy?.startsWith('prescale:') === true;
+
+/** A later run superseded the plan: no click's follow-up owns the message, so this one answers it (and audits the click). */
+async function answerSupersededByPrescale(
+  deps: SlackApprovalDeps,
+  interaction: ApprovalInteraction,
+  plan: PendingPlan,
+  result: (outcome: FollowUpOutcome, message: string) => FollowUpResult,
+): Promise<FollowUpResult> {
+  const nowMs = deps.clock.nowMs();
+  await audit(deps, plan, interaction, nowMs, 'skipped', `${interaction.action} ignored: plan already superseded by a later run (${plan.decidedBy})`, plan.status, plan.status);
+  await respond(deps, interaction, outcomeMessage({ planId: plan.id, plan, outcome: 'superseded', byUserId: interaction.userId, atMs: nowMs, detail: 'A later run planned differently; its own plan is posted if one is needed.' }));
+  return result('already-decided', `plan ${plan.id} was superseded by a later run (${plan.decidedBy}): nothing executed`);
+}
+
 async function refused(
   deps: SlackApprovalDeps,
   interaction: ApprovalInteraction,
@@ -262,6 +272,11 @@ async function refused(
   refusal: Extract<Transition, { ok: false }>,
   result: (outcome: FollowUpOutcome, message: string) => FollowUpResult,
 ): Promise<FollowUpResult> {
+  // Lost to a run that superseded the plan while this click waited for the cluster: nobody else will answer it.
+  if (refusal.outcome === 'already-decided') {
+    const now = await deps.store.getPendingPlan(plan.id, deps.clock.nowMs());
+    if (now !== undefined && isSupersededByPrescale(now)) return answerSupersededByPrescale(deps, interaction, now, result);
+  }
   // Lost the race: the winner's follow-up owns the message. Expired and vanished plans get their outcome shown.
   if (refusal.outcome !== 'already-decided') {
     await respond(deps, interaction, outcomeMessage({ planId: plan.id, plan, outcome: refusal.outcome, byUserId: interaction.userId, atMs: deps.clock.nowMs() }));

@@ -325,6 +325,23 @@ describe('handleSlackApproval: never acts on a stale plan', () => {
     expect(h.notifier.responses.map((r) => r.message.text)).toEqual(['Not executed: the cluster or its limits changed since this plan was made (plan plan-1)']);
   });
 
+  it.each<[string, DriftCheck]>([
+    ['the plan still matches', 'unchanged'],
+    ['the plan drifted too', 'drifted'],
+  ])('a run supersedes the plan while the click waits for the cluster (%s): the click is answered', async (_why, drift) => {
+    const h = await harness({
+      drift: async () => {
+        // the run holding the lease supersedes the plan before this click gets the lease
+        await h.store.decidePendingPlan(plan.id, 'pending', 'superseded', 'prescale:scheduled', h.clock.nowMs());
+        return drift;
+      },
+    });
+    const { followUp } = await click(h, ALICE, 'approve');
+    expect(followUp).toMatchObject({ outcome: 'already-decided', message: 'plan plan-1 was superseded by a later run (prescale:scheduled): nothing executed' });
+    expect(h.executed).toEqual([]);
+    expect(h.notifier.responses.map((r) => r.message.text)).toEqual(['Not executed: the cluster or its limits changed since this plan was made (plan plan-1)']);
+  });
+
   it('part of it ran: executed, and the message says what did not', async () => {
     const h = await harness({ execute: async () => 'not all of it ran: debate-prod/hpa/debate/gateway failed: conflict' });
     const { followUp } = await click(h, ALICE, 'approve');
