@@ -44,7 +44,7 @@ export const handler = createHandler<SQSEvent, SQSBatchResponse>({ name: NAME, s
     const message = parseBody(record);
     if ('type' in message) {
       // Not behind the idempotency runner: a redelivery runs the follow-up again and the plan's conditional transitions make it execute nothing.
-      const result = await runApprovalFollowUp(deps, message, `${context.awsRequestId}#${record.messageId}`, log);
+      const result = await runApprovalFollowUp(deps, message, `${context.awsRequestId}#${record.messageId}`, log, { remainingMs: () => context.getRemainingTimeInMillis() });
       metrics.addMetric('SlackFollowUps', MetricUnit.Count, 1);
       logger.info('slack approval follow-up', { planId: result.planId, userId: result.userId, outcome: result.outcome, message: result.message, receivedAtMs: message.receivedAtMs });
       return { approval: result.planId, outcome: result.outcome };

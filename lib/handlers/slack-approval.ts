@@ -147,6 +147,13 @@ export function approvedNotRun(outcomes: readonly CommandOutcome[]): string | un
 /** How long a click waits in the worker for a run holding its cluster (runs take seconds), and how often it tries. */
 export const APPROVAL_LEASE_WAIT_MS = 20_000;
 const APPROVAL_LEASE_RETRY_MS = 1_000;
+/**
+ * What a click keeps of its invocation for the re-check, the execution and a
+ * re-plan: about four capped AWS calls, a refit, the state writes. A click
+ * with less left waits no longer, and skips the re-plan (the next scheduled
+ * run asks again).
+ */
+export const APPROVAL_WORK_RESERVE_MS = 35_000;
 
 /**
  * The cluster lease for an approval, waiting up to APPROVAL_LEASE_WAIT_MS for
@@ -158,19 +165,29 @@ export async function acquireApprovalLease(
   acquire: () => Promise<Lease>,
   cluster: string,
   wait: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  remainingMs: () => number = () => Number.POSITIVE_INFINITY,
 ): Promise<Lease> {
   for (let waitedMs = 0; ; waitedMs += APPROVAL_LEASE_RETRY_MS) {
     try {
       return await acquire();
     } catch (error) {
       if (!isPrescaleError(error) || error.code !== 'lease-held') throw error;
-      if (waitedMs >= APPROVAL_LEASE_WAIT_MS) throw new PrescaleError('busy', `a run is in progress on ${cluster}`, { retryable: true });
+      // The wait never eats the time the re-check and execution need: a click cut off mid-act would be half applied.
+      const outOfTime = remainingMs() - APPROVAL_LEASE_RETRY_MS < APPROVAL_WORK_RESERVE_MS;
+      if (waitedMs >= APPROVAL_LEASE_WAIT_MS || outOfTime) throw new PrescaleError('busy', `a run is in progress on ${cluster}`, { retryable: true });
       await wait(APPROVAL_LEASE_RETRY_MS);
     }
   }
 }
 
-export async function runApprovalFollowUp(deps: Dependencies, message: ApprovalMessage, runId: string, log: LogSink, wait?: (ms: number) => Promise<void>): Promise<FollowUpResult> {
+export async function runApprovalFollowUp(
+  deps: Dependencies,
+  message: ApprovalMessage,
+  runId: string,
+  log: LogSink,
+  options: { readonly wait?: (ms: number) => Promise<void>; readonly remainingMs?: () => number } = {},
+): Promise<FollowUpResult> {
+  const remainingMs = options.remainingMs ?? (() => Number.POSITIVE_INFINITY);
   const cluster = clusterOfPlanId(deps.configs.map((c) => c.cluster.name), message.interaction.planId);
   // The queue is not trusted with who clicked: Slack's signature is checked again, and the click read from the signed body.
   const interaction = verifiedInteraction(message, await deps.slack.signingSecret(), handlerClock(deps, cluster).nowMs(), APPROVAL_TTL_MINUTES * 60_000);
@@ -199,7 +216,7 @@ export async function runApprovalFollowUp(deps: Dependencies, message: ApprovalM
         // Checked again here, against the plan's own cluster: the queue is trusted only as far as its IAM policy.
         approvers: config.slack?.approvers ?? [],
         async replanAndCheck(plan) {
-          lease = await acquireApprovalLease(() => deps.state.acquireLease(cluster, `${runId}#approval`, ports.clock.nowMs(), LEASE_TTL_MS), cluster, wait);
+          lease = await acquireApprovalLease(() => deps.state.acquireLease(cluster, `${runId}#approval`, ports.clock.nowMs(), LEASE_TTL_MS), cluster, options.wait, remainingMs);
           return checkPlanDrift(config, ports, plan);
         },
         async execute(plan) {
@@ -214,6 +231,10 @@ export async function runApprovalFollowUp(deps: Dependencies, message: ApprovalM
         },
         async requestFreshApproval() {
           await release();
+          if (remainingMs() < APPROVAL_WORK_RESERVE_MS) {
+            log('warn', 'no time left in this invocation to re-plan after a superseded approval; the next scheduled run asks again', { cluster, remainingMs: remainingMs() });
+            return;
+          }
           await runPipeline(config, ports, { trigger: 'approval', actor: `replan:${actor}`, runId: `${runId}#replan` });
         },
         log,

@@ -41,6 +41,19 @@ describe('acquireApprovalLease', () => {
     expect(a.waits.reduce((sum, ms) => sum + ms, 0)).toBe(APPROVAL_LEASE_WAIT_MS);
   });
 
+  it('stops waiting when the invocation has only the re-check and execution time left', async () => {
+    // 40 s left at the start, each wait spends 1 s: it waits while left − 1 s ≥ the 35 s reserve, i.e. at
+    // 40, 39, 38, 37 and 36 s left (5 waits), then gives up as busy with 35 s left for the queue's retry
+    const a = attempts(Number.POSITIVE_INFINITY);
+    let left = 40_000;
+    const wait = async (ms: number) => {
+      left -= ms;
+      a.waits.push(ms);
+    };
+    await expect(acquireApprovalLease(a.acquire, 'prod', wait, () => left)).rejects.toMatchObject({ code: 'busy' });
+    expect(a.waits).toHaveLength(5);
+  });
+
   it('passes any other error on at once', async () => {
     const wait = async () => {
       throw new Error('must not wait');
