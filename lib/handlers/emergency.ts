@@ -118,29 +118,38 @@ export function emergencyRefusal(bounded: GuardedCommand, guarded: GuardedComman
 
 /**
  * A floor raise as the nodes it would buy: the pods above those the HPA runs
- * now, on the service's preferred group, which Cluster Autoscaler adds for
- * them. The budget prices that scale-out and the floor shares its fate
- * (holdFloorsWithTheirNodes), as in a scheduled run. Undefined for anything
- * that adds no pods.
+ * now, placed as Cluster Autoscaler would buy for them, on the service's
+ * groups in order, each up to its configured maximum (a full group spills
+ * onto the next). The budget prices those scale-outs and the floor shares
+ * their fate (holdFloorsWithTheirNodes), as in a scheduled run. Empty for
+ * anything that adds no pods. Free room on nodes already running is not
+ * counted (a group's nodes may be any service's): it errs toward pricing.
  */
-export function floorRaiseAsNodes(command: Command, config: PrescaleConfig, nodeGroups: readonly NodeGroupState[], hpa: HpaState | undefined): ScaleNodeGroupCommand | undefined {
-  if (command.kind !== 'set-hpa-floor' || command.toMinReplicas <= command.fromMinReplicas) return undefined;
+export function floorRaiseAsNodes(command: Command | undefined, config: PrescaleConfig, nodeGroups: readonly NodeGroupState[], hpa: HpaState | undefined): ScaleNodeGroupCommand[] {
+  if (command?.kind !== 'set-hpa-floor' || command.toMinReplicas <= command.fromMinReplicas) return [];
   const service = config.services.find((s) => s.name === command.service);
-  const group = config.nodeGroups.find((g) => g.name === service?.nodeGroups[0]);
-  const state = nodeGroups.find((g) => g.name === group?.name);
-  if (service === undefined || group === undefined || state === undefined) return undefined;
-  const pods = command.toMinReplicas - Math.max(command.fromMinReplicas, hpa?.currentReplicas ?? 0);
-  const perNode = podsPerNode(service.requests, group.allocatable);
-  if (pods <= 0 || perNode < 1) return undefined;
-  const nodes = Math.ceil(pods / perNode);
-  return {
-    kind: 'scale-node-group',
-    cluster: config.cluster.name,
-    nodeGroup: group.name,
-    fromNodes: state.desiredNodes,
-    toNodes: state.desiredNodes + nodes,
-    reason: `the ${nodes} node${nodes === 1 ? '' : 's'} the ${pods} more pods of floor ${command.toMinReplicas} need (${perNode} a node)`,
-  };
+  if (service === undefined) return [];
+  let pods = command.toMinReplicas - Math.max(command.fromMinReplicas, hpa?.currentReplicas ?? 0);
+  const scales: ScaleNodeGroupCommand[] = [];
+  for (const name of service.nodeGroups) {
+    const group = config.nodeGroups.find((g) => g.name === name);
+    const state = nodeGroups.find((g) => g.name === name);
+    if (pods <= 0 || group === undefined || state === undefined) continue;
+    const perNode = podsPerNode(service.requests, group.allocatable);
+    const nodes = perNode < 1 ? 0 : Math.min(Math.ceil(pods / perNode), Math.max(0, group.maxNodes - state.desiredNodes));
+    if (nodes === 0) continue;
+    const placed = Math.min(pods, nodes * perNode);
+    scales.push({
+      kind: 'scale-node-group',
+      cluster: config.cluster.name,
+      nodeGroup: name,
+      fromNodes: state.desiredNodes,
+      toNodes: state.desiredNodes + nodes,
+      reason: `the ${nodes} node${nodes === 1 ? '' : 's'} ${placed} of the pods of floor ${command.toMinReplicas} need on ${name} (${perNode} a node)`,
+    });
+    pods -= placed;
+  }
+  return scales;
 }
 
 /** The verdict's reason as the audit and the result tell it (clamps say how; allows need no words). */
@@ -216,11 +225,16 @@ async function attemptUnderLease(payload: EmergencyPayload, config: PrescaleConf
   const priceTable = bundledPriceTable();
   const override = payload.budgetOverride === undefined ? undefined : { reason: payload.budgetOverride.reason, by: payload.requester };
   // A floor raise buys nodes through Cluster Autoscaler: the budget prices them, and the floor shares their fate.
-  const floorNodes = config.budget === undefined ? undefined : floorRaiseAsNodes(command, config, nodeGroups, observed.hpa);
-  const bounds = floorNodes === undefined ? [bounded] : [bounded, ...guard([floorNodes], { config })];
+  // Priced as bounds let it through (a floor clamped to maxReplicas buys only up to it); a denied one buys nothing.
+  const floorNodes = config.budget === undefined ? [] : floorRaiseAsNodes(bounded.effective, config, nodeGroups, observed.hpa);
+  const bounds = [bounded, ...guard(floorNodes, { config })];
   const budget = budgetStage({ config, nowMs, nodeGroups, memory, bounded: bounds, priceTable, usdPerHourByGroup: nodeGroupPricesUsdPerHour(config.nodeGroups, config.cluster.region, priceTable), override });
   // The budget stage orders commands (node groups first) and keeps each one's identity: find the request's own.
-  const guarded = (floorNodes === undefined ? budget.guarded : holdFloorsWithTheirNodes(budget.guarded, config)).find((g) => g.command === command);
+  const fated = floorNodes.length === 0 ? budget.guarded : holdFloorsWithTheirNodes(budget.guarded, config);
+  const own = fated.find((g) => g.command === command);
+  // The nodes' verdicts go in the floor's reason: the audit shows what the floor was priced at, an override above the cap included.
+  const priced = fated.filter((g) => g.command !== command).map((g) => `${g.command.reason}: ${g.verdict}: ${g.reason}`);
+  const guarded = own === undefined || priced.length === 0 ? own : { ...own, reason: `${own.reason}; priced as ${priced.join('; ')}` };
   if (guarded === undefined) throw new PrescaleError('internal', 'the budget guard returned no verdict');
 
   // What was asked of the cloud; `effective` becomes what it did (its live bounds may clamp a node count).

@@ -289,13 +289,42 @@ describe('emergency: a floor raise under a budget', () => {
     const groups = [{ name: 'web', status: 'ACTIVE' as const, desiredNodes: 2, minNodes: 1, maxNodes: 40, readyNodes: 2, bootingNodes: 0 }];
     const hpa = (currentReplicas: number) => ({ namespace: 'default', name: 'api', minReplicas: 1, maxReplicas: 80, currentReplicas, desiredReplicas: currentReplicas });
     // 20 − 4 running = 16 pods / 2 a node = 8 nodes: 2 → 10
-    expect(floorRaiseAsNodes(floor, cfg, groups, hpa(4))).toMatchObject({ nodeGroup: 'web', fromNodes: 2, toNodes: 10 });
+    expect(floorRaiseAsNodes(floor, cfg, groups, hpa(4))).toMatchObject([{ nodeGroup: 'web', fromNodes: 2, toNodes: 10 }]);
     // 20 − 15 running = 5 pods → ceil(5 / 2) = 3 nodes: 2 → 5
-    expect(floorRaiseAsNodes(floor, cfg, groups, hpa(15))).toMatchObject({ toNodes: 5 });
+    expect(floorRaiseAsNodes(floor, cfg, groups, hpa(15))).toMatchObject([{ toNodes: 5 }]);
     // 25 pods already run: the floor adds none
-    expect(floorRaiseAsNodes(floor, cfg, groups, hpa(25))).toBeUndefined();
+    expect(floorRaiseAsNodes(floor, cfg, groups, hpa(25))).toEqual([]);
     // lowering a floor adds nothing
-    expect(floorRaiseAsNodes({ ...floor, fromMinReplicas: 20, toMinReplicas: 1 }, cfg, groups, hpa(4))).toBeUndefined();
+    expect(floorRaiseAsNodes({ ...floor, fromMinReplicas: 20, toMinReplicas: 1 }, cfg, groups, hpa(4))).toEqual([]);
+  });
+
+  it('spills what the preferred group cannot hold onto the service\'s next group', () => {
+    // web is at its maximum of 40 but for 3 nodes; api runs on web, then extra
+    const base = config(budget(5));
+    const cfg = { ...base, nodeGroups: [...base.nodeGroups, { ...base.nodeGroups[0]!, name: 'extra', minNodes: 0 }], services: [{ ...base.services[0]!, nodeGroups: ['web', 'extra'] }] };
+    const floor = { kind: 'set-hpa-floor' as const, cluster: 'test', namespace: 'prod', service: 'api', fromMinReplicas: 1, toMinReplicas: 40, reason: 'x' };
+    const groups = [
+      { name: 'web', status: 'ACTIVE' as const, desiredNodes: 37, minNodes: 1, maxNodes: 40, readyNodes: 37, bootingNodes: 0 },
+      { name: 'extra', status: 'ACTIVE' as const, desiredNodes: 0, minNodes: 0, maxNodes: 40, readyNodes: 0, bootingNodes: 0 },
+    ];
+    // 40 − 4 running = 36 pods: web takes its last 3 nodes (6 pods), extra the other 30 pods on 15 nodes
+    expect(floorRaiseAsNodes(floor, cfg, groups, { namespace: 'prod', name: 'api', minReplicas: 1, maxReplicas: 80, currentReplicas: 4, desiredReplicas: 4 })).toMatchObject([
+      { nodeGroup: 'web', fromNodes: 37, toNodes: 40 },
+      { nodeGroup: 'extra', fromNodes: 0, toNodes: 15 },
+    ]);
+  });
+
+  it('prices the floor bounds let through, not the one asked: set 100 clamped to maxReplicas 10 buys what 10 buys', async () => {
+    // maxReplicas 10, 4 running: 6 more pods = 3 nodes, which a $400 cap affords (room for 3, see the first table)
+    const base = config(budget(400));
+    const cfg = { ...base, services: [{ ...base.services[0]!, hpa: { ...base.services[0]!.hpa, maxReplicas: 10 } }] };
+    const h = harness(cfg);
+    h.cloud.manifests.seedHpa({ namespace: 'prod', name: 'api', minReplicas: 1, maxReplicas: 10, currentReplicas: 4, desiredReplicas: 4 });
+    const ports = { ...h.ports, manifests: h.cloud.manifests };
+    const answer = await executeEmergency(emergencyPayloadSchema.parse({ requestId: 'req-00000003', cluster: 'test', service: 'api', target: { set: 100 }, reason: 'incident 4711', requester: 'bob' }), cfg, ports);
+    expect(answer).toMatchObject({ verdict: 'clamp', result: 'applied', to: 10 });
+    const [audit] = await h.state.listAudit('test', 0, 10);
+    expect(audit!.reason).toContain('priced as the 3 nodes 6 of the pods of floor 10 need on web (2 a node): allow');
   });
 });
 
