@@ -386,6 +386,9 @@ function decisionRecord(cluster: string, lease: Lease, nowMs: number, trigger: s
   };
 }
 
+/** The longest an alarm's question for approval waits for the next scheduled run instead of replacing the open plan. */
+export const ALARM_DEFERS_MINUTES = 5;
+
 /** Minutes a human has to approve a plan before it goes stale. */
 export const APPROVAL_TTL_MINUTES = 30;
 
@@ -430,7 +433,8 @@ export function sameChanges(a: readonly Command[], b: readonly Command[]): boole
  * longer plans (demand fell while the plan waited, say). An alarm run plans
  * from current demand only (no forecast, no floors), so it never speaks for
  * the scheduled plan: it leaves an open plan alone, and posts one of its own
- * only when none is open (it then becomes the open plan).
+ * only when none is open (it then becomes the open plan), unless the next
+ * scheduled run is more than ALARM_DEFERS_MINUTES away.
  */
 async function requestApproval(
   config: PrescaleConfig,
@@ -443,21 +447,24 @@ async function requestApproval(
   openPlanId: string | undefined,
   actor: string,
   trigger: Trigger,
+  scheduleMinutes: number,
 ): Promise<{ readonly pendingPlan: PendingPlan | undefined; readonly openPlanId: string | undefined }> {
   const commands = guarded.filter((g) => g.verdict === 'needs-approval').map((g) => g.effective ?? g.command);
   const stateHash = observedStateHash(nodeGroups);
   const id = `${config.cluster.name}-${nowMs}-${stateHash.slice(0, 8)}`;
   // A retried run (an alarm EventBridge redelivers, with its event time as the clock) plans the same commands on the
   // same state at the same moment: the plan stored and posted the first time is the answer, not a conflict.
-  const stored = commands.length === 0 ? undefined : await ports.state.getPendingPlan(id, nowMs);
-  if (stored !== undefined) return { pendingPlan: stored, openPlanId: trigger === 'alarm' && openPlanId !== undefined ? openPlanId : stored.id };
   const open = openPlanId === undefined || openPlanId === id ? undefined : await ports.state.getPendingPlan(openPlanId, nowMs);
   const stillOpen = open !== undefined && open.status === 'pending' && nowMs < open.expiresAtMs ? open : undefined;
+  const stored = commands.length === 0 ? undefined : await ports.state.getPendingPlan(id, nowMs);
+  // The retry's plan is the open one, unless another is still pending (then this retry is an alarm that kept it).
+  if (stored !== undefined) return { pendingPlan: stored, openPlanId: stillOpen?.id ?? stored.id };
   if (stillOpen !== undefined) {
     if (stillOpen.stateHash === stateHash && sameChanges(stillOpen.commands, commands)) return { pendingPlan: stillOpen, openPlanId: stillOpen.id };
-    // An alarm's own question waits for the next scheduled run (a minute away), which plans it with the forecast too:
-    // a second plan beside the open one would be one no run tracks, approvable after prescale stopped wanting it.
-    if (trigger === 'alarm') return { pendingPlan: undefined, openPlanId: stillOpen.id };
+    // An alarm's own question waits for the next scheduled run, which plans it with the forecast too, when that run
+    // is at most ALARM_DEFERS_MINUTES away: a second plan beside the open one would be one no run tracks.
+    // On a slower schedule the alarm's plan replaces the open one, as a scheduled run's would.
+    if (trigger === 'alarm' && scheduleMinutes <= ALARM_DEFERS_MINUTES) return { pendingPlan: undefined, openPlanId: stillOpen.id };
     try {
       await ports.state.decidePendingPlan(stillOpen.id, 'pending', 'superseded', `prescale:${actor}`, nowMs);
     } catch (error) {
@@ -540,7 +547,7 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
     const guarded = options.dryRun ? fated : await withFloorIntentsSaved(ports, lease, memory, planned.memory.raisedFloors, fated, planned.memory.floorsRaisedOver);
     const outcomes = await act(guarded, config, ports, options, lease, nowMs, cooldowns);
     let budgetAlertNotPosted: string | undefined;
-    const approval = options.dryRun ? undefined : await requestApproval(config, ports, fated, nodeGroups, prices, budget.spend, nowMs, memory.openPlanId, options.actor, options.trigger);
+    const approval = options.dryRun ? undefined : await requestApproval(config, ports, fated, nodeGroups, prices, budget.spend, nowMs, memory.openPlanId, options.actor, options.trigger, config.policy.scheduleMinutes);
     const pendingPlan = approval?.pendingPlan;
     if (!options.dryRun) {
       const ranUsdPerHour = fleetUsdPerHour(Object.fromEntries(nodeGroups.map((g) => [g.name, g.desiredNodes])), prices) + appliedRateChangeUsdPerHour(outcomes, prices);

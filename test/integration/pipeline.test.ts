@@ -553,6 +553,35 @@ describe('budget guard in the pipeline', () => {
       expect((await h.state.getPlannerMemory('test'))!.openPlanId).toBe(planId);
     });
 
+    it('on an hourly schedule an alarm that needs approval replaces the open plan: the next run is an hour away', async () => {
+      const hourly = { ...cfg, policy: { ...cfg.policy, scheduleMinutes: 60 } };
+      const h = harness(hourly, [...Array(15).fill(1500), ...Array(15).fill(2500)], 2);
+      const planId = (await h.run(10)).pendingPlan!.id;
+      const alarm = await h.run(20, 'alarm');
+      expect(alarm.pendingPlan!.commands).toMatchObject([{ fromNodes: 2, toNodes: 14 }]);
+      expect((await h.state.getPendingPlan(planId, h.cloud.clock.nowMs()))!.status).toBe('superseded');
+      expect((await h.state.getPlannerMemory('test'))!.openPlanId).toBe(alarm.pendingPlan!.id);
+    });
+
+    it("a retried alarm's plan is the open one when the plan memory names is no longer pending", async () => {
+      // the plan of minute 10 was rejected; the alarm at minute 20 posts its own, and its memory write fails once
+      const h = harness(cfg, [...Array(15).fill(1500), ...Array(15).fill(2500)], 2);
+      const rejected = (await h.run(10)).pendingPlan!.id;
+      await h.state.decidePendingPlan(rejected, 'pending', 'rejected', 'U012ABCDEF', h.cloud.clock.nowMs());
+      const put = h.state.putPlannerMemory.bind(h.state);
+      let failOnce = true;
+      h.state.putPlannerMemory = async (lease, memory) => {
+        if (failOnce && memory.openPlanId !== undefined && memory.openPlanId !== rejected) {
+          failOnce = false;
+          throw new PrescaleError('throttling', 'DynamoDB: rate exceeded', { retryable: true });
+        }
+        return put(lease, memory);
+      };
+      await expect(h.run(20, 'alarm')).rejects.toMatchObject({ code: 'throttling' });
+      const retried = await h.run(20, 'alarm');
+      expect((await h.state.getPlannerMemory('test'))!.openPlanId).toBe(retried.pendingPlan!.id);
+    });
+
     it('supersedes the open plan when the run asks for other changes, and posts those', async () => {
       // 1500 → 2500 at minute 15: the floor asks for ceil(2500 / 90) = 28 pods = 14 nodes instead of 9.
       const h = harness(cfg, [...Array(15).fill(1500), ...Array(15).fill(2500)], 2);
