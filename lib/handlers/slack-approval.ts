@@ -12,7 +12,7 @@ import { handleSlackApproval, runSlackFollowUp } from '../approval/slack-approva
 import type { PrescaleConfig } from '../config/schema.ts';
 import { commandTarget } from '../core/commands.ts';
 import { isPrescaleError, PrescaleError } from '../errors.ts';
-import { APPROVAL_TTL_MINUTES, checkPlanDrift, executeApprovedPlan, LEASE_TTL_MS, runPipeline, type CommandOutcome } from '../pipeline/run.ts';
+import { ALREADY_AT_DESIRED_COUNT, APPROVAL_TTL_MINUTES, checkPlanDrift, executeApprovedPlan, LEASE_TTL_MS, runPipeline, type CommandOutcome } from '../pipeline/run.ts';
 import type { Clock, Lease, Notifier } from '../ports.ts';
 import { decodeBody, headerValue } from '../slack/body.ts';
 import { parseInteractionPayload } from '../slack/interaction.ts';
@@ -135,12 +135,13 @@ export async function acknowledgeSlackInteraction(deps: Dependencies, event: API
  * and the act; a re-plan after a drift releases it first (the run takes it).
  */
 /**
- * What of an approved plan did not run, or undefined when all of it did:
- * failed, requeued, or withheld before the call (a floor whose intent could
- * not be saved first). A command skipped because it was already done ran.
+ * What of an approved plan did not run, or undefined when all of it did.
+ * Only `applied`, or a scale skipped because its group already had the
+ * count, ran; every other outcome (failed, requeued, a floor withheld, a
+ * count the live bounds kept, a stale plan) did not.
  */
 export function approvedNotRun(outcomes: readonly CommandOutcome[]): string | undefined {
-  const notRun = outcomes.filter((o) => o.result === 'failed' || o.result === 'requeued' || (o.result === 'skipped' && o.guarded.effective === undefined));
+  const notRun = outcomes.filter((o) => !(o.result === 'applied' || (o.result === 'skipped' && o.message === ALREADY_AT_DESIRED_COUNT)));
   return notRun.length === 0 ? undefined : notRun.map((o) => `${commandTarget(o.guarded.command)} ${o.result}: ${o.message ?? ''}`).join('; ');
 }
 

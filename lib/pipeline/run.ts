@@ -246,6 +246,9 @@ async function forecastServices(
   return { forecasts, windows, finerReadsFailed: finerReadsFailed.sort((a, b) => compareStrings(a.service, b.service)) };
 }
 
+/** A skipped scale whose group already has the count: done, not withheld. */
+export const ALREADY_AT_DESIRED_COUNT = 'already at the desired count';
+
 interface ActResult {
   readonly result: AuditEntry['result'];
   readonly message: string | undefined;
@@ -275,7 +278,7 @@ async function actOne(command: Command, config: PrescaleConfig, ports: PipelineP
     case 'scale-node-group': {
       const [fresh] = await ports.capacity.describeNodeGroups(config.cluster.name, [command.nodeGroup]);
       if (fresh === undefined) return { result: 'failed', message: `node group ${command.nodeGroup} not found`, applied: undefined };
-      if (fresh.desiredNodes === command.toNodes) return { result: 'skipped', message: 'already at the desired count', applied: undefined };
+      if (fresh.desiredNodes === command.toNodes) return { result: 'skipped', message: ALREADY_AT_DESIRED_COUNT, applied: undefined };
       if (fresh.desiredNodes !== command.fromNodes) return { result: 'skipped', message: `stale plan: desired moved from ${command.fromNodes} to ${fresh.desiredNodes} since observed`, applied: undefined };
       return scaleResult(command, await ports.capacity.setDesiredNodes(config.cluster.name, command.nodeGroup, command.toNodes));
     }

@@ -77,6 +77,8 @@ describe('approvedNotRun', () => {
     ['a failed floor', [outcome(scale, 'applied'), outcome(floor, 'failed', true, 'conflict')], 'prod/hpa/shop/api failed: conflict'],
     // withheld: its intent could not be saved, so it was never sent
     ['a withheld floor', [outcome(scale, 'applied'), outcome(floor, 'skipped', false, 'not sent')], 'prod/hpa/shop/api skipped: not sent'],
+    // the live bounds held the group at its count: nothing ran, though the command was sent
+    ['a count the live bounds kept', [outcome(scale, 'skipped', true, "the node group's live bounds [1, 2] keep it at 2 (asked 8)")], "prod/nodegroup/web skipped: the node group's live bounds [1, 2] keep it at 2 (asked 8)"],
   ])('%s', (_why, outcomes, expected) => {
     expect(approvedNotRun(outcomes)).toBe(expected);
   });
