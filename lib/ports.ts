@@ -183,6 +183,8 @@ export interface PlannerMemory {
   readonly floorsRaisedOver?: Readonly<Record<string, number>> | undefined;
   /** The pending plan the last run posted for approval, if any: the next run keeps it or supersedes it (one open at a time). */
   readonly openPlanId?: string | undefined;
+  /** The open plan's Slack message was refused: the next run posts it again. */
+  readonly openPlanUnposted?: true | undefined;
   /** The month's spend, accrued run by run (budget guard). */
   readonly ledger?: Ledger | undefined;
   /** When the ledger was last accrued up to. */

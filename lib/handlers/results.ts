@@ -31,6 +31,8 @@ export interface RunSummary {
   readonly finerReadsFailed: readonly FinerReadFailure[];
   /** Why the budget alert due was not posted (the next run posts it again); null when it was, or none was due. */
   readonly budgetAlertNotPosted: string | null;
+  /** Why the plan awaiting approval was not posted to Slack (the next run posts it again); null when it was, or none. */
+  readonly approvalNotPosted: string | null;
 }
 
 export function summarizeRun(result: RunResult): RunSummary {
@@ -54,6 +56,7 @@ export function summarizeRun(result: RunResult): RunSummary {
     costCeilingRehearsal: result.costCeilingRehearsal ?? null,
     finerReadsFailed: [...(result.finerReadsFailed ?? [])],
     budgetAlertNotPosted: result.budgetAlertNotPosted ?? null,
+    approvalNotPosted: result.approvalNotPosted ?? null,
   };
 }
 

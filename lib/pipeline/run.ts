@@ -114,6 +114,8 @@ export interface RunResult {
   readonly finerReadsFailed?: readonly FinerReadFailure[];
   /** Why the budget alert due could not be posted (the next run posts it again); absent when it was, or none was due. */
   readonly budgetAlertNotPosted?: string;
+  /** Why the plan awaiting approval could not be posted to Slack (stored; the next run posts it again); absent when it was. */
+  readonly approvalNotPosted?: string;
 }
 
 export interface FinerReadFailure {
@@ -447,51 +449,54 @@ async function requestApproval(
   prices: Readonly<Record<string, number>>,
   spend: MonthSpend | undefined,
   nowMs: number,
-  openPlanId: string | undefined,
+  open: { readonly id: string | undefined; readonly unposted: boolean },
   actor: string,
   trigger: Trigger,
   scheduleMinutes: number,
-): Promise<{ readonly pendingPlan: PendingPlan | undefined; readonly openPlanId: string | undefined }> {
+): Promise<ApprovalRequest> {
   const commands = guarded.filter((g) => g.verdict === 'needs-approval').map((g) => g.effective ?? g.command);
   const stateHash = observedStateHash(nodeGroups);
   const id = `${config.cluster.name}-${nowMs}-${stateHash.slice(0, 8)}`;
-  // A retried run (an alarm EventBridge redelivers, with its event time as the clock) plans the same commands on the
-  // same state at the same moment: the plan stored and posted the first time is the answer, not a conflict.
-  const open = openPlanId === undefined || openPlanId === id ? undefined : await ports.state.getPendingPlan(openPlanId, nowMs);
-  const stillOpen = open !== undefined && open.status === 'pending' && nowMs < open.expiresAtMs ? open : undefined;
-  const stored = commands.length === 0 ? undefined : await ports.state.getPendingPlan(id, nowMs);
-  // The retry's plan is the open one, unless another is still pending (then this retry is an alarm that kept it).
-  if (stored !== undefined) return { pendingPlan: stored, openPlanId: stillOpen?.id ?? stored.id };
-  if (stillOpen !== undefined) {
-    if (stillOpen.stateHash === stateHash && sameChanges(stillOpen.commands, commands)) return { pendingPlan: stillOpen, openPlanId: stillOpen.id };
-    // An alarm's own question waits for the next scheduled run, which plans it with the forecast too, when that run
-    // is at most ALARM_DEFERS_MINUTES away: a second plan beside the open one would be one no run tracks.
-    // On a slower schedule the alarm's plan replaces the open one, as a scheduled run's would.
-    if (trigger === 'alarm' && scheduleMinutes <= ALARM_DEFERS_MINUTES) return { pendingPlan: undefined, openPlanId: stillOpen.id };
+  const supersede = async (plan: PendingPlan): Promise<void> => {
     try {
-      await ports.state.decidePendingPlan(stillOpen.id, 'pending', 'superseded', `prescale:${actor}`, nowMs);
+      await ports.state.decidePendingPlan(plan.id, 'pending', 'superseded', `prescale:${actor}`, nowMs);
     } catch (error) {
       // Decided or expired meanwhile: nothing left to supersede.
       if (!isPrescaleError(error) || !(error.code === 'conflict' || error.code === 'stale' || error.code === 'not-found')) throw error;
     }
+  };
+  const remembered = open.id === undefined || open.id === id ? undefined : await ports.state.getPendingPlan(open.id, nowMs);
+  const stillOpen = remembered !== undefined && remembered.status === 'pending' && nowMs < remembered.expiresAtMs ? remembered : undefined;
+  // A retried run (redelivered with its scheduled or event time as the clock) plans the same commands on the same
+  // state at the same moment, so it finds the plan its first attempt stored.
+  const stored = commands.length === 0 ? undefined : await ports.state.getPendingPlan(id, nowMs);
+  if (stored !== undefined && stored.status === 'pending') {
+    // A later run opened another meanwhile: that one is newer; ours goes, so one plan stays open.
+    if (stillOpen !== undefined) {
+      await supersede(stored);
+      return { pendingPlan: undefined, openPlanId: stillOpen.id, postError: undefined, unposted: open.unposted };
+    }
+    // Whether the first attempt's post went out is not known (the memory that would say so was not kept): posting it
+    // again risks a second message for the same plan, not posting risks a question nobody sees for 30 minutes.
+    const postError = await postPlanMessage(config, ports, guarded, stored, prices, spend);
+    return { pendingPlan: stored, openPlanId: stored.id, postError, unposted: postError !== undefined };
   }
-  if (commands.length === 0) return { pendingPlan: undefined, openPlanId: undefined };
-  const plan = await postPlan(config, ports, guarded, commands, stateHash, id, prices, spend, nowMs);
-  return { pendingPlan: plan, openPlanId: plan.id };
-}
-
-/** Stores a pending plan for `commands` and posts it to Slack with Approve and Reject. */
-async function postPlan(
-  config: PrescaleConfig,
-  ports: PipelinePorts,
-  guarded: readonly GuardedCommand[],
-  commands: readonly Command[],
-  stateHash: string,
-  id: string,
-  prices: Readonly<Record<string, number>>,
-  spend: MonthSpend | undefined,
-  nowMs: number,
-): Promise<PendingPlan> {
+  // Decided already (a human, or superseded): this moment's question was answered; the next run asks anew.
+  if (stored !== undefined) return { pendingPlan: undefined, openPlanId: stillOpen?.id, postError: undefined, unposted: stillOpen !== undefined && open.unposted };
+  if (stillOpen !== undefined) {
+    if (stillOpen.stateHash === stateHash && sameChanges(stillOpen.commands, commands)) {
+      // Kept as the question; one whose post failed is posted now.
+      const postError = open.unposted ? await postPlanMessage(config, ports, guarded, stillOpen, prices, spend) : undefined;
+      return { pendingPlan: stillOpen, openPlanId: stillOpen.id, postError, unposted: postError !== undefined };
+    }
+    // An alarm plans from current demand only: with nothing to ask, or the next scheduled run (which plans with the
+    // forecast too) at most ALARM_DEFERS_MINUTES away, it leaves the open plan as the question.
+    if (trigger === 'alarm' && (commands.length === 0 || scheduleMinutes <= ALARM_DEFERS_MINUTES)) {
+      return { pendingPlan: undefined, openPlanId: stillOpen.id, postError: undefined, unposted: open.unposted };
+    }
+    await supersede(stillOpen);
+  }
+  if (commands.length === 0) return { pendingPlan: undefined, openPlanId: undefined, postError: undefined, unposted: false };
   const plan: PendingPlan = {
     id,
     cluster: config.cluster.name,
@@ -504,12 +509,43 @@ async function postPlan(
     decidedAtMs: undefined,
   };
   await ports.state.putPendingPlan(plan);
-  if (ports.notifier !== undefined) {
-    const reasons = guarded.filter((g) => g.verdict === 'needs-approval').map((g) => g.reason).join('; ');
-    await ports.notifier.post(pendingPlanMessage(plan, approvalCost(commands, prices, spend), reasons, { channel: config.slack?.channel }));
-  }
-  return plan;
+  const postError = await postPlanMessage(config, ports, guarded, plan, prices, spend);
+  return { pendingPlan: plan, openPlanId: plan.id, postError, unposted: postError !== undefined };
 }
+
+interface ApprovalRequest {
+  readonly pendingPlan: PendingPlan | undefined;
+  /** The plan later runs keep or supersede. */
+  readonly openPlanId: string | undefined;
+  /** Why Slack refused the open plan's message this run; the plan stands and the next run posts it again. */
+  readonly postError: string | undefined;
+  /** The open plan's message is not in Slack yet. */
+  readonly unposted: boolean;
+}
+
+/**
+ * Posts a stored plan to Slack with Approve and Reject. A refused post does
+ * not fail the run (the commands that ran are done): it is returned, and the
+ * memory marks the open plan unposted so the next run posts it again.
+ */
+async function postPlanMessage(
+  config: PrescaleConfig,
+  ports: PipelinePorts,
+  guarded: readonly GuardedCommand[],
+  plan: PendingPlan,
+  prices: Readonly<Record<string, number>>,
+  spend: MonthSpend | undefined,
+): Promise<string | undefined> {
+  if (ports.notifier === undefined) return undefined;
+  const reasons = guarded.filter((g) => g.verdict === 'needs-approval').map((g) => g.reason).join('; ');
+  try {
+    await ports.notifier.post(pendingPlanMessage(plan, approvalCost(plan.commands, prices, spend), reasons, { channel: config.slack?.channel }));
+    return undefined;
+  } catch (error) {
+    return reportedError(error);
+  }
+}
+
 
 export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, options: RunOptions): Promise<RunResult> {
   const nowMs = ports.clock.nowMs();
@@ -550,7 +586,7 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
     const guarded = options.dryRun ? fated : await withFloorIntentsSaved(ports, lease, memory, planned.memory.raisedFloors, fated, planned.memory.floorsRaisedOver);
     const outcomes = await act(guarded, config, ports, options, lease, nowMs, cooldowns);
     let budgetAlertNotPosted: string | undefined;
-    const approval = options.dryRun ? undefined : await requestApproval(config, ports, fated, nodeGroups, prices, budget.spend, nowMs, memory.openPlanId, options.actor, options.trigger, config.policy.scheduleMinutes);
+    const approval = options.dryRun ? undefined : await requestApproval(config, ports, fated, nodeGroups, prices, budget.spend, nowMs, { id: memory.openPlanId, unposted: memory.openPlanUnposted === true }, options.actor, options.trigger, config.policy.scheduleMinutes);
     const pendingPlan = approval?.pendingPlan;
     if (!options.dryRun) {
       const ranUsdPerHour = fleetUsdPerHour(Object.fromEntries(nodeGroups.map((g) => [g.name, g.desiredNodes])), prices) + appliedRateChangeUsdPerHour(outcomes, prices);
@@ -560,7 +596,7 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
       const ledger = budgetAlertNotPosted === undefined ? budget.ledger : budget.ledgerWithoutAlerts;
       // The floors prescale holds follow what act did, not what was planned.
       const floors = floorMemoryAfter(planned.memory.raisedFloors, outcomes, planned.memory.floorsRaisedOver);
-      await ports.state.putPlannerMemory(lease, { ...planned.memory, ...floors, costCeiling, ledger, ledgerAtMs: budget.ledgerAtMs, openPlanId: approval?.openPlanId });
+      await ports.state.putPlannerMemory(lease, { ...planned.memory, ...floors, costCeiling, ledger, ledgerAtMs: budget.ledgerAtMs, openPlanId: approval?.openPlanId, openPlanUnposted: approval?.unposted === true ? true : undefined });
     }
     const forecastModel = [...new Set([...forecasts.values()].map((f) => f.model))].sort().join('+') || undefined;
     if (outcomes.length > 0) await ports.state.appendDecision(decisionRecord(cluster, lease, nowMs, options.actor, forecastModel, outcomes));
@@ -579,6 +615,7 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
       ...(costCeilingRehearsal === undefined ? {} : { costCeilingRehearsal }),
       ...(finerReadsFailed.length === 0 ? {} : { finerReadsFailed }),
       ...(budgetAlertNotPosted === undefined ? {} : { budgetAlertNotPosted }),
+      ...(approval?.postError === undefined ? {} : { approvalNotPosted: approval.postError }),
     };
   } finally {
     await ports.state.releaseLease(lease);

@@ -563,6 +563,56 @@ describe('budget guard in the pipeline', () => {
       expect((await h.state.getPlannerMemory('test'))!.openPlanId).toBe(alarm.pendingPlan!.id);
     });
 
+    it('on an hourly schedule an alarm with nothing to ask leaves the open plan alone', async () => {
+      // demand falls to 300 by minute 20: the alarm wants no change, and says nothing about the forecast's plan
+      const hourly = { ...cfg, policy: { ...cfg.policy, scheduleMinutes: 60 } };
+      const h = harness(hourly, [...Array(15).fill(1500), ...Array(15).fill(300)], 2);
+      const planId = (await h.run(10)).pendingPlan!.id;
+      await h.run(20, 'alarm');
+      expect((await h.state.getPendingPlan(planId, h.cloud.clock.nowMs()))!.status).toBe('pending');
+      expect((await h.state.getPlannerMemory('test'))!.openPlanId).toBe(planId);
+    });
+
+    it('a retry that finds its stored plan beside a newer open one supersedes its own: one plan stays open', async () => {
+      // the alarm at minute 20 stores X and fails on its memory write; the scheduled run at 21 opens Y; the alarm retries
+      const h = harness(cfg, [...Array(15).fill(1500), ...Array(15).fill(2500)], 2);
+      const put = h.state.putPlannerMemory.bind(h.state);
+      let failOnce = true;
+      h.state.putPlannerMemory = async (lease, memory) => {
+        if (failOnce && memory.openPlanId !== undefined) {
+          failOnce = false;
+          throw new PrescaleError('throttling', 'DynamoDB: rate exceeded', { retryable: true });
+        }
+        return put(lease, memory);
+      };
+      await expect(h.run(20, 'alarm')).rejects.toMatchObject({ code: 'throttling' });
+      const newer = (await h.run(21)).pendingPlan!.id;
+      await h.run(20, 'alarm');
+      const plans = await Promise.all([20, 21].map(async (minute) => (await h.state.getPendingPlan(`test-${T0 + minute * 60_000}-${newer.split('-').at(-1)}`, T0 + 21 * 60_000))?.status));
+      expect(plans).toEqual(['superseded', 'pending']);
+      expect((await h.state.getPlannerMemory('test'))!.openPlanId).toBe(newer);
+    });
+
+    it('a plan Slack refused is stored, the run completes, and the next run posts it', async () => {
+      const h = harness(cfg, Array(30).fill(1500), 2);
+      const post = h.cloud.notifier.post.bind(h.cloud.notifier);
+      let refuse = true;
+      h.cloud.notifier.post = async (message) => {
+        if (refuse) throw new PrescaleError('unavailable', 'Slack answered 503', { retryable: true });
+        return post(message);
+      };
+      const first = await h.run(10);
+      expect(first).toMatchObject({ status: 'done', approvalNotPosted: 'unavailable: Slack answered 503' });
+      expect((await h.state.getPlannerMemory('test'))!.openPlanUnposted).toBe(true);
+      refuse = false;
+      const next = await h.run(11);
+      expect(next.pendingPlan!.id).toBe(first.pendingPlan!.id);
+      expect(h.cloud.notifier.posted).toHaveLength(1);
+      expect((await h.state.getPlannerMemory('test'))!.openPlanUnposted).toBeUndefined();
+      await h.run(12);
+      expect(h.cloud.notifier.posted).toHaveLength(1);
+    });
+
     it("a retried alarm's plan is the open one when the plan memory names is no longer pending", async () => {
       // the plan of minute 10 was rejected; the alarm at minute 20 posts its own, and its memory write fails once
       const h = harness(cfg, [...Array(15).fill(1500), ...Array(15).fill(2500)], 2);
