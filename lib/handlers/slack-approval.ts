@@ -155,6 +155,8 @@ const APPROVAL_LEASE_RETRY_MS = 1_000;
  * run asks again).
  */
 export const APPROVAL_WORK_RESERVE_MS = 35_000;
+/** Left for one more approved command: its describe and set (12 s each at most) and the records after it. */
+export const APPROVAL_COMMAND_RESERVE_MS = 30_000;
 
 /**
  * The cluster lease for an approval, waiting up to APPROVAL_LEASE_WAIT_MS for
@@ -221,7 +223,9 @@ export async function runApprovalFollowUp(
           return checkPlanDrift(config, ports, plan);
         },
         async execute(plan) {
-          const result = await executeApprovedPlan(config, ports, plan, actor, lease === undefined ? { runId: `${runId}#approval` } : { lease });
+          // Each command needs its calls (a describe, a set, capped at 12 s each) and its records: stop sending before that is short.
+          const outOfTime = () => remainingMs() < APPROVAL_COMMAND_RESERVE_MS;
+          const result = await executeApprovedPlan(config, ports, plan, actor, lease === undefined ? { runId: `${runId}#approval`, outOfTime } : { lease, outOfTime });
           if (result.status === 'drifted') throw new PrescaleError('stale', 'the cluster changed between the re-check and the execution: nothing was executed');
           if (result.costCeilingNotRepriced !== undefined) log('warn', 'cost ceiling not re-priced after the approval; the next run re-prices it', { cluster, planId: plan.id, error: result.costCeilingNotRepriced });
           if (result.floorsNotRecorded !== undefined) log('warn', 'floors the approval set not recorded; their saved intents name them', { cluster, planId: plan.id, error: result.floorsNotRecorded });

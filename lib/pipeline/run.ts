@@ -76,6 +76,11 @@ export interface RunOptions {
   readonly override?: BudgetOverride | undefined;
   /** false: a cost ceiling missing from memory starts cold instead of rehearsed (the rehearsal's own runs). */
   readonly rehearse?: boolean;
+  /**
+   * True when the invocation has too little time left to send another
+   * command and record it: the rest are requeued, never cut off mid-call.
+   */
+  readonly outOfTime?: () => boolean;
 }
 
 export interface CommandOutcome {
@@ -338,7 +343,10 @@ async function act(
     let message: string | undefined = entry.reason;
     let applied: Command | undefined;
     let bookkeepingError: string | undefined;
-    if (command !== undefined && (entry.verdict === 'allow' || entry.verdict === 'clamp') && !isNoOp(command) && !options.dryRun) {
+    if (command !== undefined && (entry.verdict === 'allow' || entry.verdict === 'clamp') && !isNoOp(command) && !options.dryRun && options.outOfTime?.() === true) {
+      result = 'requeued';
+      message = 'not sent: the invocation is running out of time; the next run plans it again';
+    } else if (command !== undefined && (entry.verdict === 'allow' || entry.verdict === 'clamp') && !isNoOp(command) && !options.dryRun) {
       try {
         ({ result, message, applied } = await actOne(command, config, ports));
       } catch (error) {
@@ -814,7 +822,7 @@ export async function executeApprovedPlan(
   ports: PipelinePorts,
   plan: PendingPlan,
   actor: string,
-  options: { readonly lease?: Lease; readonly runId?: string } = {},
+  options: { readonly lease?: Lease; readonly runId?: string; readonly outOfTime?: () => boolean } = {},
 ): Promise<ApprovedPlanResult> {
   const cluster = config.cluster.name;
   if (plan.cluster !== cluster) throw new PrescaleError('validation', `plan ${plan.id} is for cluster ${plan.cluster}, not ${cluster}`);
@@ -828,7 +836,7 @@ export async function executeApprovedPlan(
     const memory = (await ports.state.getPlannerMemory(cluster)) ?? { recommendations: {}, raisedFloors: {} };
     const raisedOver = memory.floorsRaisedOver ?? {};
     const guarded = await withFloorIntentsSaved(ports, lease, memory, memory.raisedFloors, approved, raisedOver, memory.floorIntents ?? {});
-    const outcomes = await act(guarded, config, ports, { trigger: 'approval', actor, runId: lease.owner }, lease, nowMs);
+    const outcomes = await act(guarded, config, ports, { trigger: 'approval', actor, runId: lease.owner, ...(options.outOfTime === undefined ? {} : { outOfTime: options.outOfTime }) }, lease, nowMs);
     const floorsNotRecorded = await recordApprovedFloors(ports, lease, cluster, guarded, outcomes);
     await ports.state.appendDecision(decisionRecord(cluster, lease, nowMs, actor, undefined, outcomes));
     const floors = floorsNotRecorded === undefined ? {} : { floorsNotRecorded };

@@ -654,6 +654,15 @@ describe('budget guard in the pipeline', () => {
       expect(desired(h)).toBe(nodes);
     });
 
+    it('sends no command once the invocation is running out of time: requeued, not cut off mid-call', async () => {
+      const h = harness(webClusterConfig(40, overrides(100_000)), Array(30).fill(1500), 2);
+      const planned = await h.run(10);
+      h.cloud.goToMinute(12);
+      const executed = await executeApprovedPlan(webClusterConfig(40, overrides(100_000)), h.ports, planned.pendingPlan!, 'slack:U012ABCDEF', { outOfTime: () => true });
+      expect(executed.outcomes.map((o) => [o.result, o.message])).toEqual([['requeued', 'not sent: the invocation is running out of time; the next run plans it again']]);
+      expect(desired(h)).toBe(2);
+    });
+
     it('names the command and the verdict that refuse it', () => {
       const command = { kind: 'scale-node-group' as const, cluster: 'test', nodeGroup: 'web', fromNodes: 2, toNodes: 9, reason: 'scale out 2 → 9' };
       const nodeGroups = [{ name: 'web', status: 'ACTIVE' as const, desiredNodes: 2, minNodes: 1, maxNodes: 40, readyNodes: 2, bootingNodes: 0 }];
