@@ -185,6 +185,8 @@ export interface PlannerMemory {
   readonly openPlanId?: string | undefined;
   /** The open plan's Slack message was refused: the next run posts it again. */
   readonly openPlanUnposted?: true | undefined;
+  /** An alarm run made the open plan, from current demand only: a later alarm replaces it. */
+  readonly openPlanByAlarm?: true | undefined;
   /** The month's spend, accrued run by run (budget guard). */
   readonly ledger?: Ledger | undefined;
   /** When the ledger was last accrued up to. */

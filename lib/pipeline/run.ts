@@ -457,14 +457,16 @@ async function requestApproval(
   prices: Readonly<Record<string, number>>,
   spend: MonthSpend | undefined,
   nowMs: number,
-  open: { readonly id: string | undefined; readonly unposted: boolean },
+  open: OpenPlan,
   actor: string,
   trigger: Trigger,
   scheduleMinutes: number,
+  /** Saves the open plan (fenced) before it is stored or posted: a plan no memory names would be approvable unseen by any run. */
+  remember: (open: OpenPlan) => Promise<void>,
 ): Promise<ApprovalRequest> {
   const commands = guarded.filter((g) => g.verdict === 'needs-approval').map((g) => g.effective ?? g.command);
   const stateHash = observedStateHash(nodeGroups);
-  const id = `${config.cluster.name}-${nowMs}-${stateHash.slice(0, 8)}`;
+  const none: ApprovalRequest = { pendingPlan: undefined, open: NO_OPEN_PLAN, postError: undefined };
   const supersede = async (plan: PendingPlan): Promise<void> => {
     try {
       await ports.state.decidePendingPlan(plan.id, 'pending', 'superseded', `prescale:${actor}`, nowMs);
@@ -473,38 +475,28 @@ async function requestApproval(
       if (!isPrescaleError(error) || !(error.code === 'conflict' || error.code === 'stale' || error.code === 'not-found')) throw error;
     }
   };
-  const remembered = open.id === undefined || open.id === id ? undefined : await ports.state.getPendingPlan(open.id, nowMs);
+  const remembered = open.id === undefined ? undefined : await ports.state.getPendingPlan(open.id, nowMs);
   const stillOpen = remembered !== undefined && remembered.status === 'pending' && nowMs < remembered.expiresAtMs ? remembered : undefined;
-  // A retried run (redelivered with its scheduled or event time as the clock) plans the same commands on the same
-  // state at the same moment, so it finds the plan its first attempt stored.
-  const stored = commands.length === 0 ? undefined : await ports.state.getPendingPlan(id, nowMs);
-  if (stored !== undefined && stored.status === 'pending') {
-    // A later run opened another meanwhile: that one is newer; ours goes, so one plan stays open.
-    if (stillOpen !== undefined) {
-      await supersede(stored);
-      return { pendingPlan: undefined, openPlanId: stillOpen.id, postError: undefined, unposted: open.unposted };
-    }
-    // Whether the first attempt's post went out is not known (the memory that would say so was not kept): posting it
-    // again risks a second message for the same plan, not posting risks a question nobody sees for 30 minutes.
-    const postError = await postPlanMessage(config, ports, guarded, stored, prices, spend);
-    return { pendingPlan: stored, openPlanId: stored.id, postError, unposted: postError !== undefined };
-  }
-  // Decided already (a human, or superseded): this moment's question was answered; the next run asks anew.
-  if (stored !== undefined) return { pendingPlan: undefined, openPlanId: stillOpen?.id, postError: undefined, unposted: stillOpen !== undefined && open.unposted };
   if (stillOpen !== undefined) {
     if (stillOpen.stateHash === stateHash && sameChanges(stillOpen.commands, commands)) {
-      // Kept as the question; one whose post failed is posted now.
+      // Kept as the question (a retried run asks it again); one whose post failed is posted now.
       const postError = open.unposted ? await postPlanMessage(config, ports, guarded, stillOpen, prices, spend) : undefined;
-      return { pendingPlan: stillOpen, openPlanId: stillOpen.id, postError, unposted: postError !== undefined };
+      return { pendingPlan: stillOpen, open: { ...open, unposted: postError !== undefined }, postError };
     }
-    // An alarm plans from current demand only: with nothing to ask, or the next scheduled run (which plans with the
-    // forecast too) at most ALARM_DEFERS_MINUTES away, it leaves the open plan as the question.
-    if (trigger === 'alarm' && (commands.length === 0 || scheduleMinutes <= ALARM_DEFERS_MINUTES)) {
-      return { pendingPlan: undefined, openPlanId: stillOpen.id, postError: undefined, unposted: open.unposted };
+    // An alarm plans from current demand only. A scheduled plan (made with the forecast) stays the question when the
+    // alarm has nothing to ask, or when the next scheduled run is at most ALARM_DEFERS_MINUTES away to ask the
+    // alarm's question too. An alarm's own plan answers to current demand, so a later alarm replaces it.
+    if (trigger === 'alarm' && !open.byAlarm && (commands.length === 0 || scheduleMinutes <= ALARM_DEFERS_MINUTES)) {
+      return { pendingPlan: undefined, open, postError: undefined };
     }
     await supersede(stillOpen);
   }
-  if (commands.length === 0) return { pendingPlan: undefined, openPlanId: undefined, postError: undefined, unposted: false };
+  if (commands.length === 0) return none;
+  const id = `${config.cluster.name}-${nowMs}-${stateHash.slice(0, 8)}`;
+  // Two runs in one millisecond on one state (the simulated clock): the id is taken, and this moment's question asked.
+  if ((await ports.state.getPendingPlan(id, nowMs)) !== undefined) return none;
+  const opened: OpenPlan = { id, unposted: true, byAlarm: trigger === 'alarm' };
+  await remember(opened);
   const plan: PendingPlan = {
     id,
     cluster: config.cluster.name,
@@ -518,17 +510,36 @@ async function requestApproval(
   };
   await ports.state.putPendingPlan(plan);
   const postError = await postPlanMessage(config, ports, guarded, plan, prices, spend);
-  return { pendingPlan: plan, openPlanId: plan.id, postError, unposted: postError !== undefined };
+  return { pendingPlan: plan, open: { ...opened, unposted: postError !== undefined }, postError };
+}
+
+/** The plan awaiting approval the planner memory names: later runs keep it or supersede it. */
+interface OpenPlan {
+  readonly id: string | undefined;
+  /** Its Slack message is not out yet: the next run that keeps it posts it. */
+  readonly unposted: boolean;
+  /** An alarm run made it, from current demand only. */
+  readonly byAlarm: boolean;
+}
+
+const NO_OPEN_PLAN: OpenPlan = { id: undefined, unposted: false, byAlarm: false };
+
+/** An open plan as the memory holds it (absent fields: none). */
+function openPlanOf(memory: PlannerMemory): OpenPlan {
+  return memory.openPlanId === undefined ? NO_OPEN_PLAN : { id: memory.openPlanId, unposted: memory.openPlanUnposted === true, byAlarm: memory.openPlanByAlarm === true };
+}
+
+/** The memory fields of an open plan: only the true flags are written. */
+function openPlanFields(open: OpenPlan): Pick<PlannerMemory, 'openPlanId' | 'openPlanUnposted' | 'openPlanByAlarm'> {
+  return { openPlanId: open.id, openPlanUnposted: open.unposted ? true : undefined, openPlanByAlarm: open.byAlarm ? true : undefined };
 }
 
 interface ApprovalRequest {
   readonly pendingPlan: PendingPlan | undefined;
-  /** The plan later runs keep or supersede. */
-  readonly openPlanId: string | undefined;
+  /** The plan later runs keep or supersede, as the memory is to hold it. */
+  readonly open: OpenPlan;
   /** Why Slack refused the open plan's message this run; the plan stands and the next run posts it again. */
   readonly postError: string | undefined;
-  /** The open plan's message is not in Slack yet. */
-  readonly unposted: boolean;
 }
 
 /**
@@ -591,10 +602,12 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
       override: options.override,
     });
     const fated = holdFloorsWithTheirNodes(budget.guarded, config);
-    const guarded = options.dryRun ? fated : await withFloorIntentsSaved(ports, lease, memory, planned.memory.raisedFloors, fated, planned.memory.floorsRaisedOver);
+    const saved = options.dryRun ? { guarded: fated, stored: memory } : await withFloorIntentsSaved(ports, lease, memory, planned.memory.raisedFloors, fated, planned.memory.floorsRaisedOver);
+    const guarded = saved.guarded;
     const outcomes = await act(guarded, config, ports, options, lease, nowMs, cooldowns);
     let budgetAlertNotPosted: string | undefined;
-    const approval = options.dryRun ? undefined : await requestApproval(config, ports, fated, nodeGroups, prices, budget.spend, nowMs, { id: memory.openPlanId, unposted: memory.openPlanUnposted === true }, options.actor, options.trigger, config.policy.scheduleMinutes);
+    const remember = async (open: OpenPlan): Promise<void> => ports.state.putPlannerMemory(lease, { ...saved.stored, ...openPlanFields(open) });
+    const approval = options.dryRun ? undefined : await requestApproval(config, ports, fated, nodeGroups, prices, budget.spend, nowMs, openPlanOf(memory), options.actor, options.trigger, config.policy.scheduleMinutes, remember);
     const pendingPlan = approval?.pendingPlan;
     if (!options.dryRun) {
       const ranUsdPerHour = fleetUsdPerHour(Object.fromEntries(nodeGroups.map((g) => [g.name, g.desiredNodes])), prices) + appliedRateChangeUsdPerHour(outcomes, prices);
@@ -604,7 +617,7 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
       const ledger = budgetAlertNotPosted === undefined ? budget.ledger : budget.ledgerWithoutAlerts;
       // The floors prescale holds follow what act did, not what was planned.
       const floors = floorMemoryAfter(planned.memory.raisedFloors, outcomes, planned.memory.floorsRaisedOver);
-      await ports.state.putPlannerMemory(lease, { ...planned.memory, ...floors, costCeiling, ledger, ledgerAtMs: budget.ledgerAtMs, openPlanId: approval?.openPlanId, openPlanUnposted: approval?.unposted === true ? true : undefined });
+      await ports.state.putPlannerMemory(lease, { ...planned.memory, ...floors, costCeiling, ledger, ledgerAtMs: budget.ledgerAtMs, ...openPlanFields(approval?.open ?? NO_OPEN_PLAN) });
     }
     const forecastModel = [...new Set([...forecasts.values()].map((f) => f.model))].sort().join('+') || undefined;
     if (outcomes.length > 0) await ports.state.appendDecision(decisionRecord(cluster, lease, nowMs, options.actor, forecastModel, outcomes));
@@ -663,20 +676,21 @@ async function withFloorIntentsSaved(
   guarded: readonly GuardedCommand[],
   raisedOver: Readonly<Record<string, number>> = {},
   unresolvedIntents: Readonly<Record<string, number>> = {},
-): Promise<readonly GuardedCommand[]> {
+): Promise<{ readonly guarded: readonly GuardedCommand[]; readonly stored: PlannerMemory }> {
   const intents = floorIntents(guarded);
-  if (Object.keys(intents).length === 0) return guarded;
+  if (Object.keys(intents).length === 0) return { guarded, stored: memory };
   try {
     // The floor a raise goes over is saved with it: a raise that lands but whose outcome is lost still gives it back.
     // Intents no run has resolved yet (the approval path observes no HPA) are kept beside the new ones.
     const floorIntentsNow = { ...unresolvedIntents, ...intents };
-    await ports.state.putPlannerMemory(lease, { ...memory, raisedFloors: held, floorIntents: floorIntentsNow, floorsRaisedOver: { ...raisedOver, ...floorsRaisedOverBy(guarded) } });
-    return guarded;
+    const stored: PlannerMemory = { ...memory, raisedFloors: held, floorIntents: floorIntentsNow, floorsRaisedOver: { ...raisedOver, ...floorsRaisedOverBy(guarded) } };
+    await ports.state.putPlannerMemory(lease, stored);
+    return { guarded, stored };
   } catch (error) {
     // A newer lease: another run owns the cluster now, and nothing more may run under this one.
     if (!isPrescaleError(error) || error.code === 'stale') throw error;
     const why = `not sent: the floor could not be saved as intended first (${reportedError(error)}), and a floor prescale cannot remember it would never lower; the next run plans it again`;
-    return guarded.map((g) => (g.effective?.kind === 'set-hpa-floor' ? { ...g, effective: undefined, reason: `${g.reason}; ${why}` } : g));
+    return { guarded: guarded.map((g) => (g.effective?.kind === 'set-hpa-floor' ? { ...g, effective: undefined, reason: `${g.reason}; ${why}` } : g)), stored: memory };
   }
 }
 
@@ -835,7 +849,7 @@ export async function executeApprovedPlan(
     // Floors it raises are remembered as a run's are (intents first, then what act did), or no run would ever lower them.
     const memory = (await ports.state.getPlannerMemory(cluster)) ?? { recommendations: {}, raisedFloors: {} };
     const raisedOver = memory.floorsRaisedOver ?? {};
-    const guarded = await withFloorIntentsSaved(ports, lease, memory, memory.raisedFloors, approved, raisedOver, memory.floorIntents ?? {});
+    const { guarded } = await withFloorIntentsSaved(ports, lease, memory, memory.raisedFloors, approved, raisedOver, memory.floorIntents ?? {});
     const outcomes = await act(guarded, config, ports, { trigger: 'approval', actor, runId: lease.owner, ...(options.outOfTime === undefined ? {} : { outOfTime: options.outOfTime }) }, lease, nowMs);
     const floorsNotRecorded = await recordApprovedFloors(ports, lease, cluster, guarded, outcomes);
     await ports.state.appendDecision(decisionRecord(cluster, lease, nowMs, actor, undefined, outcomes));

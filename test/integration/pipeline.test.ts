@@ -10,7 +10,7 @@ import { appliedRateChangeUsdPerHour, approvedPlanRefusal, executeApprovedPlan, 
 import { createSimCloud, type SimCloud } from '../../lib/sim/cloud.ts';
 import { createMemoryStateStore } from '../../lib/state/memory.ts';
 import { webClusterConfig, webService } from '../support/web-cluster.ts';
-import type { StateStore } from '../../lib/ports.ts';
+import type { PlannerMemory, StateStore } from '../../lib/ports.ts';
 import { PrescaleError } from '../../lib/errors.ts';
 import { bundledPriceTable } from '../../lib/core/budget/prices.ts';
 
@@ -510,6 +510,18 @@ describe('budget guard in the pipeline', () => {
   describe('one plan open at a time', () => {
     // 2 → 9 nodes (+350 % > 50 %) waits for approval while demand stays at 1500.
     const cfg = config({ budget: { monthlyUsd: 100_000, approval: { capacityChangePercent: 50, costChangeUsdPerHour: 1000, projectedSpendPercent: 100 } }, slack: { channel: '#ops', approvers: ['U012ABCDEF'] } });
+    /** The first planner-memory write that `when` picks fails (DynamoDB throttling); the others go through. */
+    const failMemoryWriteOnce = (h: Harness, when: (memory: PlannerMemory) => boolean): void => {
+      const put = h.state.putPlannerMemory.bind(h.state);
+      let failed = false;
+      h.state.putPlannerMemory = async (lease, memory) => {
+        if (!failed && when(memory)) {
+          failed = true;
+          throw new PrescaleError('throttling', 'DynamoDB: rate exceeded', { retryable: true });
+        }
+        return put(lease, memory);
+      };
+    };
 
     it('keeps asking the same question while nothing changes: one plan, one post', async () => {
       const h = harness(cfg, Array(30).fill(1500), 2);
@@ -564,24 +576,29 @@ describe('budget guard in the pipeline', () => {
     });
 
 
-    it('a retry that finds its stored plan beside a newer open one supersedes its own: one plan stays open', async () => {
-      // the alarm at minute 20 stores X and fails on its memory write; the scheduled run at 21 opens Y; the alarm retries
-      const h = harness(cfg, [...Array(15).fill(1500), ...Array(15).fill(2500)], 2);
-      const put = h.state.putPlannerMemory.bind(h.state);
-      let failOnce = true;
-      h.state.putPlannerMemory = async (lease, memory) => {
-        if (failOnce && memory.openPlanId !== undefined) {
-          failOnce = false;
-          throw new PrescaleError('throttling', 'DynamoDB: rate exceeded', { retryable: true });
-        }
-        return put(lease, memory);
-      };
-      await expect(h.run(20, 'alarm')).rejects.toMatchObject({ code: 'throttling' });
-      const newer = (await h.run(21)).pendingPlan!.id;
-      await h.run(20, 'alarm');
-      const plans = await Promise.all([20, 21].map(async (minute) => (await h.state.getPendingPlan(`test-${T0 + minute * 60_000}-${newer.split('-').at(-1)}`, T0 + 21 * 60_000))?.status));
-      expect(plans).toEqual(['superseded', 'pending']);
-      expect((await h.state.getPlannerMemory('test'))!.openPlanId).toBe(newer);
+    it('a plan whose run failed after storing it is still known to the next run, which supersedes it', async () => {
+      // the run at minute 10 stores and posts X, then its final memory write fails; the retry comes later (AWS runs
+      // on the wall clock) when demand has fallen to 300 and wants no change: X must not stay approvable
+      const refitting = { ...cfg, policy: { ...cfg.policy, refitMinutes: 1 } };
+      const h = harness(refitting, [...Array(15).fill(1500), ...Array(15).fill(300)], 2);
+      failMemoryWriteOnce(h, (memory) => memory.openPlanId !== undefined && memory.openPlanUnposted === undefined);
+      await expect(h.run(10)).rejects.toMatchObject({ code: 'throttling' });
+      const planId = (await h.state.getPlannerMemory('test'))!.openPlanId!;
+      expect((await h.state.getPendingPlan(planId, h.cloud.clock.nowMs()))!.status).toBe('pending');
+      const later = await h.run(20);
+      expect(later.pendingPlan).toBeUndefined();
+      expect((await h.state.getPendingPlan(planId, h.cloud.clock.nowMs()))!.status).toBe('superseded');
+    });
+
+    it('a retried run on a later clock asks the same question without a second plan', async () => {
+      // as above, but demand stays: the retry keeps X as the question and posts it again (the first post's fate unknown)
+      const h = harness(cfg, Array(30).fill(1500), 2);
+      failMemoryWriteOnce(h, (memory) => memory.openPlanId !== undefined && memory.openPlanUnposted === undefined);
+      await expect(h.run(10)).rejects.toMatchObject({ code: 'throttling' });
+      const retried = await h.run(11);
+      expect(retried.pendingPlan!.id).toBe((await h.state.getPlannerMemory('test'))!.openPlanId);
+      expect(retried.pendingPlan!.createdAtMs).toBe(T0 + 10 * 60_000);
+      expect(h.cloud.notifier.posted).toHaveLength(2);
     });
 
     it('a plan Slack refused is stored, the run completes, and the next run posts it', async () => {
@@ -609,15 +626,7 @@ describe('budget guard in the pipeline', () => {
       const h = harness(cfg, [...Array(15).fill(1500), ...Array(15).fill(2500)], 2);
       const rejected = (await h.run(10)).pendingPlan!.id;
       await h.state.decidePendingPlan(rejected, 'pending', 'rejected', 'U012ABCDEF', h.cloud.clock.nowMs());
-      const put = h.state.putPlannerMemory.bind(h.state);
-      let failOnce = true;
-      h.state.putPlannerMemory = async (lease, memory) => {
-        if (failOnce && memory.openPlanId !== undefined && memory.openPlanId !== rejected) {
-          failOnce = false;
-          throw new PrescaleError('throttling', 'DynamoDB: rate exceeded', { retryable: true });
-        }
-        return put(lease, memory);
-      };
+      failMemoryWriteOnce(h, (memory) => memory.openPlanId !== undefined && memory.openPlanId !== rejected);
       await expect(h.run(20, 'alarm')).rejects.toMatchObject({ code: 'throttling' });
       const retried = await h.run(20, 'alarm');
       expect((await h.state.getPlannerMemory('test'))!.openPlanId).toBe(retried.pendingPlan!.id);
