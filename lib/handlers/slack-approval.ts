@@ -149,12 +149,15 @@ export function approvedNotRun(outcomes: readonly CommandOutcome[]): string | un
 export const APPROVAL_LEASE_WAIT_MS = 20_000;
 const APPROVAL_LEASE_RETRY_MS = 1_000;
 /**
- * What a click keeps of its invocation for the re-check, the execution and a
- * re-plan: about four capped AWS calls, a refit, the state writes. A click
- * with less left waits no longer, and skips the re-plan (the next scheduled
- * run asks again).
+ * What a click keeps of its invocation once it has the lease: the drift
+ * check (a describe of every group) and at least one command
+ * (APPROVAL_COMMAND_RESERVE_MS) with its records. A click with less left
+ * waits no longer, and skips the re-plan (the next scheduled run asks
+ * again). Calls normally take well under a second; the caps (12 s an AWS
+ * call) are for a sick API, and a command that meets one can still outlast
+ * the invocation.
  */
-export const APPROVAL_WORK_RESERVE_MS = 35_000;
+export const APPROVAL_WORK_RESERVE_MS = 45_000;
 /** Left for one more approved command: its describe and set (12 s each at most) and the records after it. */
 export const APPROVAL_COMMAND_RESERVE_MS = 30_000;
 

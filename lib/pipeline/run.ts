@@ -481,7 +481,8 @@ async function requestApproval(
     if (stillOpen.stateHash === stateHash && sameChanges(stillOpen.commands, commands)) {
       // Kept as the question (a retried run asks it again); one whose post failed is posted now.
       const postError = open.unposted ? await postPlanMessage(config, ports, guarded, stillOpen, prices, spend) : undefined;
-      return { pendingPlan: stillOpen, open: { ...open, unposted: postError !== undefined }, postError };
+      // A scheduled run asking the same question makes it the forecast's too: an alarm no longer replaces it.
+      return { pendingPlan: stillOpen, open: { ...open, unposted: postError !== undefined, byAlarm: open.byAlarm && trigger === 'alarm' }, postError };
     }
     // An alarm plans from current demand only. A scheduled plan (made with the forecast) stays the question when the
     // alarm has nothing to ask, or when the next scheduled run is at most ALARM_DEFERS_MINUTES away to ask the
@@ -496,7 +497,13 @@ async function requestApproval(
   // Two runs in one millisecond on one state (the simulated clock): the id is taken, and this moment's question asked.
   if ((await ports.state.getPendingPlan(id, nowMs)) !== undefined) return none;
   const opened: OpenPlan = { id, unposted: true, byAlarm: trigger === 'alarm' };
-  await remember(opened);
+  try {
+    await remember(opened);
+  } catch (error) {
+    // No plan the memory does not name: this run asks nothing, says why, and finishes its bookkeeping; the next asks.
+    if (!isPrescaleError(error) || error.code === 'stale') throw error;
+    return { ...none, postError: `not asked: the plan could not be named in the memory first (${reportedError(error)}); the next run asks again` };
+  }
   const plan: PendingPlan = {
     id,
     cluster: config.cluster.name,
@@ -715,18 +722,22 @@ async function withRehearsedCostCeiling(
 ): Promise<{ memory: PlannerMemory; costCeilingRehearsal: CostCeilingRehearsal | undefined }> {
   const wanted = options.trigger !== 'alarm' && options.rehearse !== false && !options.dryRun && isCostCeilingPriced(config) && rememberedCostCeiling(memory.costCeiling, nowMs) === undefined;
   if (!wanted) return { memory, costCeilingRehearsal: undefined };
+  // What the store holds once the cold ceiling is written: later writes of this run start from it.
+  let stored = memory;
   try {
     // One attempt per deployment: a cold ceiling is saved first, so a rehearsal the invocation does not outlive
     // (a timeout, a crash) leaves the next run to start cold instead of rehearsing again, and again.
-    await ports.state.putPlannerMemory(lease, { ...memory, costCeiling: accruedCostCeiling(config, undefined, nowMs) });
+    const cold = { ...memory, costCeiling: accruedCostCeiling(config, undefined, nowMs) };
+    await ports.state.putPlannerMemory(lease, cold);
+    stored = cold;
     const hpas = ports.manifests === undefined ? undefined : services.flatMap((s) => (s.hpa === undefined ? [] : [s.hpa]));
     const rehearsal = await rehearseCostCeiling(config, ports, nodeGroups, hpas, nowMs, runPipeline, windows);
-    if (rehearsal === undefined) return { memory, costCeilingRehearsal: { outcome: 'nothing-to-rehearse' } };
+    if (rehearsal === undefined) return { memory: stored, costCeilingRehearsal: { outcome: 'nothing-to-rehearse' } };
     const { ceiling, runs, spanMinutes } = rehearsal;
     return { memory: { ...memory, costCeiling: ceiling }, costCeilingRehearsal: { outcome: 'rehearsed', runs, spanMinutes, shift: ceiling.shift } };
   } catch (error) {
     // Whatever failed (that write included), the run itself goes on cold: a ceiling that could not be warmed must not stop scaling.
-    return { memory, costCeilingRehearsal: { outcome: 'failed', error: reportedError(error) } };
+    return { memory: stored, costCeilingRehearsal: { outcome: 'failed', error: reportedError(error) } };
   }
 }
 

@@ -12,6 +12,7 @@ import { createMemoryStateStore } from '../../lib/state/memory.ts';
 import { webClusterConfig, webService } from '../support/web-cluster.ts';
 import type { PlannerMemory, StateStore } from '../../lib/ports.ts';
 import { PrescaleError } from '../../lib/errors.ts';
+import { rehearsalDayStartMs } from '../../lib/pipeline/rehearse.ts';
 import { bundledPriceTable } from '../../lib/core/budget/prices.ts';
 
 /** Tomorrow is like the last minute, with no uncertainty: these tests are about the stages after the forecast. */
@@ -621,15 +622,44 @@ describe('budget guard in the pipeline', () => {
       expect(h.cloud.notifier.posted).toHaveLength(1);
     });
 
-    it("a retried alarm's plan is the open one when the plan memory names is no longer pending", async () => {
-      // the plan of minute 10 was rejected; the alarm at minute 20 posts its own, and its memory write fails once
+    it('a scheduled run that asks what an alarm asked makes the plan its own: a later alarm with nothing to ask keeps it', async () => {
+      const hourly = { ...cfg, policy: { ...cfg.policy, scheduleMinutes: 60 } };
+      const h = harness(hourly, [...Array(25).fill(1500), ...Array(15).fill(300)], 2);
+      const planId = (await h.run(10, 'alarm')).pendingPlan!.id;
+      expect((await h.state.getPlannerMemory('test'))!.openPlanByAlarm).toBe(true);
+      expect((await h.run(12)).pendingPlan!.id).toBe(planId);
+      expect((await h.state.getPlannerMemory('test'))!.openPlanByAlarm).toBeUndefined();
+      await h.run(30, 'alarm');
+      expect((await h.state.getPendingPlan(planId, h.cloud.clock.nowMs()))!.status).toBe('pending');
+    });
+
+    it('a run whose rehearsal failed and whose last write failed leaves the cold ceiling: the next run does not rehearse again', async () => {
+      const h = harness(cfg, Array(30).fill(1500), 2);
+      const reads = h.cloud.metrics.getDemandMany.bind(h.cloud.metrics);
+      // the run's own reads go through; the rehearsal's read of the day it replays is throttled
+      const rehearsedDay = rehearsalDayStartMs(cfg, T0 + 10 * 60_000);
+      h.cloud.metrics.getDemandMany = async (requests) => {
+        if (requests.some((r) => r.startMs === rehearsedDay)) throw new PrescaleError('throttling', 'GetMetricData rate exceeded', { retryable: true });
+        return reads(requests);
+      };
+      failMemoryWriteOnce(h, (memory) => memory.openPlanId !== undefined && memory.openPlanUnposted === undefined);
+      await expect(h.run(10)).rejects.toMatchObject({ code: 'throttling' });
+      expect((await h.state.getPlannerMemory('test'))!.costCeiling).toMatchObject({ hours: [], shift: 0 });
+      expect((await h.run(11)).costCeilingRehearsal).toBeUndefined();
+    });
+
+    it('a plan that cannot be named in the memory first is not asked: the run completes, and the next run asks', async () => {
+      // the plan of minute 10 was rejected; the alarm at minute 20 would open its own, but naming it fails once
       const h = harness(cfg, [...Array(15).fill(1500), ...Array(15).fill(2500)], 2);
       const rejected = (await h.run(10)).pendingPlan!.id;
       await h.state.decidePendingPlan(rejected, 'pending', 'rejected', 'U012ABCDEF', h.cloud.clock.nowMs());
       failMemoryWriteOnce(h, (memory) => memory.openPlanId !== undefined && memory.openPlanId !== rejected);
-      await expect(h.run(20, 'alarm')).rejects.toMatchObject({ code: 'throttling' });
-      const retried = await h.run(20, 'alarm');
-      expect((await h.state.getPlannerMemory('test'))!.openPlanId).toBe(retried.pendingPlan!.id);
+      const first = await h.run(20, 'alarm');
+      expect(first).toMatchObject({ status: 'done', pendingPlan: undefined });
+      expect(first.approvalNotPosted).toMatch(/^not asked: the plan could not be named in the memory first \(throttling: /);
+      expect(await h.state.listDecisions('test', 0, 10)).toHaveLength(2);
+      const next = await h.run(21, 'alarm');
+      expect((await h.state.getPlannerMemory('test'))!.openPlanId).toBe(next.pendingPlan!.id);
     });
 
     it('supersedes the open plan when the run asks for other changes, and posts those', async () => {

@@ -309,7 +309,7 @@ describe('slackApproval: approve end to end', () => {
 
   it.each<[string, number, boolean]>([
     ['a fresh plan posted', 60_000, true],
-    // 20 s left is under the 35 s reserve: no re-plan in this invocation; the next scheduled run asks again
+    // 20 s left is under the 45 s reserve: no re-plan in this invocation; the next scheduled run asks again
     ['the re-plan left to the next run when too little of the invocation is left', 20_000, false],
   ])('drift: the node groups changed since the plan → superseded, not executed, %s', async (_why, remainingMs, replanned) => {
     const deps = await freshDeps();

@@ -42,10 +42,10 @@ describe('acquireApprovalLease', () => {
   });
 
   it('stops waiting when the invocation has only the re-check and execution time left', async () => {
-    // 40 s left at the start, each wait spends 1 s: it waits while left − 1 s ≥ the 35 s reserve, i.e. at
-    // 40, 39, 38, 37 and 36 s left (5 waits), then gives up as busy with 35 s left for the queue's retry
+    // 50 s left at the start, each wait spends 1 s: it waits while left − 1 s ≥ the 45 s reserve, i.e. at
+    // 50, 49, 48, 47 and 46 s left (5 waits), then gives up as busy with 45 s left
     const a = attempts(Number.POSITIVE_INFINITY);
-    let left = 40_000;
+    let left = 50_000;
     const wait = async (ms: number) => {
       left -= ms;
       a.waits.push(ms);
