@@ -77,7 +77,7 @@ export const handler = createHandler<SQSEvent, SQSBatchResponse>({ name: NAME, s
     const alertNotPosted = stored.budgetAlertNotPosted ?? null;
     if (alertNotPosted !== null) logger.warn('budget alert not posted: the next run posts it again', { cluster: summary.cluster, error: alertNotPosted });
     const approvalNotPosted = stored.approvalNotPosted ?? null;
-    if (approvalNotPosted !== null) logger.warn('plan awaiting approval not posted to Slack: the next run posts it again', { cluster: summary.cluster, error: approvalNotPosted });
+    if (approvalNotPosted !== null) logger.warn('approval not asked in Slack this run: the next run asks again', { cluster: summary.cluster, error: approvalNotPosted });
     return summary;
   };
   const processed = await processPartialResponse(event, processRecord, processor, { context });

@@ -343,6 +343,7 @@ async function act(
     let message: string | undefined = entry.reason;
     let applied: Command | undefined;
     let bookkeepingError: string | undefined;
+    let leaseLost: PrescaleError | undefined;
     if (command !== undefined && (entry.verdict === 'allow' || entry.verdict === 'clamp') && !isNoOp(command) && !options.dryRun && options.outOfTime?.() === true) {
       result = 'requeued';
       message = 'not sent: the invocation is running out of time; the next run plans it again';
@@ -366,6 +367,8 @@ async function act(
           if (!isPrescaleError(error)) throw error;
           bookkeepingError = `cooldown not recorded (${error.code}: ${error.message}): the next run may reverse this scale before its delay`;
           message = message === undefined ? bookkeepingError : `${message}; ${bookkeepingError}`;
+          // A newer lease: this change is audited below, and no further command runs under the lost one.
+          if (error.code === 'stale') leaseLost = error;
         }
       }
     } else if (options.dryRun) {
@@ -383,6 +386,7 @@ async function act(
       message,
     });
     outcomes.push({ guarded: entry, result, message, ...(applied === undefined ? {} : { applied }), ...(bookkeepingError === undefined ? {} : { bookkeepingError }) });
+    if (leaseLost !== undefined) throw leaseLost;
   }
   return outcomes;
 }
@@ -501,7 +505,8 @@ async function requestApproval(
     await remember(opened);
   } catch (error) {
     // No plan the memory does not name: this run asks nothing, says why, and finishes its bookkeeping; the next asks.
-    if (!isPrescaleError(error) || error.code === 'stale') throw error;
+    // An alarm's question would wait for a scheduled run up to an hour away: the alarm fails instead, to be retried.
+    if (!isPrescaleError(error) || error.code === 'stale' || trigger === 'alarm') throw error;
     return { ...none, postError: `not asked: the plan could not be named in the memory first (${reportedError(error)}); the next run asks again` };
   }
   const plan: PendingPlan = {
@@ -736,7 +741,9 @@ async function withRehearsedCostCeiling(
     const { ceiling, runs, spanMinutes } = rehearsal;
     return { memory: { ...memory, costCeiling: ceiling }, costCeilingRehearsal: { outcome: 'rehearsed', runs, spanMinutes, shift: ceiling.shift } };
   } catch (error) {
-    // Whatever failed (that write included), the run itself goes on cold: a ceiling that could not be warmed must not stop scaling.
+    // A newer lease: another run owns the cluster, and nothing more may run under this one.
+    if (isPrescaleError(error) && error.code === 'stale') throw error;
+    // Whatever else failed (that write included), the run itself goes on cold: a ceiling that could not be warmed must not stop scaling.
     return { memory: stored, costCeilingRehearsal: { outcome: 'failed', error: reportedError(error) } };
   }
 }

@@ -224,6 +224,22 @@ describe('pipeline on the simulated cloud', () => {
     expect(result.outcomes[0]!.applied).toBeUndefined();
   });
 
+  it.each<[string, 'putCooldown' | 'putPlannerMemory', number]>([
+    // the scale 2 → 9 ran before the cooldown write found the lease lost: it is audited, and nothing after it runs
+    ['while recording a scale stops the run after auditing that scale', 'putCooldown', 9],
+    // the cold cost ceiling is the first write: nothing has run yet, and nothing does
+    ['while saving the cold cost ceiling stops the run before it acts', 'putPlannerMemory', 2],
+  ])('a lost lease found %s', async (_why, write, nodesAfter) => {
+    const h = harness(config(), Array(30).fill(1500), 2);
+    h.state[write] = async () => {
+      throw new PrescaleError('stale', `${write} for test: fencing token 1 is older than the one that last wrote it`);
+    };
+    await expect(h.run(10)).rejects.toMatchObject({ code: 'stale' });
+    expect(desired(h)).toBe(nodesAfter);
+    const audit = await h.state.listAudit('test', 0, 10);
+    expect(audit.map((a) => a.result)).toEqual(nodesAfter === 2 ? [] : ['applied']);
+  });
+
   it('keeps an applied scale applied when its cooldown cannot be written, and reports the missing bookkeeping', async () => {
     const h = harness(config(), Array(30).fill(1500), 2);
     h.state.putCooldown = async () => {
@@ -649,17 +665,25 @@ describe('budget guard in the pipeline', () => {
     });
 
     it('a plan that cannot be named in the memory first is not asked: the run completes, and the next run asks', async () => {
-      // the plan of minute 10 was rejected; the alarm at minute 20 would open its own, but naming it fails once
+      // the plan of minute 10 was rejected; the run at minute 20 would open its own, but naming it fails once
       const h = harness(cfg, [...Array(15).fill(1500), ...Array(15).fill(2500)], 2);
       const rejected = (await h.run(10)).pendingPlan!.id;
       await h.state.decidePendingPlan(rejected, 'pending', 'rejected', 'U012ABCDEF', h.cloud.clock.nowMs());
       failMemoryWriteOnce(h, (memory) => memory.openPlanId !== undefined && memory.openPlanId !== rejected);
-      const first = await h.run(20, 'alarm');
+      const first = await h.run(20);
       expect(first).toMatchObject({ status: 'done', pendingPlan: undefined });
       expect(first.approvalNotPosted).toMatch(/^not asked: the plan could not be named in the memory first \(throttling: /);
       expect(await h.state.listDecisions('test', 0, 10)).toHaveLength(2);
-      const next = await h.run(21, 'alarm');
+      const next = await h.run(21);
       expect((await h.state.getPlannerMemory('test'))!.openPlanId).toBe(next.pendingPlan!.id);
+    });
+
+    it('an alarm whose plan cannot be named fails, so EventBridge retries it, instead of leaving its question to the next run', async () => {
+      const h = harness(cfg, [...Array(15).fill(1500), ...Array(15).fill(2500)], 2);
+      failMemoryWriteOnce(h, (memory) => memory.openPlanId !== undefined);
+      await expect(h.run(20, 'alarm')).rejects.toMatchObject({ code: 'throttling' });
+      const retried = await h.run(21, 'alarm');
+      expect((await h.state.getPlannerMemory('test'))!.openPlanId).toBe(retried.pendingPlan!.id);
     });
 
     it('supersedes the open plan when the run asks for other changes, and posts those', async () => {
