@@ -318,6 +318,16 @@ function beforeAfter(command: Command): { before: unknown; after: unknown } {
   }
 }
 
+/**
+ * The node group a floor raise's pods need whose scale-out did not run this
+ * run (failed or requeued), if any: raised anyway, the floor's pods would
+ * wait unscheduled, or have Cluster Autoscaler buy the nodes on its own.
+ */
+export function floorWithoutItsNodes(command: Command, config: Pick<PrescaleConfig, 'services'>, unscaled: ReadonlySet<string>): string | undefined {
+  if (command.kind !== 'set-hpa-floor' || command.toMinReplicas <= command.fromMinReplicas) return undefined;
+  return config.services.find((s) => s.name === command.service)?.nodeGroups.find((group) => unscaled.has(group));
+}
+
 /** The cooldown after an applied scale of a node group: the timestamp of its direction moves to now. */
 export function cooldownAfterScale(previous: CooldownState, command: { readonly fromNodes: number; readonly toNodes: number }, nowMs: number): CooldownState {
   return command.toNodes > command.fromNodes ? { ...previous, lastScaleOutMs: nowMs } : { ...previous, lastScaleInMs: nowMs };
@@ -337,6 +347,8 @@ async function act(
   cooldowns: Map<string, CooldownState> = new Map(),
 ): Promise<CommandOutcome[]> {
   const outcomes: CommandOutcome[] = [];
+  // Groups whose scale-out this run failed or requeued: a floor raise asking pods of them waits (node groups act first).
+  const unscaled = new Set<string>();
   for (const entry of guarded) {
     const command = entry.effective;
     let result: AuditEntry['result'] = 'skipped';
@@ -344,9 +356,14 @@ async function act(
     let applied: Command | undefined;
     let bookkeepingError: string | undefined;
     let leaseLost: PrescaleError | undefined;
-    if (command !== undefined && (entry.verdict === 'allow' || entry.verdict === 'clamp') && !isNoOp(command) && !options.dryRun && options.outOfTime?.() === true) {
+    const sends = command !== undefined && (entry.verdict === 'allow' || entry.verdict === 'clamp') && !isNoOp(command) && !options.dryRun;
+    const withoutNodes = sends ? floorWithoutItsNodes(command, config, unscaled) : undefined;
+    if (sends && options.outOfTime?.() === true) {
       result = 'requeued';
       message = 'not sent: the invocation is running out of time; the next run plans it again';
+    } else if (withoutNodes !== undefined) {
+      result = 'requeued';
+      message = `not sent: the scale-out of ${withoutNodes} its pods need did not run; the next run plans it again`;
     } else if (command !== undefined && (entry.verdict === 'allow' || entry.verdict === 'clamp') && !isNoOp(command) && !options.dryRun) {
       try {
         ({ result, message, applied } = await actOne(command, config, ports));
@@ -385,6 +402,7 @@ async function act(
       result,
       message,
     });
+    if (command?.kind === 'scale-node-group' && command.toNodes > command.fromNodes && (result === 'failed' || result === 'requeued')) unscaled.add(command.nodeGroup);
     outcomes.push({ guarded: entry, result, message, ...(applied === undefined ? {} : { applied }), ...(bookkeepingError === undefined ? {} : { bookkeepingError }) });
     if (leaseLost !== undefined) throw leaseLost;
   }

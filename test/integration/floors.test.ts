@@ -9,7 +9,7 @@ import type { Forecaster } from '../../lib/core/forecast/types.ts';
 import { PrescaleError } from '../../lib/errors.ts';
 import { executeEmergency } from '../../lib/handlers/emergency.ts';
 import type { EmergencyPayload } from '../../lib/handlers/schemas.ts';
-import { executeApprovedPlan, runPipeline, type PipelinePorts } from '../../lib/pipeline/run.ts';
+import { executeApprovedPlan, floorWithoutItsNodes, runPipeline, type PipelinePorts } from '../../lib/pipeline/run.ts';
 import type { ManifestApplier, PlannerMemory, StateStore } from '../../lib/ports.ts';
 import { createSimCloud } from '../../lib/sim/cloud.ts';
 import { createMemoryStateStore } from '../../lib/state/memory.ts';
@@ -153,6 +153,30 @@ describe('predictive HPA floors in the pipeline', () => {
     await h.run(31);
     await h.run(120);
     expect(await h.floor()).toBe(10);
+  });
+
+  it('holds a floor raise back when the scale-out its pods need did not run, and raises it once the nodes come', async () => {
+    const h = harness(ramp);
+    h.cloud.capacity.setStatus('web', 'UPDATING');
+    const busy = await h.run(20);
+    expect(busy.outcomes.map((o) => `${o.guarded.command.kind}: ${o.result}`)).toEqual(['scale-node-group: requeued', 'set-hpa-floor: requeued']);
+    expect(busy.outcomes[1]!.message).toBe('not sent: the scale-out of web its pods need did not run; the next run plans it again');
+    expect(await h.floor()).toBe(1);
+    h.cloud.capacity.setStatus('web', 'ACTIVE');
+    await h.run(21);
+    expect(await h.floor()).toBe(15);
+  });
+
+  it.each<[string, number, number, string[], string | undefined]>([
+    // 1 → 15 on api (groups: web) while web's scale-out did not run: held, naming web
+    ['a raise beside an unscaled group', 1, 15, ['web'], 'web'],
+    // web scaled: nothing to hold
+    ['a raise beside scaled groups', 1, 15, [], undefined],
+    // lowering a floor asks for no pods
+    ['a lowering', 15, 1, ['web'], undefined],
+  ])('floorWithoutItsNodes: %s', (_why, from, to, unscaled, expected) => {
+    const command = { kind: 'set-hpa-floor' as const, cluster: 'test', namespace: 'prod', service: 'api', fromMinReplicas: from, toMinReplicas: to, reason: 'x' };
+    expect(floorWithoutItsNodes(command, configWithMin(1), new Set(unscaled))).toBe(expected);
   });
 
   it('a failed restore keeps the raised floor held, and the next run restores it', async () => {
