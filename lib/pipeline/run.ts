@@ -345,8 +345,9 @@ async function act(
   lease: Lease,
   nowMs: number,
   cooldowns: Map<string, CooldownState> = new Map(),
-): Promise<CommandOutcome[]> {
+): Promise<{ readonly outcomes: CommandOutcome[]; readonly leaseLost: PrescaleError | undefined }> {
   const outcomes: CommandOutcome[] = [];
+  let lostLease: PrescaleError | undefined;
   // Groups whose scale-out this run failed or requeued: a floor raise asking pods of them waits (node groups act first).
   const unscaled = new Set<string>();
   for (const entry of guarded) {
@@ -358,7 +359,10 @@ async function act(
     let leaseLost: PrescaleError | undefined;
     const sends = command !== undefined && (entry.verdict === 'allow' || entry.verdict === 'clamp') && !isNoOp(command) && !options.dryRun;
     const withoutNodes = sends ? floorWithoutItsNodes(command, config, unscaled) : undefined;
-    if (sends && options.outOfTime?.() === true) {
+    if (sends && lostLease !== undefined) {
+      result = 'requeued';
+      message = `not sent: another run took the cluster's lease (${lostLease.message})`;
+    } else if (sends && options.outOfTime?.() === true) {
       result = 'requeued';
       message = 'not sent: the invocation is running out of time; the next run plans it again';
     } else if (withoutNodes !== undefined) {
@@ -402,11 +406,13 @@ async function act(
       result,
       message,
     });
-    if (command?.kind === 'scale-node-group' && command.toNodes > command.fromNodes && (result === 'failed' || result === 'requeued')) unscaled.add(command.nodeGroup);
+    // A scale-out that did not happen (failed, requeued, held by the live bounds, stale): its group's nodes are not coming.
+    if (command?.kind === 'scale-node-group' && command.toNodes > command.fromNodes && result !== 'applied' && message !== ALREADY_AT_DESIRED_COUNT) unscaled.add(command.nodeGroup);
     outcomes.push({ guarded: entry, result, message, ...(applied === undefined ? {} : { applied }), ...(bookkeepingError === undefined ? {} : { bookkeepingError }) });
-    if (leaseLost !== undefined) throw leaseLost;
+    // The change above is audited; nothing more is sent under a lease another run now holds (the rest: requeued).
+    lostLease ??= leaseLost;
   }
-  return outcomes;
+  return { outcomes, leaseLost: lostLease };
 }
 
 /** The decision log entry of one act step, fenced by the lease it ran under. */
@@ -634,10 +640,18 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
     const fated = holdFloorsWithTheirNodes(budget.guarded, config);
     const saved = options.dryRun ? { guarded: fated, stored: memory } : await withFloorIntentsSaved(ports, lease, memory, planned.memory.raisedFloors, fated, planned.memory.floorsRaisedOver);
     const guarded = saved.guarded;
-    const outcomes = await act(guarded, config, ports, options, lease, nowMs, cooldowns);
+    const acted = await act(guarded, config, ports, options, lease, nowMs, cooldowns);
+    const outcomes = acted.outcomes;
+    const forecastModelOf = (): string | undefined => [...new Set([...forecasts.values()].map((f) => f.model))].sort().join('+') || undefined;
+    // A run that cannot go on (its lease lost, an alarm's plan not named) still logs what it did: that write is unfenced.
+    const failAfterActing = async (error: unknown): Promise<never> => {
+      if (outcomes.length > 0) await ports.state.appendDecision(decisionRecord(cluster, lease, nowMs, options.actor, forecastModelOf(), outcomes)).catch(() => undefined);
+      throw error;
+    };
+    if (acted.leaseLost !== undefined) await failAfterActing(acted.leaseLost);
     let budgetAlertNotPosted: string | undefined;
     const remember = async (open: OpenPlan): Promise<void> => ports.state.putPlannerMemory(lease, { ...saved.stored, ...openPlanFields(open) });
-    const approval = options.dryRun ? undefined : await requestApproval(config, ports, fated, nodeGroups, prices, budget.spend, nowMs, openPlanOf(memory), options.actor, options.trigger, config.policy.scheduleMinutes, remember);
+    const approval = options.dryRun ? undefined : await requestApproval(config, ports, fated, nodeGroups, prices, budget.spend, nowMs, openPlanOf(memory), options.actor, options.trigger, config.policy.scheduleMinutes, remember).catch(failAfterActing);
     const pendingPlan = approval?.pendingPlan;
     if (!options.dryRun) {
       const ranUsdPerHour = fleetUsdPerHour(Object.fromEntries(nodeGroups.map((g) => [g.name, g.desiredNodes])), prices) + appliedRateChangeUsdPerHour(outcomes, prices);
@@ -649,7 +663,7 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
       const floors = floorMemoryAfter(planned.memory.raisedFloors, outcomes, planned.memory.floorsRaisedOver);
       await ports.state.putPlannerMemory(lease, { ...planned.memory, ...floors, costCeiling, ledger, ledgerAtMs: budget.ledgerAtMs, ...openPlanFields(approval?.open ?? NO_OPEN_PLAN) });
     }
-    const forecastModel = [...new Set([...forecasts.values()].map((f) => f.model))].sort().join('+') || undefined;
+    const forecastModel = forecastModelOf();
     if (outcomes.length > 0) await ports.state.appendDecision(decisionRecord(cluster, lease, nowMs, options.actor, forecastModel, outcomes));
     const servicesIn = (state: ServicePlan['demandState']) => planned.services.filter((p) => p.demandState === state).map((p) => p.service).sort(compareStrings);
     return {
@@ -886,7 +900,12 @@ export async function executeApprovedPlan(
     const memory = (await ports.state.getPlannerMemory(cluster)) ?? { recommendations: {}, raisedFloors: {} };
     const raisedOver = memory.floorsRaisedOver ?? {};
     const { guarded } = await withFloorIntentsSaved(ports, lease, memory, memory.raisedFloors, approved, raisedOver, memory.floorIntents ?? {});
-    const outcomes = await act(guarded, config, ports, { trigger: 'approval', actor, runId: lease.owner, ...(options.outOfTime === undefined ? {} : { outOfTime: options.outOfTime }) }, lease, nowMs);
+    const { outcomes, leaseLost } = await act(guarded, config, ports, { trigger: 'approval', actor, runId: lease.owner, ...(options.outOfTime === undefined ? {} : { outOfTime: options.outOfTime }) }, lease, nowMs);
+    if (leaseLost !== undefined) {
+      // Another run holds the cluster: what ran is logged (unfenced) and reported; the fenced records are that run's now.
+      await ports.state.appendDecision(decisionRecord(cluster, lease, nowMs, actor, undefined, outcomes));
+      return { status: 'done', outcomes, floorsNotRecorded: `the lease was lost (${leaseLost.message}); the next run reads the floors it finds` };
+    }
     const floorsNotRecorded = await recordApprovedFloors(ports, lease, cluster, guarded, outcomes);
     await ports.state.appendDecision(decisionRecord(cluster, lease, nowMs, actor, undefined, outcomes));
     const floors = floorsNotRecorded === undefined ? {} : { floorsNotRecorded };

@@ -167,6 +167,15 @@ describe('predictive HPA floors in the pipeline', () => {
     expect(await h.floor()).toBe(15);
   });
 
+  it('holds a floor raise back when the live bounds keep its group where it is', async () => {
+    // someone narrowed web to [1, 2]: 2 → 8 is skipped, and 15 pods of 1 CPU cannot fit on 2 two-CPU nodes
+    const h = harness(ramp);
+    h.cloud.capacity.setLiveBounds('web', 1, 2);
+    const held = await h.run(20);
+    expect(held.outcomes.map((o) => `${o.guarded.command.kind}: ${o.result}`)).toEqual(['scale-node-group: skipped', 'set-hpa-floor: requeued']);
+    expect(await h.floor()).toBe(1);
+  });
+
   it.each<[string, number, number, string[], string | undefined]>([
     // 1 → 15 on api (groups: web) while web's scale-out did not run: held, naming web
     ['a raise beside an unscaled group', 1, 15, ['web'], 'web'],

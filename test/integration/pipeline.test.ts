@@ -238,6 +238,24 @@ describe('pipeline on the simulated cloud', () => {
     expect(desired(h)).toBe(nodesAfter);
     const audit = await h.state.listAudit('test', 0, 10);
     expect(audit.map((a) => a.result)).toEqual(nodesAfter === 2 ? [] : ['applied']);
+    // what ran is in the decision log too (an unfenced write)
+    expect(await h.state.listDecisions('test', 0, 10)).toHaveLength(nodesAfter === 2 ? 0 : 1);
+  });
+
+  it('an approval that loses its lease after a scale reports what ran, and sends nothing more', async () => {
+    // 2 → 9 needs approval (+350 % ≥ 50 %); while it executes, its cooldown write finds a newer lease
+    const approving = config({ budget: { monthlyUsd: 100_000, approval: { capacityChangePercent: 50, costChangeUsdPerHour: 1000, projectedSpendPercent: 100 } }, slack: { channel: '#ops', approvers: ['U012ABCDEF'] } });
+    const h = harness(approving, Array(30).fill(1500), 2);
+    const planned = await h.run(10);
+    h.state.putCooldown = async () => {
+      throw new PrescaleError('stale', 'cooldown for test/web: fencing token 2 is older than the one that last wrote it');
+    };
+    h.cloud.goToMinute(12);
+    const executed = await executeApprovedPlan(approving, h.ports, planned.pendingPlan!, 'slack:U012ABCDEF');
+    expect(executed.status).toBe('done');
+    expect(executed.outcomes.map((o) => o.result)).toEqual(['applied']);
+    expect(executed.floorsNotRecorded).toMatch(/^the lease was lost/);
+    expect(desired(h)).toBe(9);
   });
 
   it('keeps an applied scale applied when its cooldown cannot be written, and reports the missing bookkeeping', async () => {
