@@ -61,13 +61,17 @@ export function holdFloorsWithTheirNodes(guarded: readonly GuardedCommand[], con
   }
   if (fates.size === 0) return [...guarded];
   return guarded.map((g) => {
-    const floor = g.effective;
-    if (floor?.kind !== 'set-hpa-floor' || floor.toMinReplicas <= floor.fromMinReplicas || g.verdict === 'deny') return g;
-    const groups = config.services.find((s) => s.name === floor.service)?.nodeGroups ?? [];
-    const held = groups.flatMap((name) => fates.get(name) ?? []);
+    if (g.verdict === 'deny') return g;
+    const held = floorRaiseGroups(g.effective, config.services).flatMap((name) => fates.get(name) ?? []);
     const strictest = held.find((h) => h.fate === 'deny') ?? held[0];
     if (strictest === undefined) return g;
     const why = `held with the scale-out of ${strictest.nodeGroup} (${strictest.why}): its pods would have Cluster Autoscaler buy the nodes that scale-out was not given`;
     return strictest.fate === 'needs-approval' ? { ...g, verdict: 'needs-approval', reason: `${g.reason}; ${why}` } : { ...g, verdict: 'deny', effective: undefined, reason: `${g.reason}; ${why}` };
   });
+}
+
+/** The node groups whose capacity a floor raise's pods need (its service's, in order); none for anything else. */
+export function floorRaiseGroups(command: Command | undefined, services: PrescaleConfig['services']): readonly string[] {
+  if (command?.kind !== 'set-hpa-floor' || command.toMinReplicas <= command.fromMinReplicas) return [];
+  return services.find((s) => s.name === command.service)?.nodeGroups ?? [];
 }

@@ -18,7 +18,7 @@ import type { DemandHistory, Forecast, Forecaster } from '../core/forecast/types
 import { historyEndMs, STANDARD_LEVELS } from '../core/forecast/types.ts';
 import { FINE_SPREAD_DAYS } from '../core/forecast/prepare.ts';
 import { choosePeriodSeconds } from '../core/cloudwatch-retention.ts';
-import { guard, holdFloorsWithTheirNodes } from '../core/guard.ts';
+import { floorRaiseGroups, guard, holdFloorsWithTheirNodes } from '../core/guard.ts';
 import type { ServiceObservation, ServicePlan, Trigger } from '../core/plan/plan.ts';
 import { accruedCostCeiling, plan, serviceHorizonMinutes, serviceLevelOf } from '../core/plan/plan.ts';
 import { demandAsRead, readsGapsAsZero } from '../core/plan/demand.ts';
@@ -319,13 +319,13 @@ function beforeAfter(command: Command): { before: unknown; after: unknown } {
 }
 
 /**
- * The node group a floor raise's pods need whose scale-out did not run this
- * run (failed or requeued), if any: raised anyway, the floor's pods would
- * wait unscheduled, or have Cluster Autoscaler buy the nodes on its own.
+ * The node group a floor raise's pods need whose scale-out did not happen
+ * this run (failed, requeued, held by the live bounds, stale), if any: raised
+ * anyway, the floor's pods would wait unscheduled, or have Cluster Autoscaler
+ * buy the nodes on its own.
  */
 export function floorWithoutItsNodes(command: Command, config: Pick<PrescaleConfig, 'services'>, unscaled: ReadonlySet<string>): string | undefined {
-  if (command.kind !== 'set-hpa-floor' || command.toMinReplicas <= command.fromMinReplicas) return undefined;
-  return config.services.find((s) => s.name === command.service)?.nodeGroups.find((group) => unscaled.has(group));
+  return floorRaiseGroups(command, config.services).find((group) => unscaled.has(group));
 }
 
 /** The cooldown after an applied scale of a node group: the timestamp of its direction moves to now. */
@@ -347,8 +347,9 @@ async function act(
   cooldowns: Map<string, CooldownState> = new Map(),
 ): Promise<{ readonly outcomes: CommandOutcome[]; readonly leaseLost: PrescaleError | undefined }> {
   const outcomes: CommandOutcome[] = [];
+  // Set once a write finds another run holds the lease: the change it recorded stands, nothing more is sent.
   let lostLease: PrescaleError | undefined;
-  // Groups whose scale-out this run failed or requeued: a floor raise asking pods of them waits (node groups act first).
+  // Groups whose scale-out did not happen this run: a floor raise asking pods of them waits (node groups act first).
   const unscaled = new Set<string>();
   for (const entry of guarded) {
     const command = entry.effective;
@@ -356,7 +357,6 @@ async function act(
     let message: string | undefined = entry.reason;
     let applied: Command | undefined;
     let bookkeepingError: string | undefined;
-    let leaseLost: PrescaleError | undefined;
     const sends = command !== undefined && (entry.verdict === 'allow' || entry.verdict === 'clamp') && !isNoOp(command) && !options.dryRun;
     const withoutNodes = sends ? floorWithoutItsNodes(command, config, unscaled) : undefined;
     if (sends && lostLease !== undefined) {
@@ -368,7 +368,7 @@ async function act(
     } else if (withoutNodes !== undefined) {
       result = 'requeued';
       message = `not sent: the scale-out of ${withoutNodes} its pods need did not run; the next run plans it again`;
-    } else if (command !== undefined && (entry.verdict === 'allow' || entry.verdict === 'clamp') && !isNoOp(command) && !options.dryRun) {
+    } else if (sends) {
       try {
         ({ result, message, applied } = await actOne(command, config, ports));
       } catch (error) {
@@ -389,7 +389,7 @@ async function act(
           bookkeepingError = `cooldown not recorded (${error.code}: ${error.message}): the next run may reverse this scale before its delay`;
           message = message === undefined ? bookkeepingError : `${message}; ${bookkeepingError}`;
           // A newer lease: this change is audited below, and no further command runs under the lost one.
-          if (error.code === 'stale') leaseLost = error;
+          if (error.code === 'stale') lostLease = error;
         }
       }
     } else if (options.dryRun) {
@@ -409,8 +409,6 @@ async function act(
     // A scale-out that did not happen (failed, requeued, held by the live bounds, stale): its group's nodes are not coming.
     if (command?.kind === 'scale-node-group' && command.toNodes > command.fromNodes && result !== 'applied' && message !== ALREADY_AT_DESIRED_COUNT) unscaled.add(command.nodeGroup);
     outcomes.push({ guarded: entry, result, message, ...(applied === undefined ? {} : { applied }), ...(bookkeepingError === undefined ? {} : { bookkeepingError }) });
-    // The change above is audited; nothing more is sent under a lease another run now holds (the rest: requeued).
-    lostLease ??= leaseLost;
   }
   return { outcomes, leaseLost: lostLease };
 }
@@ -504,7 +502,8 @@ async function requestApproval(
     }
   };
   const remembered = open.id === undefined ? undefined : await ports.state.getPendingPlan(open.id, nowMs);
-  const stillOpen = remembered !== undefined && remembered.status === 'pending' && nowMs < remembered.expiresAtMs ? remembered : undefined;
+  // The store reads a pending plan past its expiry as `expired`.
+  const stillOpen = remembered?.status === 'pending' ? remembered : undefined;
   if (stillOpen !== undefined) {
     if (stillOpen.stateHash === stateHash && sameChanges(stillOpen.commands, commands)) {
       // Kept as the question (a retried run asks it again); one whose post failed is posted now.
