@@ -28,7 +28,7 @@ import { guard, holdFloorsWithTheirNodes } from '../core/guard.ts';
 import { podsPerNode } from '../core/plan/packing.ts';
 import { bundledPriceTable, nodeGroupPricesUsdPerHour } from '../core/budget/prices.ts';
 import { isPrescaleError, PrescaleError, reportedError, ValidationError } from '../errors.ts';
-import { budgetStage } from '../pipeline/budget.ts';
+import { budgetStage, postAlertsForLedger } from '../pipeline/budget.ts';
 import { cooldownAfterScale, LEASE_TTL_MS, scaleResult } from '../pipeline/run.ts';
 import type { AuditEntry, CapacityActuator, Clock, HpaState, Lease, ManifestApplier, NodeGroupState, Notifier, PlannerMemory, StateStore } from '../ports.ts';
 import type { EmergencyPayload } from './schemas.ts';
@@ -164,14 +164,12 @@ export function withBookkeeping(message: string | undefined, bookkeeping: readon
   return message === undefined ? note : `${message} [${note}]`;
 }
 
-/** Runs a bookkeeping step whose failure must not undo what was already done: the failure is noted, not thrown. True when it succeeded. */
-async function noting(notes: string[], what: string, step: () => Promise<unknown>): Promise<boolean> {
+/** Runs a bookkeeping step whose failure must not undo what was already done: the failure is noted, not thrown. */
+async function noting(notes: string[], what: string, step: () => Promise<unknown>): Promise<void> {
   try {
     await step();
-    return true;
   } catch (error) {
     notes.push(`${what}: ${reportedError(error)}`);
-    return false;
   }
 }
 
@@ -289,10 +287,8 @@ async function attemptUnderLease(payload: EmergencyPayload, config: PrescaleConf
   }
   if (budget.ledger !== undefined) {
     // Posted before the ledger that marks them sent is kept, as in a run: a refused post is sent again by the next run.
-    const posted = budget.alerts.length === 0 ? true : await noting(notes, 'budget alert', async () => {
-      for (const alert of budget.alerts) await ports.notifier?.post(alert);
-    });
-    const ledger = posted ? budget.ledger : budget.ledgerWithoutAlerts;
+    const { ledger, notPosted } = await postAlertsForLedger(ports.notifier, budget);
+    if (notPosted !== undefined) notes.push(`budget alert: ${notPosted}`);
     // The ledger is advisory here: a lost write is accrued again by the next run from the ledger it finds.
     await noting(notes, 'budget ledger', () => ports.state.putPlannerMemory(lease, { ...memory, ledger, ledgerAtMs: budget.ledgerAtMs }));
   }

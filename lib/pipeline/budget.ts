@@ -12,7 +12,8 @@ import { accrualWindows, accrueFleet, alertsSentThisMonth, emptyLedger, estimate
 import { budgetAlerts, highestAlert, spendPercentOf } from '../core/budget/alerts.ts';
 import type { PriceTable } from '../core/budget/prices.ts';
 import { budgetAlertMessage } from '../slack/messages.ts';
-import type { NodeGroupState, NotifierMessage, PlannerMemory } from '../ports.ts';
+import type { NodeGroupState, Notifier, NotifierMessage, PlannerMemory } from '../ports.ts';
+import { reportedError } from '../errors.ts';
 
 /** Since the previous run, at most this long is charged as observed; earlier unwatched time is an estimate. */
 const MAX_OBSERVED_GAP_MS = 15 * 60_000;
@@ -92,4 +93,23 @@ export function budgetStage(input: BudgetStageInput): BudgetStageOutput {
     ledger = recordAlertsSent(ledger, nowMs, due);
   }
   return { guarded: applied.guarded, spend, ledger: pruneLedger(ledger, nowMs, LEDGER_MONTHS_KEPT), ledgerWithoutAlerts, ledgerAtMs: nowMs, alerts };
+}
+
+/**
+ * Posts the alerts due, then says which ledger to keep: the one marking them
+ * sent when they went out, the one without them when a post failed, so the
+ * next run sends them again instead of losing them. A failed post does not
+ * fail the caller (its commands already ran): it is returned.
+ */
+export async function postAlertsForLedger(notifier: Notifier | undefined, stage: Pick<BudgetStageOutput, 'alerts' | 'ledger' | 'ledgerWithoutAlerts'>): Promise<{ readonly ledger: Ledger | undefined; readonly notPosted: string | undefined }> {
+  if (notifier !== undefined) {
+    for (const alert of stage.alerts) {
+      try {
+        await notifier.post(alert);
+      } catch (error) {
+        return { ledger: stage.ledgerWithoutAlerts, notPosted: reportedError(error) };
+      }
+    }
+  }
+  return { ledger: stage.ledger, notPosted: undefined };
 }

@@ -11,7 +11,7 @@ import type { BudgetOverride } from '../core/budget/guard.ts';
 import { fleetUsdPerHour, planCost } from '../core/budget/cost.ts';
 import { bundledPriceTable, nodeGroupPricesUsdPerHour } from '../core/budget/prices.ts';
 import { pendingPlanMessage, type PlanCostSummary } from '../slack/messages.ts';
-import { budgetStage, type BudgetStageInput, type MonthSpend } from './budget.ts';
+import { budgetStage, postAlertsForLedger, type BudgetStageInput, type MonthSpend } from './budget.ts';
 import type { Command, GuardedCommand, ScaleNodeGroupCommand } from '../core/commands.ts';
 import { commandTarget, isNoOp } from '../core/commands.ts';
 import type { DemandHistory, Forecast, Forecaster } from '../core/forecast/types.ts';
@@ -38,7 +38,6 @@ import type {
   MetricsSource,
   NodeGroupState,
   Notifier,
-  NotifierMessage,
   PendingPlan,
   PlannerMemory,
   StateStore,
@@ -655,9 +654,8 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
     if (!options.dryRun) {
       const ranUsdPerHour = fleetUsdPerHour(Object.fromEntries(nodeGroups.map((g) => [g.name, g.desiredNodes])), prices) + appliedRateChangeUsdPerHour(outcomes, prices);
       const costCeiling = planned.memory.costCeiling && withOurRate(planned.memory.costCeiling, ranUsdPerHour);
-      // Posted before the ledger that marks them sent is kept: a post that fails is sent again by the next run, not lost.
-      budgetAlertNotPosted = await postBudgetAlerts(ports.notifier, budget.alerts);
-      const ledger = budgetAlertNotPosted === undefined ? budget.ledger : budget.ledgerWithoutAlerts;
+      const { ledger, notPosted } = await postAlertsForLedger(ports.notifier, budget);
+      budgetAlertNotPosted = notPosted;
       // The floors prescale holds follow what act did, not what was planned.
       const floors = floorMemoryAfter(planned.memory.raisedFloors, outcomes, planned.memory.floorsRaisedOver);
       await ports.state.putPlannerMemory(lease, { ...planned.memory, ...floors, costCeiling, ledger, ledgerAtMs: budget.ledgerAtMs, ...openPlanFields(approval?.open ?? NO_OPEN_PLAN) });
@@ -684,23 +682,6 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
   } finally {
     await ports.state.releaseLease(lease);
   }
-}
-
-/**
- * Posts the budget alerts due; a failed post does not fail the run (the
- * commands already ran), it is returned so the run keeps the ledger that
- * still counts the alert as unsent and says so.
- */
-async function postBudgetAlerts(notifier: Notifier | undefined, alerts: readonly NotifierMessage[]): Promise<string | undefined> {
-  if (notifier === undefined) return undefined;
-  for (const alert of alerts) {
-    try {
-      await notifier.post(alert);
-    } catch (error) {
-      return reportedError(error);
-    }
-  }
-  return undefined;
 }
 
 /**
