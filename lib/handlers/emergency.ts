@@ -29,8 +29,8 @@ import { podsPerNode } from '../core/plan/packing.ts';
 import { bundledPriceTable, nodeGroupPricesUsdPerHour } from '../core/budget/prices.ts';
 import { isPrescaleError, PrescaleError, reportedError, ValidationError } from '../errors.ts';
 import { budgetStage, postAlertsForLedger } from '../pipeline/budget.ts';
-import { cooldownAfterScale, LEASE_TTL_MS, scaleResult } from '../pipeline/run.ts';
-import type { AuditEntry, CapacityActuator, Clock, HpaState, Lease, ManifestApplier, NodeGroupState, Notifier, PlannerMemory, StateStore } from '../ports.ts';
+import { cooldownAfterScale, EMPTY_PLANNER_MEMORY, LEASE_TTL_MS, readPlannerMemory, scaleResult } from '../pipeline/run.ts';
+import type { AuditEntry, CapacityActuator, Clock, HpaState, Lease, ManifestApplier, NodeGroupState, Notifier, StateStore } from '../ports.ts';
 import type { EmergencyPayload } from './schemas.ts';
 
 /** The value the operator asked for: `set` as is, `change` added to the current value, never below 0. */
@@ -173,8 +173,6 @@ async function noting(notes: string[], what: string, step: () => Promise<unknown
   }
 }
 
-const EMPTY_MEMORY: PlannerMemory = { recommendations: {}, raisedFloors: {} };
-
 interface Attempt {
   readonly result: EmergencyResult;
   /** Set when nothing changed for a retryable reason: thrown once the lease is released. */
@@ -219,7 +217,7 @@ async function attemptUnderLease(payload: EmergencyPayload, config: PrescaleConf
   const [bounded] = guard([command], { config });
   if (bounded === undefined) throw new PrescaleError('internal', 'the guard returned no verdict');
   // The budget half of the guard stage, as in a scheduled run: the ledger (in the planner memory, read under the lease) accrued to now.
-  const memory = config.budget === undefined ? EMPTY_MEMORY : ((await ports.state.getPlannerMemory(cluster)) ?? EMPTY_MEMORY);
+  const memory = config.budget === undefined ? EMPTY_PLANNER_MEMORY : await readPlannerMemory(ports.state, cluster);
   const priceTable = bundledPriceTable();
   const override = payload.budgetOverride === undefined ? undefined : { reason: payload.budgetOverride.reason, by: payload.requester };
   // A floor raise buys nodes through Cluster Autoscaler: the budget prices them, and the floor shares their fate.

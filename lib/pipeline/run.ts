@@ -412,6 +412,14 @@ async function act(
   return { outcomes, leaseLost: lostLease };
 }
 
+/** A new deployment's planner memory. */
+export const EMPTY_PLANNER_MEMORY: PlannerMemory = { recommendations: {}, raisedFloors: {} };
+
+/** The cluster's planner memory, or an empty one (a new deployment). */
+export async function readPlannerMemory(state: Pick<StateStore, 'getPlannerMemory'>, cluster: string): Promise<PlannerMemory> {
+  return (await state.getPlannerMemory(cluster)) ?? EMPTY_PLANNER_MEMORY;
+}
+
 /** The decision log entry of one act step, fenced by the lease it ran under. */
 function decisionRecord(cluster: string, lease: Lease, nowMs: number, trigger: string, forecastModel: string | undefined, outcomes: readonly CommandOutcome[]): DecisionRecord {
   return {
@@ -617,7 +625,7 @@ export async function runPipeline(config: PrescaleConfig, ports: PipelinePorts, 
     const services = await observeServices(config, ports, nowMs);
     const { forecasts, windows, finerReadsFailed } =
       options.trigger === 'alarm' ? { forecasts: new Map<string, Forecast>(), windows: new Map<string, DemandHistory>(), finerReadsFailed: [] } : await forecastServices(config, ports, nowMs, services);
-    const remembered = (await ports.state.getPlannerMemory(cluster)) ?? { recommendations: {}, raisedFloors: {} };
+    const remembered = await readPlannerMemory(ports.state, cluster);
     const { memory, costCeilingRehearsal } = await withRehearsedCostCeiling(config, ports, options, lease, remembered, nodeGroups, services, windows, nowMs);
     const cooldowns = new Map<string, CooldownState>();
     for (const group of config.nodeGroups) cooldowns.set(group.name, await ports.state.getCooldown(cluster, group.name));
@@ -768,7 +776,7 @@ export async function checkPlanDrift(config: PrescaleConfig, ports: PipelinePort
   const nodeGroups = await ports.capacity.describeNodeGroups(config.cluster.name, config.nodeGroups.map((g) => g.name));
   if (observedStateHash(nodeGroups) !== plan.stateHash) return 'drifted';
   const priceTable = bundledPriceTable();
-  const memory = (await ports.state.getPlannerMemory(config.cluster.name)) ?? { recommendations: {}, raisedFloors: {} };
+  const memory = await readPlannerMemory(ports.state, config.cluster.name);
   const refusal = approvedPlanRefusal(plan.commands, {
     config,
     nowMs: ports.clock.nowMs(),
@@ -810,20 +818,27 @@ export interface ApprovedPlanResult {
  * not touch stay for the next run to resolve. A failed write is returned, not
  * thrown: the commands ran.
  */
-async function recordApprovedFloors(ports: PipelinePorts, lease: Lease, cluster: string, guarded: readonly GuardedCommand[], outcomes: readonly CommandOutcome[]): Promise<string | undefined> {
+async function recordApprovedFloors(
+  ports: PipelinePorts,
+  lease: Lease,
+  /** The memory as the intents' write left it (this lease's own, so not read again). */
+  memory: PlannerMemory,
+  guarded: readonly GuardedCommand[],
+  outcomes: readonly CommandOutcome[],
+): Promise<{ readonly stored: PlannerMemory; readonly notRecorded: string | undefined }> {
   const sent = floorIntents(guarded);
-  if (Object.keys(sent).length === 0) return undefined;
+  if (Object.keys(sent).length === 0) return { stored: memory, notRecorded: undefined };
+  const after = floorMemoryAfter(memory.raisedFloors, outcomes, memory.floorsRaisedOver ?? {});
+  const untouched = Object.fromEntries(Object.entries(memory.floorIntents ?? {}).filter(([key]) => sent[key] === undefined));
+  const intents = { ...untouched, ...after.floorIntents };
+  const { floorIntents: _replaced, ...rest } = memory;
+  const stored: PlannerMemory = { ...rest, ...after, ...(Object.keys(intents).length === 0 ? {} : { floorIntents: intents }) };
   try {
-    const memory = (await ports.state.getPlannerMemory(cluster)) ?? { recommendations: {}, raisedFloors: {} };
-    const after = floorMemoryAfter(memory.raisedFloors, outcomes, memory.floorsRaisedOver ?? {});
-    const untouched = Object.fromEntries(Object.entries(memory.floorIntents ?? {}).filter(([key]) => sent[key] === undefined));
-    const intents = { ...untouched, ...after.floorIntents };
-    const { floorIntents: _replaced, ...rest } = memory;
-    await ports.state.putPlannerMemory(lease, { ...rest, ...after, ...(Object.keys(intents).length === 0 ? {} : { floorIntents: intents }) });
-    return undefined;
+    await ports.state.putPlannerMemory(lease, stored);
+    return { stored, notRecorded: undefined };
   } catch (error) {
     if (!isPrescaleError(error)) throw error;
-    return reportedError(error);
+    return { stored: memory, notRecorded: reportedError(error) };
   }
 }
 
@@ -843,12 +858,11 @@ export function appliedRateChangeUsdPerHour(outcomes: readonly CommandOutcome[],
  * the next run accrues what runs (on an hourly schedule, up to two hours).
  * Only the state store is touched, no cloud call.
  */
-async function repriceCostCeiling(config: PrescaleConfig, ports: PipelinePorts, lease: Lease, outcomes: readonly CommandOutcome[], nowMs: number): Promise<void> {
+async function repriceCostCeiling(config: PrescaleConfig, ports: PipelinePorts, lease: Lease, memory: PlannerMemory, outcomes: readonly CommandOutcome[], nowMs: number): Promise<void> {
   const delta = appliedRateChangeUsdPerHour(outcomes, nodeGroupPricesUsdPerHour(config.nodeGroups, config.cluster.region, bundledPriceTable()));
   if (delta === 0) return;
-  const memory = await ports.state.getPlannerMemory(config.cluster.name);
-  const remembered = rememberedCostCeiling(memory?.costCeiling, nowMs);
-  if (memory === undefined || remembered === undefined) return;
+  const remembered = rememberedCostCeiling(memory.costCeiling, nowMs);
+  if (remembered === undefined) return;
   const accrued = accruedCostCeiling(config, remembered, nowMs);
   await ports.state.putPlannerMemory(lease, { ...memory, costCeiling: withOurRate(accrued, accrued.ourUsdPerHour + delta) });
 }
@@ -877,20 +891,20 @@ export async function executeApprovedPlan(
     const approvedBy = actor.replace(/^slack:/, '');
     const approved: GuardedCommand[] = plan.commands.map((command) => ({ command, verdict: 'allow', effective: command, reason: `approved by ${approvedBy} (plan ${plan.id})` }));
     // Floors it raises are remembered as a run's are (intents first, then what act did), or no run would ever lower them.
-    const memory = (await ports.state.getPlannerMemory(cluster)) ?? { recommendations: {}, raisedFloors: {} };
-    const raisedOver = memory.floorsRaisedOver ?? {};
-    const { guarded } = await withFloorIntentsSaved(ports, lease, memory, memory.raisedFloors, approved, raisedOver, memory.floorIntents ?? {});
+    const memory = await readPlannerMemory(ports.state, cluster);
+    const saved = await withFloorIntentsSaved(ports, lease, memory, memory.raisedFloors, approved, memory.floorsRaisedOver ?? {}, memory.floorIntents ?? {});
+    const guarded = saved.guarded;
     const { outcomes, leaseLost } = await act(guarded, config, ports, { trigger: 'approval', actor, runId: lease.owner, ...(options.outOfTime === undefined ? {} : { outOfTime: options.outOfTime }) }, lease, nowMs);
     if (leaseLost !== undefined) {
       // Another run holds the cluster: what ran is logged (unfenced) and reported; the fenced records are that run's now.
       await ports.state.appendDecision(decisionRecord(cluster, lease, nowMs, actor, undefined, outcomes));
       return { status: 'done', outcomes, floorsNotRecorded: `the lease was lost (${leaseLost.message}); the next run reads the floors it finds` };
     }
-    const floorsNotRecorded = await recordApprovedFloors(ports, lease, cluster, guarded, outcomes);
+    const recorded = await recordApprovedFloors(ports, lease, saved.stored, guarded, outcomes);
     await ports.state.appendDecision(decisionRecord(cluster, lease, nowMs, actor, undefined, outcomes));
-    const floors = floorsNotRecorded === undefined ? {} : { floorsNotRecorded };
+    const floors = recorded.notRecorded === undefined ? {} : { floorsNotRecorded: recorded.notRecorded };
     try {
-      await repriceCostCeiling(config, ports, lease, outcomes, nowMs);
+      await repriceCostCeiling(config, ports, lease, recorded.stored, outcomes, nowMs);
     } catch (error) {
       // The commands ran and are recorded: a lost re-price must not turn a done approval into a failed one.
       return { status: 'done', outcomes, costCeilingNotRepriced: errorMessage(error), ...floors };
