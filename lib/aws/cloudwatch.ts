@@ -16,7 +16,7 @@
 import { GetMetricDataCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import type { CloudWatchClient, MetricDataQuery, MetricDataResult, MetricDatum } from '@aws-sdk/client-cloudwatch';
 import type { DemandHistory, Forecast } from '../core/forecast/types.ts';
-import { PrescaleError } from '../errors.ts';
+import { PrescaleError, settledOrThrow } from '../errors.ts';
 import type { Clock, DemandRequest, MetricQuery, MetricsSource } from '../ports.ts';
 import { chunk } from './chunk.ts';
 import { compareStrings } from '../core/canonical.ts';
@@ -268,10 +268,7 @@ export class CloudWatchMetrics implements MetricsSource {
 
   /** Many queries over one window in as few calls as the 500-query limit allows; results in input order, or the first query's error. */
   async getDemandBatch(queries: readonly DemandQuery[], startMs: number, endMs: number): Promise<DemandHistory[]> {
-    return (await this.settleBatch(queries, startMs, endMs)).map((result) => {
-      if (result.status === 'rejected') throw result.reason;
-      return result.value;
-    });
+    return (await this.settleBatch(queries, startMs, endMs)).map(settledOrThrow);
   }
 
   /**

@@ -256,7 +256,7 @@ async function attemptUnderLease(payload: EmergencyPayload, config: PrescaleConf
         }
       } catch (error) {
         if (!isPrescaleError(error)) throw error;
-        message = `${error.code}: ${error.message}`;
+        message = reportedError(error);
         // Only a refusal before anything ran (busy, throttled) proves nothing changed; a timeout or a 5xx may have
         // landed, and a retried `change: +3` would add 3 again: that one is answered, with the doubt, and kept.
         if (error.code === 'busy' || error.code === 'throttling') {

@@ -16,7 +16,7 @@ import { controllerManagedMessage } from '../core/traffic/managed.ts';
 import { planReweight, type TargetGroupObservation } from '../core/traffic/reweight.ts';
 import { capacityPerTargetFrom, latestSloSignals, readyCapacityMillicores, sloQueries, sloWindow, type SloSignals } from '../core/traffic/signals.ts';
 import { targetGroupName } from '../core/traffic/weights.ts';
-import { isPrescaleError, PrescaleError } from '../errors.ts';
+import { isPrescaleError, PrescaleError, reportedError } from '../errors.ts';
 import { LEASE_TTL_MS } from '../pipeline/run.ts';
 import type { CapacityActuator, Clock, Lease, MetricsSource, NodeGroupState, StateStore, TrafficActuator } from '../ports.ts';
 import type { DemandHistory } from '../core/forecast/types.ts';
@@ -53,10 +53,6 @@ function byName<T extends { readonly name: string }>(a: T, b: T): number {
   return compareStrings(a.name, b.name);
 }
 
-function failure(error: PrescaleError): string {
-  return `${error.code}: ${error.message}`;
-}
-
 /** Ready node counts of every node group behind a target group, one call; an error is reported, not thrown. */
 async function observeNodeGroups(config: PrescaleConfig, capacity: CapacityActuator): Promise<{ states: Map<string, NodeGroupState>; note: string | undefined }> {
   const names = [...new Set(config.albRules.flatMap((rule) => rule.targetGroups.map((tg) => tg.nodeGroup)))].sort();
@@ -66,7 +62,7 @@ async function observeNodeGroups(config: PrescaleConfig, capacity: CapacityActua
     return { states: new Map(states.map((s) => [s.name, s])), note: undefined };
   } catch (error) {
     if (!isPrescaleError(error)) throw error;
-    return { states: new Map(), note: `node groups not read (${failure(error)}), planned on target health alone` };
+    return { states: new Map(), note: `node groups not read (${reportedError(error)}), planned on target health alone` };
   }
 }
 
@@ -86,7 +82,7 @@ async function observeSlo(rule: AlbRuleConfig, targetGroupArn: string, metrics: 
     return { signals: latestSloSignals({ requests: requests!, errors5xx: errors5xx!, p95: p95! }), note: undefined };
   } catch (error) {
     if (!isPrescaleError(error)) throw error;
-    return { signals: unjudged, note: `${targetGroupName(targetGroupArn)}: SLO metrics not read (${failure(error)}), SLO not judged` };
+    return { signals: unjudged, note: `${targetGroupName(targetGroupArn)}: SLO metrics not read (${reportedError(error)}), SLO not judged` };
   }
 }
 
@@ -128,7 +124,7 @@ async function reweightRule(config: PrescaleConfig, rule: AlbRuleConfig, ports: 
   } catch (error) {
     if (!isPrescaleError(error)) throw error;
     result = 'failed';
-    message = failure(error);
+    message = reportedError(error);
   }
   await ports.state.appendAudit({
     cluster: config.cluster.name,
@@ -171,7 +167,7 @@ export async function runReweight(config: PrescaleConfig, ports: ReweightPorts, 
         rules.push(await reweightRule(config, rule, ports, states, note === undefined ? [] : [note], options.actor, nowMs));
       } catch (error) {
         if (!isPrescaleError(error)) throw error;
-        rules.push({ rule: rule.name, result: 'failed', reason: failure(error) });
+        rules.push({ rule: rule.name, result: 'failed', reason: reportedError(error) });
       }
     }
     return { status: 'done', rules };

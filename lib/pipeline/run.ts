@@ -374,7 +374,7 @@ async function act(
         if (!isPrescaleError(error)) throw error;
         // A busy node group is requeued to the next run, not a failed run.
         result = error.code === 'busy' || error.code === 'throttling' ? 'requeued' : 'failed';
-        message = `${error.code}: ${error.message}`;
+        message = reportedError(error);
       }
       // Apart from the change: a cooldown that cannot be written leaves the scale applied, and says so.
       if (applied?.kind === 'scale-node-group') {
@@ -385,7 +385,7 @@ async function act(
           cooldowns.set(applied.nodeGroup, next);
         } catch (error) {
           if (!isPrescaleError(error)) throw error;
-          bookkeepingError = `cooldown not recorded (${error.code}: ${error.message}): the next run may reverse this scale before its delay`;
+          bookkeepingError = `cooldown not recorded (${reportedError(error)}): the next run may reverse this scale before its delay`;
           message = message === undefined ? bookkeepingError : `${message}; ${bookkeepingError}`;
           // A newer lease: this change is audited below, and no further command runs under the lost one.
           if (error.code === 'stale') lostLease = error;
