@@ -29,7 +29,7 @@ import { podsPerNode } from '../core/plan/packing.ts';
 import { bundledPriceTable, nodeGroupPricesUsdPerHour } from '../core/budget/prices.ts';
 import { isPrescaleError, PrescaleError, reportedError, ValidationError } from '../errors.ts';
 import { budgetStage, postAlertsForLedger } from '../pipeline/budget.ts';
-import { cooldownAfterScale, EMPTY_PLANNER_MEMORY, LEASE_TTL_MS, readPlannerMemory, scaleResult } from '../pipeline/run.ts';
+import { EMPTY_PLANNER_MEMORY, LEASE_TTL_MS, readPlannerMemory, recordScaleCooldown, scaleResult } from '../pipeline/run.ts';
 import type { AuditEntry, CapacityActuator, Clock, HpaState, Lease, ManifestApplier, NodeGroupState, Notifier, StateStore } from '../ports.ts';
 import type { EmergencyPayload } from './schemas.ts';
 
@@ -281,7 +281,7 @@ async function attemptUnderLease(payload: EmergencyPayload, config: PrescaleConf
   };
   const scaled = effective;
   if (result === 'applied' && scaled?.kind === 'scale-node-group') {
-    await noting(notes, `cooldown of ${scaled.nodeGroup}`, async () => ports.state.putCooldown(lease, scaled.nodeGroup, cooldownAfterScale(await ports.state.getCooldown(cluster, scaled.nodeGroup), scaled, nowMs)));
+    await noting(notes, `cooldown of ${scaled.nodeGroup}`, () => recordScaleCooldown(ports.state, lease, scaled, nowMs));
   }
   if (budget.ledger !== undefined) {
     // Posted before the ledger that marks them sent is kept, as in a run: a refused post is sent again by the next run.

@@ -35,7 +35,7 @@ export interface IdempotentRunnerOptions {
 export const DEFAULT_IDEMPOTENCY_SECONDS = 3600;
 
 /** The error for a key already used, within the records' lifetime, for another payload. */
-export function reusedKeyError(functionName: string, keyName: string, key: string, expiresAfterSeconds: number): ValidationError {
+function reusedKeyError(functionName: string, keyName: string, key: string, expiresAfterSeconds: number): ValidationError {
   const hours = Math.round((expiresAfterSeconds / 3600) * 10) / 10;
   return new ValidationError(`${functionName} request`, [
     `${keyName} "${key}" was already used in the last ${hours} h for a different request (another cluster, target or field): nothing was done; send this request with a new ${keyName}`,

@@ -327,6 +327,17 @@ export function floorWithoutItsNodes(command: Command, config: Pick<PrescaleConf
   return floorRaiseGroups(command, config.services).find((group) => unscaled.has(group));
 }
 
+/**
+ * Writes the cooldown an applied scale starts (fenced by `lease`). `known`:
+ * the cooldowns this lease already read, kept up to date, so a group's is
+ * not read again.
+ */
+export async function recordScaleCooldown(state: StateStore, lease: Lease, scale: ScaleNodeGroupCommand, nowMs: number, known: Map<string, CooldownState> = new Map()): Promise<void> {
+  const next = cooldownAfterScale(known.get(scale.nodeGroup) ?? (await state.getCooldown(scale.cluster, scale.nodeGroup)), scale, nowMs);
+  await state.putCooldown(lease, scale.nodeGroup, next);
+  known.set(scale.nodeGroup, next);
+}
+
 /** The cooldown after an applied scale of a node group: the timestamp of its direction moves to now. */
 export function cooldownAfterScale(previous: CooldownState, command: { readonly fromNodes: number; readonly toNodes: number }, nowMs: number): CooldownState {
   return command.toNodes > command.fromNodes ? { ...previous, lastScaleOutMs: nowMs } : { ...previous, lastScaleInMs: nowMs };
@@ -379,10 +390,7 @@ async function act(
       // Apart from the change: a cooldown that cannot be written leaves the scale applied, and says so.
       if (applied?.kind === 'scale-node-group') {
         try {
-          const previous = cooldowns.get(applied.nodeGroup) ?? (await ports.state.getCooldown(config.cluster.name, applied.nodeGroup));
-          const next = cooldownAfterScale(previous, applied, nowMs);
-          await ports.state.putCooldown(lease, applied.nodeGroup, next);
-          cooldowns.set(applied.nodeGroup, next);
+          await recordScaleCooldown(ports.state, lease, applied, nowMs, cooldowns);
         } catch (error) {
           if (!isPrescaleError(error)) throw error;
           bookkeepingError = `cooldown not recorded (${reportedError(error)}): the next run may reverse this scale before its delay`;
