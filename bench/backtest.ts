@@ -78,7 +78,7 @@ if (values.varied) {
   mkdirSync(dir, { recursive: true });
   for (const { name, csv } of variedTraces()) {
     if (values.trace !== undefined && !name.includes(values.trace)) continue;
-    writeFileSync(join(dir, `${name}.csv`), csv);
+    writeFileSync(join(dir, `${name}.csv`), csv());
     traces.push({ name: `${name}.csv`, path: join(dir, `${name}.csv`) });
   }
 }

@@ -15,8 +15,10 @@ const T0_MS = Date.UTC(2024, 0, 1); // a Monday
 
 export interface VariedTrace {
   readonly name: string;
+  /** What the shape is: the documentation of the trace, printed nowhere. */
   readonly description: string;
-  readonly csv: string;
+  /** Builds the CSV (seeded: the same text every call), only for the traces a bench asks for. */
+  readonly csv: () => string;
 }
 
 /** A daily wave from 0.4 (midnight) to 1.6 (noon) around 1. */
@@ -79,66 +81,94 @@ export function variedTraces(): VariedTrace[] {
     const uniform = mulberry32(seed);
     return { uniform, normal: normalFrom(uniform) };
   };
-  const traces: VariedTrace[] = [];
-  {
-    const { normal } = seeded(1);
-    traces.push({ name: 'growth', description: '5-minute daily wave growing 3 % a day, 5 % noise', csv: traceCsv(5, 21, (m) => 1000 * dailyWave(m) * Math.exp((0.03 * m) / DAY_MINUTES) * (1 + 0.05 * normal())) });
-  }
-  {
-    const { normal } = seeded(2);
-    traces.push({ name: 'level-shift', description: '1-minute daily wave that doubles for good on day 12 at 10:00, 5 % noise', csv: traceCsv(1, 21, (m) => 800 * dailyWave(m) * (m >= 12 * DAY_MINUTES + 600 ? 2 : 1) * (1 + 0.05 * normal())) });
-  }
-  {
-    const { normal } = seeded(3);
-    traces.push({ name: 'nightly-batch', description: '1-minute flat 300 with a 1500 batch 02:00–03:00 every night, 5 % noise', csv: traceCsv(1, 21, (m) => (300 + (m % DAY_MINUTES >= 120 && m % DAY_MINUTES < 180 ? 1200 : 0)) * (1 + 0.05 * normal())) });
-  }
-  {
-    const { uniform } = seeded(4);
-    traces.push({ name: 'low-volume', description: '1-minute Poisson counts, mean 3 + 9 × the daily wave', csv: traceCsv(1, 21, (m) => poisson(uniform, 3 + 9 * dailyWave(m))) });
-  }
-  {
-    const { normal } = seeded(5);
-    traces.push({ name: 'hourly', description: 'hourly daily wave, 10 % noise, 42 days', csv: traceCsv(60, 42, (m) => 500 * dailyWave(m) * (1 + 0.1 * normal())) });
-  }
-  {
-    const { normal } = seeded(6);
-    const workday = (m: number): number => {
-      const day = Math.floor(m / DAY_MINUTES) % 7;
-      const hour = (m % DAY_MINUTES) / 60;
-      if (day >= 5) return 0.3;
-      const morning = 0.2 + 0.8 / (1 + Math.exp(-(hour - 8) * 6));
-      return Math.max(0.2, morning * (hour < 18 ? 1 : Math.max(0, 1 - (hour - 18) / 2)));
-    };
-    traces.push({ name: 'workday', description: '1-minute office hours: a steep 08:00 ramp, quiet weekends, 5 % noise, 28 days', csv: traceCsv(1, 28, (m) => 2000 * workday(m) * (1 + 0.05 * normal())) });
-  }
-  {
-    const { normal } = seeded(7);
-    let logLevel = Math.log(1000);
-    traces.push({
+  return [
+    {
+      name: 'growth',
+      description: '5-minute daily wave growing 3 % a day, 5 % noise',
+      csv: () => {
+        const { normal } = seeded(1);
+        return traceCsv(5, 21, (m) => 1000 * dailyWave(m) * Math.exp((0.03 * m) / DAY_MINUTES) * (1 + 0.05 * normal()));
+      },
+    },
+    {
+      name: 'level-shift',
+      description: '1-minute daily wave that doubles for good on day 12 at 10:00, 5 % noise',
+      csv: () => {
+        const { normal } = seeded(2);
+        return traceCsv(1, 21, (m) => 800 * dailyWave(m) * (m >= 12 * DAY_MINUTES + 600 ? 2 : 1) * (1 + 0.05 * normal()));
+      },
+    },
+    {
+      name: 'nightly-batch',
+      description: '1-minute flat 300 with a 1500 batch 02:00–03:00 every night, 5 % noise',
+      csv: () => {
+        const { normal } = seeded(3);
+        return traceCsv(1, 21, (m) => (300 + (m % DAY_MINUTES >= 120 && m % DAY_MINUTES < 180 ? 1200 : 0)) * (1 + 0.05 * normal()));
+      },
+    },
+    {
+      name: 'low-volume',
+      description: '1-minute Poisson counts, mean 3 + 9 × the daily wave',
+      csv: () => {
+        const { uniform } = seeded(4);
+        return traceCsv(1, 21, (m) => poisson(uniform, 3 + 9 * dailyWave(m)));
+      },
+    },
+    {
+      name: 'hourly',
+      description: 'hourly daily wave, 10 % noise, 42 days',
+      csv: () => {
+        const { normal } = seeded(5);
+        return traceCsv(60, 42, (m) => 500 * dailyWave(m) * (1 + 0.1 * normal()));
+      },
+    },
+    {
+      name: 'workday',
+      description: '1-minute office hours: a steep 08:00 ramp, quiet weekends, 5 % noise, 28 days',
+      csv: () => {
+        const { normal } = seeded(6);
+        const workday = (m: number): number => {
+          const day = Math.floor(m / DAY_MINUTES) % 7;
+          const hour = (m % DAY_MINUTES) / 60;
+          if (day >= 5) return 0.3;
+          const morning = 0.2 + 0.8 / (1 + Math.exp(-(hour - 8) * 6));
+          return Math.max(0.2, morning * (hour < 18 ? 1 : Math.max(0, 1 - (hour - 18) / 2)));
+        };
+        return traceCsv(1, 28, (m) => 2000 * workday(m) * (1 + 0.05 * normal()));
+      },
+    },
+    {
       name: 'random-walk',
       description: '5-minute geometric random walk (2 % a step) between 200 and 5000, no season',
-      csv: traceCsv(5, 21, () => {
-        logLevel = Math.min(Math.max(logLevel + 0.02 * normal(), Math.log(200)), Math.log(5000));
-        return Math.exp(logLevel);
-      }),
-    });
-  }
-  {
-    const { uniform, normal } = seeded(8);
-    traces.push({ name: 'gappy', description: '5-minute daily wave, 8 % noise, 15 % of samples missing', csv: traceCsv(5, 21, (m) => (uniform() < 0.15 ? undefined : 700 * dailyWave(m) * (1 + 0.08 * normal()))) });
-  }
-  {
-    const { uniform, normal } = seeded(9);
-    let excess = 0;
-    traces.push({
+      csv: () => {
+        const { normal } = seeded(7);
+        let logLevel = Math.log(1000);
+        return traceCsv(5, 21, () => {
+          logLevel = Math.min(Math.max(logLevel + 0.02 * normal(), Math.log(200)), Math.log(5000));
+          return Math.exp(logLevel);
+        });
+      },
+    },
+    {
+      name: 'gappy',
+      description: '5-minute daily wave, 8 % noise, 15 % of samples missing',
+      csv: () => {
+        const { uniform, normal } = seeded(8);
+        return traceCsv(5, 21, (m) => (uniform() < 0.15 ? undefined : 700 * dailyWave(m) * (1 + 0.08 * normal())));
+      },
+    },
+    {
       name: 'bursty',
       description: '5-minute daily wave, 15 % log-normal noise, about 3 bursts a day of Pareto size (× 1.5 and up, α 1.5) fading over half an hour',
-      csv: traceCsv(5, 21, (m) => {
-        excess *= Math.exp(-5 / 30);
-        if (uniform() < (3 * 5) / DAY_MINUTES) excess += 0.5 * (1 - uniform()) ** (-1 / 1.5);
-        return 600 * dailyWave(m) * (1 + excess) * Math.exp(0.15 * normal());
-      }),
-    });
-  }
-  return traces;
+      csv: () => {
+        const { uniform, normal } = seeded(9);
+        let excess = 0;
+        return traceCsv(5, 21, (m) => {
+          excess *= Math.exp(-5 / 30);
+          if (uniform() < (3 * 5) / DAY_MINUTES) excess += 0.5 * (1 - uniform()) ** (-1 / 1.5);
+          return 600 * dailyWave(m) * (1 + excess) * Math.exp(0.15 * normal());
+        });
+      },
+    },
+  ];
 }
